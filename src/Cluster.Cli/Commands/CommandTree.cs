@@ -1,0 +1,12 @@
+using System.CommandLine;
+
+namespace Cluster.Cli.Commands;
+
+/// <summary>Every top-level command of `cluster`, one line each.</summary>
+internal static class CommandTree
+{
+    public static IEnumerable<Command> Create()
+    {
+        yield break;
+    }
+}
