@@ -7,6 +7,6 @@ internal static class CommandTree
 {
     public static IEnumerable<Command> Create()
     {
-        yield break;
+        yield return new Bench.BenchCommand();
     }
 }
