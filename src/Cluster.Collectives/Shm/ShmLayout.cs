@@ -17,7 +17,8 @@ internal static class ShmLayout
     public const int Version = 1;
     public const int MinCapacity = 4096;
     public const int MaxCapacity = 256 * 1024 * 1024;
-    public const int DefaultCapacity = 4 * 1024 * 1024;
+    /// <summary>1 MiB per direction measured best for streaming (stays in L2; 4 MiB rings were slower for 64 MiB transfers).</summary>
+    public const int DefaultCapacity = 1024 * 1024;
 
     public const int MagicOffset = 0;
     public const int VersionOffset = 8;
