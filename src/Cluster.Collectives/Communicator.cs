@@ -38,8 +38,13 @@ public static class Communicator
         {
             case TransportKind.Nccl:
                 throw new BackendUnavailableException("nccl", "the NCCL backend is not available in this build");
+            case TransportKind.Shm when !OperatingSystem.IsLinux():
+                throw new BackendUnavailableException("shm", "the shared-memory transport needs Linux (/dev/shm)");
             case TransportKind.Shm:
-                throw new BackendUnavailableException("shm", "the shared-memory transport is not available in this build");
+                var mine = options.Peers[options.Rank].HostId;
+                if (options.Peers.FirstOrDefault(p => p.HostId != mine) is { } other)
+                    throw new BackendUnavailableException("shm", $"rank {other.Rank} is on host '{other.HostId}', not on this rank's host '{mine}'");
+                break;
         }
     }
 }

@@ -29,6 +29,8 @@ public sealed record CommunicatorOptions
     public TimeSpan SpinBeforeBlock { get; init; } = TimeSpan.FromMicroseconds(50);
     /// <summary>Requested kernel socket buffer size (send and receive) of every TCP link.</summary>
     public int SocketBufferBytes { get; init; } = 4 * 1024 * 1024;
+    /// <summary>Bytes per direction of each shared-memory link (a power of two, 4 KiB .. 256 MiB).</summary>
+    public int ShmRingBytes { get; init; } = 4 * 1024 * 1024;
     /// <summary>Optional log sink (refused connections, failures).</summary>
     public ILogger? Logger { get; init; }
     /// <summary>Clock used for deadlines.</summary>
@@ -53,6 +55,8 @@ public sealed record CommunicatorOptions
         if (SegmentBytes < 64) throw new ArgumentOutOfRangeException(nameof(SegmentBytes), SegmentBytes, "SegmentBytes must be at least 64.");
         if (SpinBeforeBlock < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(SpinBeforeBlock));
         if (SocketBufferBytes < 0) throw new ArgumentOutOfRangeException(nameof(SocketBufferBytes));
+        if (ShmRingBytes < 4096 || ShmRingBytes > 256 * 1024 * 1024 || (ShmRingBytes & (ShmRingBytes - 1)) != 0)
+            throw new ArgumentOutOfRangeException(nameof(ShmRingBytes), ShmRingBytes, "ShmRingBytes must be a power of two in [4 KiB, 256 MiB].");
         if (TimeProvider is null) throw new ArgumentNullException(nameof(TimeProvider));
     }
 }

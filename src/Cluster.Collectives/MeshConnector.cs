@@ -82,7 +82,10 @@ internal sealed class MeshConnector
                 using var handshakeDeadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
                 handshakeDeadline.CancelAfter(HandshakeTimeout);
                 await Handshake.ConnectAsync(socket, _me, peer, Handshake.PurposeMesh, handshakeDeadline.Token).ConfigureAwait(false);
-                Install(peer, socket);
+                var link = UsesSharedMemory(peer)
+                    ? await ShmUpgrade.OpenAsync(socket, peer, handshakeDeadline.Token).ConfigureAwait(false)
+                    : new TcpLink(socket, peer);
+                Install(peer, link);
                 return;
             }
             catch (AuthenticationFailedException e)
@@ -139,7 +142,14 @@ internal sealed class MeshConnector
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
             deadline.CancelAfter(HandshakeTimeout);
             var peer = await Handshake.AcceptAsync(socket, _me, Handshake.PurposeMesh, ValidateIncoming, deadline.Token).ConfigureAwait(false);
-            if (!Install(peer, socket)) throw new HandshakeRefusedException($"rank {peer} is already connected");
+            var link = UsesSharedMemory(peer)
+                ? await ShmUpgrade.CreateAsync(socket, peer, _options.ShmRingBytes, deadline.Token).ConfigureAwait(false)
+                : new TcpLink(socket, peer);
+            if (!Install(peer, link))
+            {
+                link.Dispose();
+                throw new HandshakeRefusedException($"rank {peer} is already connected");
+            }
             if (Interlocked.Decrement(ref _pendingAccepts) == 0) _allAccepted.TrySetResult();
         }
         catch (Exception e)
@@ -158,12 +168,20 @@ internal sealed class MeshConnector
         return Volatile.Read(ref _channels[peer]) is null ? null : $"rank {peer} is already connected";
     }
 
-    private bool Install(int peer, Socket socket)
+    /// <summary>Shared memory for ranks of one host (Auto) or for everyone (Shm); both sides decide alike from the options.</summary>
+    private bool UsesSharedMemory(int peer) => _options.Transport switch
+    {
+        TransportKind.Shm => true,
+        TransportKind.Auto => string.Equals(_options.Peers[peer].HostId, _options.Peers[_options.Rank].HostId, StringComparison.Ordinal),
+        _ => false,
+    };
+
+    private bool Install(int peer, IPeerLink link)
     {
         lock (_gate)
         {
             if (_channels[peer] is not null) return false;
-            _channels[peer] = new Channel(new TcpLink(socket, peer));
+            _channels[peer] = new Channel(link);
             return true;
         }
     }
