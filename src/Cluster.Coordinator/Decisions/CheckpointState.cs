@@ -1,0 +1,21 @@
+using Cluster.Coordinator.Contracts;
+
+namespace Cluster.Coordinator.Decisions;
+
+/// <summary>
+/// Checkpoint consensus of one job: the last id issued, the open checkpoint (if any), and the committed
+/// checkpoints still kept (oldest first).
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record CheckpointState(
+    long LastCheckpointId,
+    long LastOpenedStep,
+    PendingCheckpoint? Pending,
+    IReadOnlyList<CheckpointManifest> Committed)
+{
+    /// <summary>Nothing opened yet.</summary>
+    public static CheckpointState Empty { get; } = new(0, 0, null, []);
+
+    /// <summary>Newest committed checkpoint, or null.</summary>
+    public CheckpointManifest? Latest => Committed.Count == 0 ? null : Committed[^1];
+}
