@@ -15,5 +15,6 @@ public sealed record JoinRequest(
     string Proof)
 {
     /// <summary>Stable member id: node id and local rank.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public string MemberId => MemberIds.Of(NodeId, LocalRank);
 }

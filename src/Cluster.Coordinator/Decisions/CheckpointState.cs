@@ -17,5 +17,6 @@ public sealed record CheckpointState(
     public static CheckpointState Empty { get; } = new(0, 0, null, []);
 
     /// <summary>Newest committed checkpoint, or null.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public CheckpointManifest? Latest => Committed.Count == 0 ? null : Committed[^1];
 }

@@ -15,6 +15,7 @@ public sealed record RendezvousState(
     public static RendezvousState Empty { get; } = new(0, [], [], null);
 
     /// <summary>True while no generation is active.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
     public bool IsOpen => Ranks.Count == 0;
 
     /// <summary>The slot of <paramref name="memberId"/> in the active generation, or null.</summary>
