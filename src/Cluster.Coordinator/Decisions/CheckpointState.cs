@@ -13,8 +13,8 @@ public sealed record CheckpointState(
     PendingCheckpoint? Pending,
     IReadOnlyList<CheckpointManifest> Committed)
 {
-    /// <summary>Nothing opened yet.</summary>
-    public static CheckpointState Empty { get; } = new(0, 0, null, []);
+    /// <summary>Nothing opened yet (fresh instance each time; see <see cref="RendezvousState.Empty"/>).</summary>
+    public static CheckpointState Empty => new(0, 0, null, []);
 
     /// <summary>Newest committed checkpoint, or null.</summary>
     [System.Text.Json.Serialization.JsonIgnore]

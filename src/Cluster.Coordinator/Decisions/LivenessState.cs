@@ -13,5 +13,5 @@ public sealed record LivenessState(
     bool Failed)
 {
     /// <summary>No generation tracked.</summary>
-    public static LivenessState Empty { get; } = new(ImmutableDictionary<int, DateTimeOffset>.Empty, [], 0, false);
+    public static LivenessState Empty => new(ImmutableDictionary<int, DateTimeOffset>.Empty, [], 0, false);
 }

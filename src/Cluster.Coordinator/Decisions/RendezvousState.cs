@@ -11,8 +11,9 @@ public sealed record RendezvousState(
     IReadOnlyList<RankSlot> Ranks,
     DateTimeOffset? LastJoinAt)
 {
-    /// <summary>No members, no generation.</summary>
-    public static RendezvousState Empty { get; } = new(0, [], [], null);
+    /// <summary>No members, no generation. A fresh instance each time: JSON storage serializers may populate
+    /// an existing instance in place, so a shared static default could be overwritten.</summary>
+    public static RendezvousState Empty => new(0, [], [], null);
 
     /// <summary>True while no generation is active.</summary>
     [System.Text.Json.Serialization.JsonIgnore]

@@ -102,4 +102,14 @@ public sealed class RendezvousDeciderTests
         Assert.Null(RendezvousDecider.CheckFence(g2, "a/0", 2, RendezvousDecider.FencingToken(2, 0)).Refusal);
         Assert.True(RendezvousDecider.FencingToken(2, 0) > RendezvousDecider.FencingToken(1, 65535));
     }
+
+    [Fact]
+    public void EmptyStatesAreFreshInstancesSoStorageSerializersCannotOverwriteASharedDefault()
+    {
+        // Newtonsoft (the Redis storage default) populates existing property values in place via init setters;
+        // a shared static Empty once leaked generation 1 of one job into every new job of the process.
+        Assert.NotSame(RendezvousState.Empty, RendezvousState.Empty);
+        Assert.NotSame(CheckpointState.Empty, CheckpointState.Empty);
+        Assert.NotSame(new Cluster.Coordinator.Grains.JobGrainState().Rendezvous, new Cluster.Coordinator.Grains.JobGrainState().Rendezvous);
+    }
 }

@@ -1,0 +1,105 @@
+using System.Diagnostics;
+using System.Net;
+using Cluster.Coordinator.Contracts;
+using Cluster.Coordinator.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Cluster.Coordinator.Tests.Cluster;
+
+/// <summary>Real silo hosts built with <see cref="SiloHostBuilderExtensions"/>: embedded (memory) and clustered (a real redis-server).</summary>
+public sealed class HostedSiloTests(RedisServer redis) : IClassFixture<RedisServer>
+{
+    private static readonly CoordinatorOptions Fast = new() { SettleWindow = TimeSpan.Zero, TickPeriod = TimeSpan.FromMilliseconds(100), MaxLongPoll = TimeSpan.FromSeconds(2) };
+
+    private static async Task<IHost> StartAsync(Action<ISiloBuilder> configure)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.UseOrleans(configure);
+        var host = builder.Build();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await host.StartAsync(cts.Token);
+        return host;
+    }
+
+    private static async Task StopAsync(IHost host)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try { await host.StopAsync(cts.Token); }
+        finally { host.Dispose(); }
+    }
+
+    private static async Task<JobDriver> RunTwoRanksAsync(IGrainFactory grains)
+    {
+        var job = await JobDriver.SubmitAsync(grains, 2, 2);
+        Assert.True((await job.JoinAsync("n1", 29500)).Accepted);
+        Assert.True((await job.JoinAsync("n2", 29501)).Accepted);
+        var a = await job.AssignmentAsync("n1/0");
+        var b = await job.AssignmentAsync("n2/0");
+        Assert.Equal((1L, 1L, 0, 1), (a.Generation, b.Generation, a.Rank, b.Rank));
+        return job;
+    }
+
+    [Fact]
+    public async Task EmbeddedSiloWithMemoryStorageRunsARendezvous()
+    {
+        var host = await StartAsync(silo => silo.UseEmbeddedCoordinator(
+            new EmbeddedCoordinatorOptions { SiloPort = FreePort.Next(), GatewayPort = FreePort.Next(), ClusterId = "t-" + Guid.NewGuid().ToString("N") }, Fast));
+        try
+        {
+            var job = await RunTwoRanksAsync(host.Services.GetRequiredService<IGrainFactory>());
+            var st = await job.Grain.GetStatus();
+            Assert.Equal(JobState.Running, st.State);
+        }
+        finally
+        {
+            await StopAsync(host);
+        }
+    }
+
+    [Fact]
+    public async Task ClusteredSiloKeepsJobStateInRedisAcrossASiloRestart()
+    {
+        await RedisPreflight.EnsureReachableAsync(redis.Configuration, TimeSpan.FromSeconds(5), CancellationToken.None);
+        var options = new ClusteredCoordinatorOptions
+        {
+            RedisConfiguration = redis.Configuration,
+            AdvertisedAddress = IPAddress.Loopback,
+            SiloPort = FreePort.Next(),
+            GatewayPort = FreePort.Next(),
+            ClusterId = "c-" + Guid.NewGuid().ToString("N"),
+        };
+        JobDriver job;
+        var first = await StartAsync(silo => silo.UseClusteredCoordinator(options, Fast));
+        try { job = await RunTwoRanksAsync(first.Services.GetRequiredService<IGrainFactory>()); }
+        finally { await StopAsync(first); }
+
+        var second = await StartAsync(silo => silo.UseClusteredCoordinator(options with { SiloPort = FreePort.Next(), GatewayPort = FreePort.Next() }, Fast));
+        try
+        {
+            var grain = second.Services.GetRequiredService<IGrainFactory>().GetGrain<IJobGrain>(job.Spec.JobId);
+            var status = await grain.GetStatus();
+            Assert.Equal(JobState.Running, status.State);
+            Assert.Equal(1, status.Generation);
+            Assert.Equal(["n1/0", "n2/0"], status.Ranks.Select(r => r.MemberId));
+            Assert.Equal(job.Secret, (await grain.Submit(job.Spec)).JobSecretBase64);
+        }
+        finally
+        {
+            await StopAsync(second);
+        }
+    }
+
+    [Fact]
+    public async Task RedisPreflightFailsWithinTheDeadlineNamingTheEndpoint()
+    {
+        var port = FreePort.Next(); // nothing listens here
+        var clock = Stopwatch.StartNew();
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            RedisPreflight.EnsureReachableAsync($"127.0.0.1:{port}", TimeSpan.FromSeconds(1.5), CancellationToken.None));
+        Assert.Contains($"127.0.0.1:{port}", e.Message);
+        Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(8));
+    }
+}
