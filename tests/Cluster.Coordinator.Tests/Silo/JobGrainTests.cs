@@ -1,6 +1,6 @@
 using Cluster.Coordinator.Contracts;
 
-namespace Cluster.Coordinator.Tests.Cluster;
+namespace Cluster.Coordinator.Tests.Silo;
 
 public sealed class JobGrainTests(CoordinatorClusterFixture fx) : IClassFixture<CoordinatorClusterFixture>
 {

@@ -2,7 +2,7 @@ using Cluster.Coordinator.Hosting;
 using Microsoft.Extensions.Time.Testing;
 using Orleans.TestingHost;
 
-namespace Cluster.Coordinator.Tests.Cluster;
+namespace Cluster.Coordinator.Tests.Silo;
 
 /// <summary>One in-process silo with file job storage and a fake coordinator clock, shared by a test class.</summary>
 public sealed class CoordinatorClusterFixture : IAsyncLifetime

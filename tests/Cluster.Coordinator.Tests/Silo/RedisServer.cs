@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net.Sockets;
 
-namespace Cluster.Coordinator.Tests.Cluster;
+namespace Cluster.Coordinator.Tests.Silo;
 
 /// <summary>A throwaway redis-server on a free 127.0.0.1 port, no persistence; killed on dispose.</summary>
 public sealed class RedisServer : IAsyncLifetime

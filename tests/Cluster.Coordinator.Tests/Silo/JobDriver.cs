@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Cluster.Coordinator.Contracts;
 
-namespace Cluster.Coordinator.Tests.Cluster;
+namespace Cluster.Coordinator.Tests.Silo;
 
 /// <summary>Plays the CLI (submit) and the rank processes (join, poll, report) against a job grain.</summary>
 internal sealed class JobDriver(IJobGrain grain, JobSpecSummary spec, string secret)

@@ -6,7 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
-namespace Cluster.Coordinator.Tests.Cluster;
+namespace Cluster.Coordinator.Tests.Silo;
 
 /// <summary>Real silo hosts built with <see cref="SiloHostBuilderExtensions"/>: embedded (memory) and clustered (a real redis-server).</summary>
 public sealed class HostedSiloTests(RedisServer redis) : IClassFixture<RedisServer>

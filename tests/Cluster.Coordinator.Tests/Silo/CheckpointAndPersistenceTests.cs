@@ -6,7 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Orleans.Serialization.Serializers;
 using Orleans.Storage;
 
-namespace Cluster.Coordinator.Tests.Cluster;
+namespace Cluster.Coordinator.Tests.Silo;
 
 public sealed class CheckpointAndPersistenceTests(CoordinatorClusterFixture fx) : IClassFixture<CoordinatorClusterFixture>
 {

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Cluster.Coordinator.Tests.Cluster;
+namespace Cluster.Coordinator.Tests.Silo;
 
 internal static class FreePort
 {
