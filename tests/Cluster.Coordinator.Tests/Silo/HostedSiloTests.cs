@@ -34,10 +34,12 @@ public sealed class HostedSiloTests(RedisServer redis) : IClassFixture<RedisServ
     private static async Task<JobDriver> RunTwoRanksAsync(IGrainFactory grains)
     {
         var job = await JobDriver.SubmitAsync(grains, 2, 2);
-        Assert.True((await job.JoinAsync("n1", 29500)).Accepted);
-        Assert.True((await job.JoinAsync("n2", 29501)).Accepted);
-        var a = await job.AssignmentAsync("n1/0");
-        var b = await job.AssignmentAsync("n2/0");
+        // Both workers join and long-poll concurrently, as two rank processes would.
+        Task<RankAssignment> Worker(string node, int port) => RendezvousClient.JoinAndWaitAsync(job.Grain, job.Spec.JobId,
+            new JoinRequest(node, "host-" + node, "127.0.0.1", port, 1, 0, JoinProof.Compute(job.Secret, job.Spec.JobId, node, 0)),
+            TimeSpan.FromSeconds(30), TimeProvider.System, CancellationToken.None);
+        var both = await Task.WhenAll(Worker("n2", 29501), Worker("n1", 29500));
+        var (a, b) = (both[1], both[0]);
         Assert.Equal((1L, 1L, 0, 1), (a.Generation, b.Generation, a.Rank, b.Rank));
         return job;
     }
