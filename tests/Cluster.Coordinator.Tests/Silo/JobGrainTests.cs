@@ -95,4 +95,15 @@ public sealed class JobGrainTests(CoordinatorClusterFixture fx) : IClassFixture<
         Assert.Equal(JobState.Running, (await job.Grain.GetStatus()).State);
         await job.Grain.Cancel("test over");
     }
+
+    [Fact]
+    public async Task ResubmitWithAnotherSpecOrAnInvalidSpecIsRefused()
+    {
+        var job = await JobDriver.SubmitAsync(Grains, 1, 1);
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => job.Grain.Submit(job.Spec with { MaxWorkers = 3 }));
+        Assert.Contains("different spec", e.Message);
+        var bad = await Assert.ThrowsAsync<ArgumentException>(() => Grains.GetGrain<IJobGrain>("other").Submit(job.Spec with { JobId = "other", MinWorkers = 0 }));
+        Assert.Contains("minWorkers", bad.Message);
+        await job.Grain.Cancel("test over");
+    }
 }
