@@ -62,6 +62,39 @@ public sealed class HostedSiloTests(RedisServer redis) : IClassFixture<RedisServ
     }
 
     [Fact]
+    public async Task EmbeddedSiloWithFileStorageKeepsJobsAcrossARestart()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "coord-embedded-" + Guid.NewGuid().ToString("N"));
+        EmbeddedCoordinatorOptions Options() => new()
+        {
+            SiloPort = FreePort.Next(), GatewayPort = FreePort.Next(), Storage = EmbeddedStorageKind.File, StateDirectory = dir,
+            ClusterId = "f-" + Guid.NewGuid().ToString("N"),
+        };
+        try
+        {
+            JobDriver job;
+            var first = await StartAsync(silo => silo.UseEmbeddedCoordinator(Options(), Fast));
+            try { job = await RunTwoRanksAsync(first.Services.GetRequiredService<IGrainFactory>()); }
+            finally { await StopAsync(first); }
+
+            var second = await StartAsync(silo => silo.UseEmbeddedCoordinator(Options(), Fast));
+            try
+            {
+                var status = await second.Services.GetRequiredService<IGrainFactory>().GetGrain<IJobGrain>(job.Spec.JobId).GetStatus();
+                Assert.Equal((JobState.Running, 1L, 2), (status.State, status.Generation, status.Ranks.Count));
+            }
+            finally
+            {
+                await StopAsync(second);
+            }
+        }
+        finally
+        {
+            if (Directory.Exists(dir)) Directory.Delete(dir, true);
+        }
+    }
+
+    [Fact]
     public async Task ClusteredSiloKeepsJobStateInRedisAcrossASiloRestart()
     {
         await RedisPreflight.EnsureReachableAsync(redis.Configuration, TimeSpan.FromSeconds(5), CancellationToken.None);
