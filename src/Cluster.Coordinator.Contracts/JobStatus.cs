@@ -1,0 +1,16 @@
+namespace Cluster.Coordinator.Contracts;
+
+/// <summary>Snapshot of a job for CLI/status pages.</summary>
+[GenerateSerializer, Immutable]
+public sealed record JobStatus(
+    string JobId,
+    JobState State,
+    long Generation,
+    IReadOnlyList<RankInfo> Ranks,
+    int WaitingMembers,
+    long Step,
+    double? Loss,
+    double? SamplesPerSecond,
+    CheckpointManifest? LastCommittedCheckpoint,
+    long? OpenCheckpointId,
+    string? FailureReason);

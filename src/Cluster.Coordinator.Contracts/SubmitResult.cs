@@ -1,0 +1,8 @@
+namespace Cluster.Coordinator.Contracts;
+
+/// <summary>
+/// Reply to a submit. <see cref="JobSecretBase64"/> is handed to the node agents, which pass it to the
+/// rank processes through the environment; ranks prove knowledge of it with <see cref="JoinProof"/>.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record SubmitResult(string JobId, bool Created, string JobSecretBase64);

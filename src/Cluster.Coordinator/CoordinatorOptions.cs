@@ -1,0 +1,31 @@
+namespace Cluster.Coordinator;
+
+/// <summary>Timing of the job grain. Defaults suit a LAN cluster; tests shorten them.</summary>
+public sealed record CoordinatorOptions
+{
+    /// <summary>A rank silent for this long fails the job.</summary>
+    public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>With at least min workers present, wait this long after the last join for more before assigning ranks.</summary>
+    public TimeSpan SettleWindow { get; init; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>How often the grain timer checks leases, settle window and checkpoint deadlines.</summary>
+    public TimeSpan TickPeriod { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Longest a single WaitForAssignment call blocks; must stay well below the Orleans response timeout (30 s by default).</summary>
+    public TimeSpan MaxLongPoll { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>An open checkpoint not acked by every rank within this time is aborted.</summary>
+    public TimeSpan CheckpointAckTimeout { get; init; } = TimeSpan.FromMinutes(2);
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first bad value; returns this.</summary>
+    public CoordinatorOptions Validated()
+    {
+        if (LeaseDuration <= TimeSpan.Zero) throw new ArgumentException($"LeaseDuration must be > 0 (got {LeaseDuration})");
+        if (SettleWindow < TimeSpan.Zero) throw new ArgumentException($"SettleWindow must be >= 0 (got {SettleWindow})");
+        if (TickPeriod <= TimeSpan.Zero || TickPeriod > LeaseDuration) throw new ArgumentException($"TickPeriod must be in (0, LeaseDuration] (got {TickPeriod})");
+        if (MaxLongPoll <= TimeSpan.Zero || MaxLongPoll > TimeSpan.FromSeconds(20)) throw new ArgumentException($"MaxLongPoll must be in (0, 20s] to stay below the Orleans response timeout (got {MaxLongPoll})");
+        if (CheckpointAckTimeout <= TimeSpan.Zero) throw new ArgumentException($"CheckpointAckTimeout must be > 0 (got {CheckpointAckTimeout})");
+        return this;
+    }
+}

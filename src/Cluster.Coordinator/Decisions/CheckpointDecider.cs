@@ -1,0 +1,81 @@
+using Cluster.Coordinator.Contracts;
+
+namespace Cluster.Coordinator.Decisions;
+
+/// <summary>
+/// Two-phase checkpoint consensus. Phase one opens checkpoint N at a step boundary; each rank of the
+/// generation writes its files and acks. Commit (manifest written atomically by the grain) only when every
+/// rank acked the same sampler position; any error vote, rank failure or timeout aborts and discards the
+/// partial files. Committed checkpoints beyond keep-last-K are pruned.
+/// </summary>
+public sealed class CheckpointDecider(CheckpointOptions options)
+{
+    private readonly CheckpointOptions _options = options.Validated();
+
+    /// <summary>Applies <paramref name="evt"/> at time <paramref name="now"/>.</summary>
+    public Decision<CheckpointState> Decide(CheckpointState state, CheckpointEvent evt, DateTimeOffset now) => evt switch
+    {
+        CheckpointEvent.StepCompleted s => OnStep(state, s, now),
+        CheckpointEvent.Ack a => OnAck(state, a.Vote, now),
+        CheckpointEvent.Tick => state.Pending is { } p && now >= p.Deadline
+            ? Abort(state, $"checkpoint {p.CheckpointId} timed out after {_options.AckTimeout.TotalSeconds:0.###}s waiting for ranks {Missing(p)}")
+            : Decision<CheckpointState>.Unchanged(state),
+        CheckpointEvent.Abort a => state.Pending is null ? Decision<CheckpointState>.Unchanged(state) : Abort(state, a.Reason),
+        _ => throw new ArgumentOutOfRangeException(nameof(evt), evt, "unknown checkpoint event"),
+    };
+
+    private Decision<CheckpointState> OnStep(CheckpointState state, CheckpointEvent.StepCompleted s, DateTimeOffset now)
+    {
+        if (_options.IntervalSteps == 0 || s.Step <= 0 || s.Step % _options.IntervalSteps != 0) return Decision<CheckpointState>.Unchanged(state);
+        if (state.Pending is not null || s.Step <= state.LastOpenedStep) return Decision<CheckpointState>.Unchanged(state);
+        var id = state.LastCheckpointId + 1;
+        var dir = _options.DirectoryOf(id);
+        var pending = new PendingCheckpoint(id, s.Generation, s.Step, s.WorldSize, dir, now + _options.AckTimeout, []);
+        return new(state with { LastCheckpointId = id, LastOpenedStep = s.Step, Pending = pending }, [new OpenCheckpoint(id, s.Step, dir)]);
+    }
+
+    private Decision<CheckpointState> OnAck(CheckpointState state, CheckpointAck ack, DateTimeOffset now)
+    {
+        if (state.Pending is not { } p)
+            return Decision<CheckpointState>.Reject(state, $"checkpoint {ack.CheckpointId} is not open");
+        if (ack.CheckpointId != p.CheckpointId || ack.Generation != p.Generation)
+            return Decision<CheckpointState>.Reject(state, $"ack for checkpoint {ack.CheckpointId} of generation {ack.Generation} does not match open checkpoint {p.CheckpointId} of generation {p.Generation}");
+        if (ack.Rank < 0 || ack.Rank >= p.WorldSize)
+            return Decision<CheckpointState>.Reject(state, $"rank {ack.Rank} outside world size {p.WorldSize}");
+        if (ack.Error is { } error)
+            return Abort(state, $"rank {ack.Rank} failed to write checkpoint {p.CheckpointId}: {error}");
+        if (ack.Files.Count == 0)
+            return Abort(state, $"rank {ack.Rank} acked checkpoint {p.CheckpointId} without files");
+        if (p.Acks.Any(a => a.Rank == ack.Rank))
+            return Decision<CheckpointState>.Unchanged(state); // duplicate (retried call)
+        var acks = p.Acks.Append(ack).OrderBy(a => a.Rank).ToList();
+        if (acks.Count < p.WorldSize)
+            return new(state with { Pending = p with { Acks = acks } }, []);
+
+        var first = acks[0];
+        var mismatch = acks.FirstOrDefault(a => a.Epoch != first.Epoch || a.Cursor != first.Cursor);
+        if (mismatch is not null)
+            return Abort(state, $"checkpoint {p.CheckpointId}: rank {mismatch.Rank} saved sampler position (epoch {mismatch.Epoch}, cursor {mismatch.Cursor}) but rank {first.Rank} saved (epoch {first.Epoch}, cursor {first.Cursor})");
+
+        var manifest = new CheckpointManifest(_options.JobId, p.CheckpointId, p.Generation, p.Step, p.WorldSize,
+            new EpochPlan(_options.Seed, first.Epoch, first.Cursor), p.Directory, now,
+            acks.Select(a => new RankCheckpointFiles(a.Rank, a.Files)).ToList());
+        var committed = state.Committed.Append(manifest).ToList();
+        var actions = new List<CoordinatorAction> { new CommitCheckpoint(manifest) };
+        while (committed.Count > _options.KeepLast)
+        {
+            actions.Add(new PruneCheckpoint(committed[0]));
+            committed.RemoveAt(0);
+        }
+        return new(state with { Pending = null, Committed = committed }, actions);
+    }
+
+    private static Decision<CheckpointState> Abort(CheckpointState state, string reason)
+    {
+        var p = state.Pending!;
+        return new(state with { Pending = null }, [new DiscardCheckpoint(p.CheckpointId, p.Directory, reason)]);
+    }
+
+    private static string Missing(PendingCheckpoint p) =>
+        string.Join(", ", Enumerable.Range(0, p.WorldSize).Where(r => p.Acks.All(a => a.Rank != r)));
+}

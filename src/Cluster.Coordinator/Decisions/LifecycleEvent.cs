@@ -1,0 +1,22 @@
+namespace Cluster.Coordinator.Decisions;
+
+/// <summary>Inputs of <see cref="JobLifecycle"/>.</summary>
+public enum LifecycleEvent
+{
+    /// <summary>A member joined the rendezvous.</summary>
+    MemberJoined,
+    /// <summary>The rendezvous assigned ranks.</summary>
+    GenerationStarted,
+    /// <summary>A checkpoint was opened at a step boundary.</summary>
+    CheckpointOpened,
+    /// <summary>The open checkpoint was committed or aborted.</summary>
+    CheckpointResolved,
+    /// <summary>Every rank exited cleanly.</summary>
+    AllRanksFinished,
+    /// <summary>A rank failed or lapsed.</summary>
+    Failure,
+    /// <summary>The user cancelled.</summary>
+    Cancel,
+    /// <summary>Elastic recovery (reserved: rejected until implemented).</summary>
+    RecoveryStarted,
+}

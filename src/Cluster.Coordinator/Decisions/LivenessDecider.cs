@@ -1,0 +1,53 @@
+using System.Collections.Immutable;
+
+namespace Cluster.Coordinator.Decisions;
+
+/// <summary>
+/// Leases renewed by heartbeats. A lapsed lease or a non-zero exit fails the job (no elastic recovery yet):
+/// the decision emits <see cref="FailJob"/> naming the rank. When every rank exited with 0: <see cref="CompleteJob"/>.
+/// </summary>
+public sealed class LivenessDecider(LivenessOptions options)
+{
+    private readonly LivenessOptions _options = options.Validated();
+
+    /// <summary>Applies <paramref name="evt"/> at time <paramref name="now"/>.</summary>
+    public Decision<LivenessState> Decide(LivenessState state, LivenessEvent evt, DateTimeOffset now)
+    {
+        if (evt is LivenessEvent.Start start)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(start.WorldSize, 1);
+            var leases = Enumerable.Range(0, start.WorldSize).ToDictionary(r => r, _ => now + _options.LeaseDuration);
+            return new(new LivenessState(leases.ToImmutableDictionary(), [], start.WorldSize, false), []);
+        }
+        if (state.Failed || state.WorldSize == 0) return Decision<LivenessState>.Unchanged(state);
+        switch (evt)
+        {
+            case LivenessEvent.Renew renew:
+                if (!state.Leases.ContainsKey(renew.Rank))
+                    return Decision<LivenessState>.Reject(state, $"rank {renew.Rank} holds no lease");
+                return new(state with { Leases = state.Leases.SetItem(renew.Rank, now + _options.LeaseDuration) }, []);
+
+            case LivenessEvent.Tick:
+                var lapsed = state.Leases.Where(kv => kv.Value <= now).Select(kv => kv.Key).Order().ToList();
+                if (lapsed.Count == 0) return Decision<LivenessState>.Unchanged(state);
+                var others = lapsed.Count > 1 ? $" (also lapsed: ranks {string.Join(", ", lapsed.Skip(1))})" : "";
+                var reason = $"rank {lapsed[0]} lease lapsed: no heartbeat for {_options.LeaseDuration.TotalSeconds:0.###}s{others}";
+                return new(state with { Failed = true }, [new FailJob(reason, lapsed[0])]);
+
+            case LivenessEvent.Exited exited:
+                if (!state.Leases.ContainsKey(exited.Rank))
+                    return Decision<LivenessState>.Unchanged(state); // already finished: duplicate report
+                if (exited.ExitCode != 0)
+                {
+                    var detail = string.IsNullOrWhiteSpace(exited.Detail) ? "" : $": {exited.Detail}";
+                    return new(state with { Failed = true },
+                        [new FailJob($"rank {exited.Rank} exited with code {exited.ExitCode}{detail}", exited.Rank)]);
+                }
+                var next = state with { Leases = state.Leases.Remove(exited.Rank), Finished = state.Finished.Add(exited.Rank) };
+                return next.Finished.Count == state.WorldSize ? new(next, [new CompleteJob()]) : new(next, []);
+
+            default:
+                throw new ArgumentOutOfRangeException(nameof(evt), evt, "unknown liveness event");
+        }
+    }
+}

@@ -1,0 +1,17 @@
+using System.Collections.Immutable;
+
+namespace Cluster.Coordinator.Decisions;
+
+/// <summary>
+/// Rank leases of the active generation (kept in memory: renewals are not persisted; after a grain
+/// reactivation leases are granted afresh). <see cref="Finished"/> ranks exited cleanly and hold no lease.
+/// </summary>
+public sealed record LivenessState(
+    ImmutableDictionary<int, DateTimeOffset> Leases,
+    ImmutableHashSet<int> Finished,
+    int WorldSize,
+    bool Failed)
+{
+    /// <summary>No generation tracked.</summary>
+    public static LivenessState Empty => new(ImmutableDictionary<int, DateTimeOffset>.Empty, [], 0, false);
+}

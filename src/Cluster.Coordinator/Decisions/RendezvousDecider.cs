@@ -1,0 +1,72 @@
+namespace Cluster.Coordinator.Decisions;
+
+/// <summary>
+/// Dynamic rendezvous (after torch.distributed.elastic): members join an open rendezvous; on quorum the
+/// complete workers are sorted by node id (ordinal) and local rank, ranks are assigned in that order and
+/// the generation is incremented. While a generation is active the rendezvous is closed to newcomers.
+/// </summary>
+public sealed class RendezvousDecider(RendezvousOptions options)
+{
+    private readonly RendezvousOptions _options = options.Validated();
+
+    /// <summary>Unique, generation-monotonic token of (generation, rank); ranks present it on every call.</summary>
+    public static long FencingToken(long generation, int rank) => checked(generation << 16 | (long)(ushort)rank);
+
+    /// <summary>Applies <paramref name="evt"/> at time <paramref name="now"/>.</summary>
+    public Decision<RendezvousState> Decide(RendezvousState state, RendezvousEvent evt, DateTimeOffset now) => evt switch
+    {
+        RendezvousEvent.Join join => OnJoin(state, join.Member, now),
+        RendezvousEvent.Tick => TryStart(state, now),
+        RendezvousEvent.Reopen => state.IsOpen
+            ? Decision<RendezvousState>.Reject(state, "rendezvous is already open")
+            : new Decision<RendezvousState>(state with { Members = [], Ranks = [], LastJoinAt = null }, []),
+        _ => throw new ArgumentOutOfRangeException(nameof(evt), evt, "unknown rendezvous event"),
+    };
+
+    /// <summary>Checks that a call comes from the active generation and returns the caller's slot.</summary>
+    public static (RankSlot? Slot, string? Refusal) CheckFence(RendezvousState state, string memberId, long generation, long token)
+    {
+        if (state.IsOpen) return (null, $"no active generation (last was {state.Generation}); call from generation {generation} is stale");
+        if (generation != state.Generation) return (null, $"generation {generation} is stale; current generation is {state.Generation}");
+        var slot = state.SlotOf(memberId);
+        if (slot is null) return (null, $"member {memberId} has no rank in generation {generation}");
+        if (token != FencingToken(generation, slot.Rank)) return (null, $"fencing token {token} does not match rank {slot.Rank} of generation {generation}");
+        return (slot, null);
+    }
+
+    private Decision<RendezvousState> OnJoin(RendezvousState state, RendezvousMember member, DateTimeOffset now)
+    {
+        if (member.LocalRank < 0 || member.LocalRank >= _options.NprocPerNode)
+            return Decision<RendezvousState>.Reject(state, $"local rank {member.LocalRank} of {member.MemberId} outside 0..{_options.NprocPerNode - 1}");
+        if (!state.IsOpen)
+        {
+            return state.SlotOf(member.MemberId) is not null
+                ? Decision<RendezvousState>.Unchanged(state) // retry of a join that already made it
+                : Decision<RendezvousState>.Reject(state, $"rendezvous closed: generation {state.Generation} is running; {member.MemberId} cannot join");
+        }
+        var members = state.Members.Where(m => m.MemberId != member.MemberId).Append(member).ToList();
+        return TryStart(state with { Members = members, LastJoinAt = now }, now);
+    }
+
+    private Decision<RendezvousState> TryStart(RendezvousState state, DateTimeOffset now)
+    {
+        if (!state.IsOpen) return Decision<RendezvousState>.Unchanged(state);
+        var complete = state.Members
+            .GroupBy(m => m.NodeId, StringComparer.Ordinal)
+            .Where(g => g.Select(m => m.LocalRank).Distinct().Count() == _options.NprocPerNode)
+            .OrderBy(g => g.Key, StringComparer.Ordinal)
+            .ToList();
+        var settled = state.LastJoinAt is { } last && now - last >= _options.SettleWindow;
+        if (complete.Count < _options.MinWorkers || (complete.Count < _options.MaxWorkers && !settled))
+            return Decision<RendezvousState>.Unchanged(state);
+
+        var generation = state.Generation + 1;
+        var ranks = complete
+            .Take(_options.MaxWorkers)
+            .SelectMany(g => g.OrderBy(m => m.LocalRank))
+            .Select((m, i) => new RankSlot(i, m))
+            .ToList();
+        var next = state with { Generation = generation, Ranks = ranks };
+        return new Decision<RendezvousState>(next, [new StartGeneration(generation, ranks)]);
+    }
+}

@@ -1,0 +1,13 @@
+namespace Cluster.Coordinator.Decisions;
+
+/// <summary>A process waiting in (or admitted by) the rendezvous.</summary>
+[GenerateSerializer, Immutable]
+public sealed record RendezvousMember(
+    string MemberId,
+    string NodeId,
+    int LocalRank,
+    string HostId,
+    string Host,
+    int Port,
+    int Pid,
+    DateTimeOffset JoinedAt);

@@ -1,0 +1,253 @@
+using Cluster.Coordinator.Checkpoints;
+using Cluster.Coordinator.Contracts;
+using Cluster.Coordinator.Decisions;
+using Microsoft.Extensions.Logging;
+
+namespace Cluster.Coordinator.Grains;
+
+/// <summary>Effects side of <see cref="JobGrain"/>: carrying out decisions, fencing, timers, persistence.</summary>
+public sealed partial class JobGrain
+{
+    private void BuildDeciders(JobSpecSummary spec)
+    {
+        _rendezvous = new RendezvousDecider(new RendezvousOptions(spec.MinWorkers, spec.MaxWorkers, spec.NprocPerNode, _options.SettleWindow));
+        _liveness = new LivenessDecider(new LivenessOptions(_options.LeaseDuration));
+        _checkpoints = new CheckpointDecider(new CheckpointOptions(spec.JobId, spec.CheckpointDirectory, spec.CheckpointIntervalSteps,
+            spec.KeepLastCheckpoints, spec.Seed, _options.CheckpointAckTimeout));
+    }
+
+    private void StartTimer() =>
+        _timer ??= this.RegisterGrainTimer(OnTickAsync, new GrainTimerCreationOptions(_options.TickPeriod, _options.TickPeriod) { KeepAlive = true });
+
+    private async Task OnTickAsync(CancellationToken cancellationToken)
+    {
+        if (!S.Exists || S.State.IsTerminal()) return;
+        var now = clock.UtcNow;
+        if (S.State is JobState.Pending or JobState.Rendezvous)
+        {
+            var decision = _rendezvous!.Decide(S.Rendezvous, new RendezvousEvent.Tick(), now);
+            if (!ReferenceEquals(decision.State, S.Rendezvous)) { S.Rendezvous = decision.State; _dirty = true; }
+            await ApplyAsync(decision.Actions);
+        }
+        if (S.State is JobState.Running or JobState.Checkpointing)
+        {
+            var lapse = _liveness!.Decide(_leases, new LivenessEvent.Tick(), now);
+            _leases = lapse.State;
+            await ApplyAsync(lapse.Actions);
+        }
+        if (S.State == JobState.Checkpointing)
+        {
+            var before = S.Checkpoints;
+            var decision = _checkpoints!.Decide(before, new CheckpointEvent.Tick(), now);
+            if (!ReferenceEquals(decision.State, before)) { S.Checkpoints = decision.State; _dirty = true; }
+            await ApplyCheckpointOutcomeAsync(before, decision.Actions);
+        }
+        await SaveIfChangedAsync();
+    }
+
+    /// <summary>Current answer for a long-polling member, or null to keep waiting.</summary>
+    private AssignmentResult? Evaluate(string memberId)
+    {
+        if (!S.Exists) return new AssignmentResult(AssignmentStatus.Unknown, null, $"job '{JobId}' has not been submitted");
+        if (S.State.IsTerminal()) return new AssignmentResult(AssignmentStatus.Aborted, null, $"job '{JobId}' is {S.State}: {S.FailureReason}");
+        var rv = S.Rendezvous;
+        if (rv.SlotOf(memberId) is { } slot)
+        {
+            var peers = rv.Ranks.Select(r => new PeerEndpoint(r.Rank, r.Member.Host, r.Member.Port, r.Member.HostId)).ToList();
+            var assignment = new RankAssignment(JobId, rv.Generation, slot.Rank, rv.Ranks.Count, peers, S.SecretBase64!,
+                RendezvousDecider.FencingToken(rv.Generation, slot.Rank), _plan!, S.Checkpoints.Latest);
+            return new AssignmentResult(AssignmentStatus.Assigned, assignment, null);
+        }
+        if (rv.Members.All(m => m.MemberId != memberId))
+            return new AssignmentResult(AssignmentStatus.Unknown, null, $"member {memberId} has not joined job '{JobId}'");
+        return rv.IsOpen
+            ? null
+            : new AssignmentResult(AssignmentStatus.NotAdmitted, null, $"generation {rv.Generation} started without {memberId} (node incomplete or above max workers)");
+    }
+
+    /// <summary>Fences a rank call: stale generation or token → Fenced; terminal job → Abort.</summary>
+    private (RankSlot? Slot, ControlReply? Refusal) Guard(string memberId, long generation, long token)
+    {
+        if (!S.Exists) return (null, new ControlReply(ControlDirective.Abort, $"job '{JobId}' has not been submitted", null));
+        var (slot, refusal) = RendezvousDecider.CheckFence(S.Rendezvous, memberId, generation, token);
+        if (refusal is not null) return (null, new ControlReply(ControlDirective.Fenced, refusal, null));
+        if (S.State.IsTerminal())
+            return (null, new ControlReply(ControlDirective.Abort, $"job '{JobId}' is {S.State}: {S.FailureReason}", null));
+        return (slot, null);
+    }
+
+    private void Renew(int rank) => _leases = _liveness!.Decide(_leases, new LivenessEvent.Renew(rank), clock.UtcNow).State;
+
+    private ControlReply ReplyFor(int rank, long generation)
+    {
+        if (S.State.IsTerminal()) return new ControlReply(ControlDirective.Abort, $"job '{JobId}' is {S.State}: {S.FailureReason}", null);
+        if (S.Checkpoints.Pending is { } p && p.Generation == generation && p.Acks.All(a => a.Rank != rank))
+            return new ControlReply(ControlDirective.Continue, null, new CheckpointDirective(p.CheckpointId, p.Step, p.Directory));
+        return ControlReply.Continue;
+    }
+
+    private bool Transition(LifecycleEvent evt)
+    {
+        var decision = JobLifecycle.Decide(S.State, evt);
+        if (decision.Rejection is { } reason)
+        {
+            LogTransitionRejected(JobId, reason);
+            return false;
+        }
+        if (decision.State != S.State)
+        {
+            S.State = decision.State;
+            _dirty = true;
+            Signal();
+        }
+        return true;
+    }
+
+    private async Task ApplyAsync(IReadOnlyList<CoordinatorAction> actions)
+    {
+        foreach (var action in actions)
+        {
+            switch (action)
+            {
+                case StartGeneration start:
+                    if (!Transition(LifecycleEvent.GenerationStarted)) break;
+                    _leases = _liveness!.Decide(_leases, new LivenessEvent.Start(start.Ranks.Count), clock.UtcNow).State;
+                    _plan = EpochPlanDecider.ResumePoint(S.Spec!.Seed, S.Checkpoints.Latest);
+                    _progress.Clear();
+                    LogGeneration(JobId, start.Generation, start.Ranks.Count);
+                    Signal();
+                    break;
+                case FailJob fail:
+                    await FailAsync(fail.Reason);
+                    break;
+                case CompleteJob:
+                    await AbortOpenCheckpointAsync("job completed with a checkpoint open");
+                    if (Transition(LifecycleEvent.AllRanksFinished)) Ended();
+                    break;
+                case OpenCheckpoint open:
+                    Transition(LifecycleEvent.CheckpointOpened);
+                    LogCheckpointOpened(JobId, open.CheckpointId, open.Step);
+                    break;
+                case RejectEvent:
+                    break;
+                default:
+                    throw new InvalidOperationException($"job '{JobId}': action {action} is not handled here");
+            }
+        }
+    }
+
+    /// <summary>Carries out commit/discard/prune; a failed manifest write turns the commit into an abort.</summary>
+    private async Task ApplyCheckpointOutcomeAsync(CheckpointState before, IReadOnlyList<CoordinatorAction> actions)
+    {
+        foreach (var action in actions)
+        {
+            switch (action)
+            {
+                case CommitCheckpoint commit:
+                    try
+                    {
+                        await new CheckpointStore().CommitAsync(commit.Manifest, CancellationToken.None);
+                        S.LastCheckpointError = null;
+                        LogCheckpointCommitted(JobId, commit.Manifest.CheckpointId, commit.Manifest.Step);
+                    }
+                    catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
+                    {
+                        S.Checkpoints = before with { Pending = null };
+                        Discard(commit.Manifest.CheckpointId, commit.Manifest.Directory, $"manifest of checkpoint {commit.Manifest.CheckpointId} not written: {e.Message}");
+                        Transition(LifecycleEvent.CheckpointResolved);
+                        return; // pruning is skipped: nothing new was committed
+                    }
+                    Transition(LifecycleEvent.CheckpointResolved);
+                    break;
+                case DiscardCheckpoint discard:
+                    Discard(discard.CheckpointId, discard.Directory, discard.Reason);
+                    if (S.State == JobState.Checkpointing) Transition(LifecycleEvent.CheckpointResolved);
+                    break;
+                case PruneCheckpoint prune:
+                    CheckpointStore.Delete(prune.Manifest.Directory);
+                    break;
+                default:
+                    await ApplyAsync([action]);
+                    break;
+            }
+        }
+    }
+
+    private async Task AbortOpenCheckpointAsync(string reason)
+    {
+        if (S.Checkpoints.Pending is null) return;
+        var before = S.Checkpoints;
+        var decision = _checkpoints!.Decide(before, new CheckpointEvent.Abort(reason), clock.UtcNow);
+        S.Checkpoints = decision.State;
+        _dirty = true;
+        await ApplyCheckpointOutcomeAsync(before, decision.Actions);
+    }
+
+    private async Task FailAsync(string reason)
+    {
+        if (S.State.IsTerminal()) return;
+        await AbortOpenCheckpointAsync($"job failed: {reason}");
+        if (!Transition(LifecycleEvent.Failure)) return;
+        S.FailureReason = reason;
+        LogFailed(JobId, reason);
+        Ended();
+    }
+
+    private void Discard(long checkpointId, string directory, string reason)
+    {
+        CheckpointStore.Delete(directory);
+        S.LastCheckpointError = reason;
+        _dirty = true;
+        LogCheckpointDiscarded(JobId, checkpointId, reason);
+    }
+
+    private void Ended()
+    {
+        _dirty = true;
+        _leases = _leases with { Failed = true };
+        _timer?.Dispose();
+        _timer = null;
+        Signal();
+    }
+
+    private void Signal()
+    {
+        var previous = _changed;
+        _changed = NewSignal();
+        previous.TrySetResult();
+    }
+
+    private async Task SaveIfChangedAsync()
+    {
+        if (!_dirty) return;
+        await store.WriteStateAsync();
+        _dirty = false;
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "job {JobId} submitted: workers {Min}..{Max} x {Nproc}")]
+    private partial void LogSubmitted(string jobId, int min, int max, int nproc);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId}: join of {MemberId} refused: wrong proof")]
+    private partial void LogJoinRefused(string jobId, string memberId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "job {JobId}: generation {Generation} started with {WorldSize} ranks")]
+    private partial void LogGeneration(string jobId, long generation, int worldSize);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId}: progress of rank {Rank} ignored: {Reason}")]
+    private partial void LogProgressRejected(string jobId, int rank, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId}: {Reason}")]
+    private partial void LogTransitionRejected(string jobId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "job {JobId}: checkpoint {CheckpointId} opened at step {Step}")]
+    private partial void LogCheckpointOpened(string jobId, long checkpointId, long step);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "job {JobId}: checkpoint {CheckpointId} committed at step {Step}")]
+    private partial void LogCheckpointCommitted(string jobId, long checkpointId, long step);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId}: checkpoint {CheckpointId} discarded: {Reason}")]
+    private partial void LogCheckpointDiscarded(string jobId, long checkpointId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "job {JobId} failed: {Reason}")]
+    private partial void LogFailed(string jobId, string reason);
+}

@@ -1,0 +1,224 @@
+using System.Security.Cryptography;
+using Cluster.Coordinator.Contracts;
+using Cluster.Coordinator.Decisions;
+using Microsoft.Extensions.Logging;
+
+namespace Cluster.Coordinator.Grains;
+
+/// <summary>
+/// Thin host of one job's decisions: validates callers (join proof, generation fence), feeds events to the
+/// pure deciders, carries out their actions (checkpoint files, waking long-polls) and persists the state
+/// when it changed. Rank calls never block except <see cref="WaitForAssignment"/>, which is bounded.
+/// </summary>
+public sealed partial class JobGrain(
+    [PersistentState("job", JobGrain.StorageName)] IPersistentState<JobGrainState> store,
+    CoordinatorOptions options,
+    CoordinatorClock clock,
+    ILogger<JobGrain> logger) : Grain, IJobGrain
+{
+    /// <summary>Name of the grain storage the job grain persists to.</summary>
+    public const string StorageName = "cluster-jobs";
+
+    private readonly CoordinatorOptions _options = options.Validated();
+    private readonly ILogger _logger = logger;
+    private readonly Dictionary<int, ProgressReport> _progress = [];
+    private RendezvousDecider? _rendezvous;
+    private LivenessDecider? _liveness;
+    private CheckpointDecider? _checkpoints;
+    private LivenessState _leases = LivenessState.Empty;
+    private EpochPlan? _plan;
+    private TaskCompletionSource _changed = NewSignal();
+    private IGrainTimer? _timer;
+    private bool _dirty;
+
+    private JobGrainState S => store.State;
+    private string JobId => this.GetPrimaryKeyString();
+
+    /// <inheritdoc />
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (S.Exists)
+        {
+            BuildDeciders(S.Spec!);
+            if (S.State is JobState.Running or JobState.Checkpointing)
+            {
+                // Leases are not persisted: every rank of the generation gets a fresh lease after reactivation.
+                _leases = _liveness!.Decide(LivenessState.Empty, new LivenessEvent.Start(S.Rendezvous.Ranks.Count), clock.UtcNow).State;
+                _plan = EpochPlanDecider.ResumePoint(S.Spec!.Seed, S.Checkpoints.Latest);
+            }
+            if (!S.State.IsTerminal()) StartTimer();
+        }
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public async Task<SubmitResult> Submit(JobSpecSummary spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        spec.Validate();
+        if (spec.JobId != JobId) throw new ArgumentException($"spec job id '{spec.JobId}' does not match grain key '{JobId}'", nameof(spec));
+        if (S.Exists)
+        {
+            return S.Spec == spec
+                ? new SubmitResult(JobId, false, S.SecretBase64!)
+                : throw new InvalidOperationException($"job '{JobId}' was already submitted with a different spec");
+        }
+        S.Spec = spec;
+        S.SecretBase64 = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+        S.State = JobState.Pending;
+        BuildDeciders(spec);
+        _dirty = true;
+        await SaveIfChangedAsync();
+        StartTimer();
+        LogSubmitted(JobId, spec.MinWorkers, spec.MaxWorkers, spec.NprocPerNode);
+        return new SubmitResult(JobId, true, S.SecretBase64);
+    }
+
+    /// <inheritdoc />
+    public async Task<JoinResult> Join(JoinRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var memberId = request.MemberId;
+        if (!S.Exists) return new JoinResult(false, memberId, $"job '{JobId}' has not been submitted");
+        if (S.State.IsTerminal()) return new JoinResult(false, memberId, $"job '{JobId}' is {S.State}: {S.FailureReason}");
+        if (!JoinProof.Verify(S.SecretBase64!, JobId, request.NodeId, request.LocalRank, request.Proof))
+        {
+            LogJoinRefused(JobId, memberId);
+            return new JoinResult(false, memberId, $"join proof of {memberId} does not match the job secret");
+        }
+        var now = clock.UtcNow;
+        var member = new RendezvousMember(memberId, request.NodeId, request.LocalRank, request.HostId,
+            request.AdvertisedHost, request.ListenPort, request.Pid, now);
+        var decision = _rendezvous!.Decide(S.Rendezvous, new RendezvousEvent.Join(member), now);
+        if (decision.Rejection is { } reason) return new JoinResult(false, memberId, reason);
+        if (!ReferenceEquals(decision.State, S.Rendezvous))
+        {
+            if (S.State == JobState.Pending) Transition(LifecycleEvent.MemberJoined);
+            S.Rendezvous = decision.State;
+            _dirty = true;
+        }
+        await ApplyAsync(decision.Actions);
+        await SaveIfChangedAsync();
+        return new JoinResult(true, memberId, null);
+    }
+
+    /// <inheritdoc />
+    public async Task<AssignmentResult> WaitForAssignment(string memberId, TimeSpan maxWait)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(memberId);
+        var wait = maxWait <= TimeSpan.Zero ? TimeSpan.Zero : maxWait < _options.MaxLongPoll ? maxWait : _options.MaxLongPoll;
+        // Real time on purpose: this bounds an Orleans call, whose response timeout runs on real time.
+        var deadline = TimeProvider.System.GetTimestamp() + (long)(wait.TotalSeconds * TimeProvider.System.TimestampFrequency);
+        while (true)
+        {
+            if (Evaluate(memberId) is { } result) return result;
+            var remaining = TimeProvider.System.GetElapsedTime(TimeProvider.System.GetTimestamp(), deadline);
+            if (remaining <= TimeSpan.Zero)
+                return new AssignmentResult(AssignmentStatus.Timeout, null, $"no generation yet for {memberId} after {wait.TotalSeconds:0.###}s; poll again");
+            try { await _changed.Task.WaitAsync(remaining, TimeProvider.System); }
+            catch (TimeoutException) { /* re-evaluate once more, then report the timeout */ }
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<ControlReply> Heartbeat(Heartbeat heartbeat)
+    {
+        ArgumentNullException.ThrowIfNull(heartbeat);
+        var (slot, refusal) = Guard(heartbeat.MemberId, heartbeat.Generation, heartbeat.FencingToken);
+        if (refusal is not null) return refusal;
+        Renew(slot!.Rank);
+        await SaveIfChangedAsync();
+        return ReplyFor(slot.Rank, heartbeat.Generation);
+    }
+
+    /// <inheritdoc />
+    public async Task<ControlReply> ReportProgress(ProgressReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        var (slot, refusal) = Guard(report.MemberId, report.Generation, report.FencingToken);
+        if (refusal is not null) return refusal;
+        Renew(slot!.Rank);
+        _progress[slot.Rank] = report;
+        var observed = EpochPlanDecider.Observe(_plan!, report.Epoch, report.Cursor);
+        if (observed.Rejection is { } bad) LogProgressRejected(JobId, slot.Rank, bad);
+        else _plan = observed.State;
+        if (S.State == JobState.Running)
+        {
+            var decision = _checkpoints!.Decide(S.Checkpoints, new CheckpointEvent.StepCompleted(report.Step, report.Generation, S.Rendezvous.Ranks.Count), clock.UtcNow);
+            if (!ReferenceEquals(decision.State, S.Checkpoints)) { S.Checkpoints = decision.State; _dirty = true; }
+            await ApplyAsync(decision.Actions);
+        }
+        await SaveIfChangedAsync();
+        return ReplyFor(slot.Rank, report.Generation);
+    }
+
+    /// <inheritdoc />
+    public async Task<ControlReply> AckCheckpoint(CheckpointAck ack)
+    {
+        ArgumentNullException.ThrowIfNull(ack);
+        var (slot, refusal) = Guard(ack.MemberId, ack.Generation, ack.FencingToken);
+        if (refusal is not null) return refusal;
+        if (ack.Rank != slot!.Rank)
+            return new ControlReply(ControlDirective.Fenced, $"{ack.MemberId} holds rank {slot.Rank}, not rank {ack.Rank}", null);
+        Renew(slot.Rank);
+        var decision = _checkpoints!.Decide(S.Checkpoints, new CheckpointEvent.Ack(ack), clock.UtcNow);
+        if (decision.Rejection is { } reason) return new ControlReply(ControlDirective.Continue, reason, null);
+        var before = S.Checkpoints;
+        S.Checkpoints = decision.State;
+        _dirty = true;
+        await ApplyCheckpointOutcomeAsync(before, decision.Actions);
+        await SaveIfChangedAsync();
+        return ReplyFor(slot.Rank, ack.Generation);
+    }
+
+    /// <inheritdoc />
+    public async Task<ControlReply> ReportExit(ProcessExitReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        var (slot, refusal) = Guard(report.MemberId, report.Generation, report.FencingToken);
+        if (refusal is not null) return refusal;
+        var decision = _liveness!.Decide(_leases, new LivenessEvent.Exited(slot!.Rank, report.ExitCode, report.Detail), clock.UtcNow);
+        _leases = decision.State;
+        await ApplyAsync(decision.Actions);
+        await SaveIfChangedAsync();
+        return S.State.IsTerminal() && S.State != JobState.Completed
+            ? new ControlReply(ControlDirective.Abort, S.FailureReason, null)
+            : ControlReply.Continue;
+    }
+
+    /// <inheritdoc />
+    public async Task<JobStatus> Cancel(string reason)
+    {
+        if (!S.Exists) throw new InvalidOperationException($"job '{JobId}' has not been submitted");
+        if (!S.State.IsTerminal())
+        {
+            await AbortOpenCheckpointAsync($"job cancelled: {reason}");
+            if (Transition(LifecycleEvent.Cancel))
+            {
+                S.FailureReason = $"cancelled: {reason}";
+                Ended();
+            }
+        }
+        await SaveIfChangedAsync();
+        return await GetStatus();
+    }
+
+    /// <inheritdoc />
+    public Task<JobStatus> GetStatus()
+    {
+        var ranks = S.Rendezvous.Ranks
+            .Select(r => new RankInfo(r.Rank, r.Member.MemberId, r.Member.NodeId, r.Member.HostId, r.Member.Host, r.Member.Port, r.Member.Pid,
+                _progress.TryGetValue(r.Rank, out var p) ? p.Step : 0))
+            .ToList();
+        var lead = _progress.Count == 0 ? null : _progress.MaxBy(kv => kv.Value.Step).Value;
+        var waiting = S.Rendezvous.IsOpen ? S.Rendezvous.Members.Count : 0;
+        var reason = S.Exists ? S.FailureReason : "not submitted";
+        return Task.FromResult(new JobStatus(JobId, S.State, S.Rendezvous.Generation, ranks, waiting, lead?.Step ?? 0, lead?.Loss,
+            lead?.SamplesPerSecond, S.Checkpoints.Latest, S.Checkpoints.Pending?.CheckpointId, reason));
+    }
+
+    /// <inheritdoc />
+    public Task<CheckpointManifest?> GetLatestCheckpoint() => Task.FromResult(S.Checkpoints.Latest);
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+}

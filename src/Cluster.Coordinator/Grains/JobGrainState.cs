@@ -1,0 +1,37 @@
+using System.Text.Json.Serialization;
+using Cluster.Coordinator.Contracts;
+using Cluster.Coordinator.Decisions;
+
+namespace Cluster.Coordinator.Grains;
+
+/// <summary>
+/// Persisted part of a job (written only when it changes): spec, secret, lifecycle state, rendezvous,
+/// checkpoint consensus. Leases and progress are in memory only.
+/// </summary>
+[GenerateSerializer]
+public sealed class JobGrainState
+{
+    /// <summary>Null until submitted.</summary>
+    [Id(0)] public JobSpecSummary? Spec { get; set; }
+
+    /// <summary>32 random bytes, base64; generated on submit.</summary>
+    [Id(1)] public string? SecretBase64 { get; set; }
+
+    /// <summary>Lifecycle state.</summary>
+    [Id(2)] public JobState State { get; set; } = JobState.Pending;
+
+    /// <summary>Members, generation and ranks.</summary>
+    [Id(3)] public RendezvousState Rendezvous { get; set; } = RendezvousState.Empty;
+
+    /// <summary>Open and committed checkpoints.</summary>
+    [Id(4)] public CheckpointState Checkpoints { get; set; } = CheckpointState.Empty;
+
+    /// <summary>Why the job failed or was cancelled.</summary>
+    [Id(5)] public string? FailureReason { get; set; }
+
+    /// <summary>Why the last checkpoint was aborted, if it was.</summary>
+    [Id(6)] public string? LastCheckpointError { get; set; }
+
+    /// <summary>True once submitted.</summary>
+    [JsonIgnore] public bool Exists => Spec is not null;
+}

@@ -1,0 +1,107 @@
+using Cluster.Coordinator.Contracts;
+using Cluster.Coordinator.Decisions;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Cluster.Coordinator.Tests.Decisions;
+
+public sealed class CheckpointDeciderTests
+{
+    private readonly FakeTimeProvider _time = new();
+    private readonly CheckpointDecider _d = new(new CheckpointOptions("job1", "/ckpt", 10, 2, 7, TimeSpan.FromSeconds(30)));
+
+    private Decision<CheckpointState> On(CheckpointState s, CheckpointEvent e) => _d.Decide(s, e, _time.GetUtcNow());
+
+    private static CheckpointAck Ack(long id, int rank, long cursor = 64, string? error = null, long generation = 1) =>
+        new($"n{rank}/0", generation, 0, id, rank, 0, cursor, [new CheckpointFile($"rank{rank}.pt", 100 + rank, new string('a', 64))], error);
+
+    private CheckpointState Open(CheckpointState s, long step, int world = 2)
+    {
+        var d = On(s, new CheckpointEvent.StepCompleted(step, 1, world));
+        Assert.IsType<OpenCheckpoint>(Assert.Single(d.Actions));
+        return d.State;
+    }
+
+    [Fact]
+    public void OpensOnlyAtIntervalBoundariesAndOnlyOnce()
+    {
+        Assert.Empty(On(CheckpointState.Empty, new CheckpointEvent.StepCompleted(9, 1, 2)).Actions);
+        var s = Open(CheckpointState.Empty, 10);
+        Assert.Equal(1, s.Pending!.CheckpointId);
+        Assert.Equal(Path.Combine("/ckpt", "job1", "ckpt-00000001"), s.Pending.Directory);
+        Assert.Empty(On(s, new CheckpointEvent.StepCompleted(10, 1, 2)).Actions); // second rank reporting the same step
+        Assert.Empty(On(s, new CheckpointEvent.StepCompleted(20, 1, 2)).Actions); // one open at a time
+    }
+
+    [Fact]
+    public void CommitsOnlyWhenEveryRankAckedAndRecordsTheSamplerPosition()
+    {
+        var s = Open(CheckpointState.Empty, 10);
+        var first = On(s, new CheckpointEvent.Ack(Ack(1, 1)));
+        Assert.Empty(first.Actions);
+        Assert.Empty(first.State.Committed);
+        Assert.Empty(On(first.State, new CheckpointEvent.Ack(Ack(1, 1))).Actions); // duplicate
+        var done = On(first.State, new CheckpointEvent.Ack(Ack(1, 0)));
+        var commit = Assert.IsType<CommitCheckpoint>(Assert.Single(done.Actions));
+        Assert.Equal(new EpochPlan(7, 0, 64), commit.Manifest.EpochPlan);
+        Assert.Equal([0, 1], commit.Manifest.Ranks.Select(r => r.Rank));
+        Assert.Null(done.State.Pending);
+        Assert.Same(commit.Manifest, done.State.Latest);
+    }
+
+    [Fact]
+    public void ErrorVoteAbortsAndDiscardsPartialFiles()
+    {
+        var s = On(Open(CheckpointState.Empty, 10), new CheckpointEvent.Ack(Ack(1, 0))).State;
+        var d = On(s, new CheckpointEvent.Ack(Ack(1, 1, error: "disk full")));
+        var discard = Assert.IsType<DiscardCheckpoint>(Assert.Single(d.Actions));
+        Assert.Contains("rank 1", discard.Reason);
+        Assert.Contains("disk full", discard.Reason);
+        Assert.Empty(d.State.Committed);
+        Assert.Null(d.State.Pending);
+    }
+
+    [Fact]
+    public void TimeoutAbortsNamingTheMissingRanks()
+    {
+        var s = On(Open(CheckpointState.Empty, 10, world: 3), new CheckpointEvent.Ack(Ack(1, 1))).State;
+        _time.Advance(TimeSpan.FromSeconds(29));
+        Assert.Empty(On(s, new CheckpointEvent.Tick()).Actions);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        var discard = Assert.IsType<DiscardCheckpoint>(Assert.Single(On(s, new CheckpointEvent.Tick()).Actions));
+        Assert.Contains("ranks 0, 2", discard.Reason);
+    }
+
+    [Fact]
+    public void DisagreeingSamplerPositionsAbort()
+    {
+        var s = On(Open(CheckpointState.Empty, 10), new CheckpointEvent.Ack(Ack(1, 0, cursor: 64))).State;
+        var discard = Assert.IsType<DiscardCheckpoint>(Assert.Single(On(s, new CheckpointEvent.Ack(Ack(1, 1, cursor: 32))).Actions));
+        Assert.Contains("cursor 32", discard.Reason);
+    }
+
+    [Fact]
+    public void AcksForAnotherCheckpointOrGenerationAreRejected()
+    {
+        var s = Open(CheckpointState.Empty, 10);
+        Assert.NotNull(On(s, new CheckpointEvent.Ack(Ack(2, 0))).Rejection);
+        Assert.NotNull(On(s, new CheckpointEvent.Ack(Ack(1, 0, generation: 2))).Rejection);
+        Assert.NotNull(On(CheckpointState.Empty, new CheckpointEvent.Ack(Ack(1, 0))).Rejection);
+    }
+
+    [Fact]
+    public void KeepsOnlyTheLastKCommitted()
+    {
+        var s = CheckpointState.Empty;
+        var pruned = new List<long>();
+        for (var i = 1; i <= 4; i++)
+        {
+            s = Open(s, i * 10);
+            s = On(s, new CheckpointEvent.Ack(Ack(i, 0))).State;
+            var d = On(s, new CheckpointEvent.Ack(Ack(i, 1)));
+            pruned.AddRange(d.Actions.OfType<PruneCheckpoint>().Select(p => p.Manifest.CheckpointId));
+            s = d.State;
+        }
+        Assert.Equal([1L, 2L], pruned);
+        Assert.Equal([3L, 4L], s.Committed.Select(c => c.CheckpointId));
+    }
+}

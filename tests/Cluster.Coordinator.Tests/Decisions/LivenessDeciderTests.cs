@@ -1,0 +1,52 @@
+using Cluster.Coordinator.Decisions;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Cluster.Coordinator.Tests.Decisions;
+
+public sealed class LivenessDeciderTests
+{
+    private readonly FakeTimeProvider _time = new();
+    private readonly LivenessDecider _d = new(new LivenessOptions(TimeSpan.FromSeconds(10)));
+
+    private LivenessState Started(int world) => _d.Decide(LivenessState.Empty, new LivenessEvent.Start(world), _time.GetUtcNow()).State;
+    private Decision<LivenessState> Tick(LivenessState s) => _d.Decide(s, new LivenessEvent.Tick(), _time.GetUtcNow());
+
+    [Fact]
+    public void RenewedLeaseSurvivesAndSilentRankLapsesWithItsRankNamed()
+    {
+        var s = Started(3);
+        _time.Advance(TimeSpan.FromSeconds(6));
+        s = _d.Decide(s, new LivenessEvent.Renew(0), _time.GetUtcNow()).State;
+        s = _d.Decide(s, new LivenessEvent.Renew(2), _time.GetUtcNow()).State;
+        Assert.Empty(Tick(s).Actions);
+        _time.Advance(TimeSpan.FromSeconds(4));
+        var d = Tick(s);
+        var fail = Assert.IsType<FailJob>(Assert.Single(d.Actions));
+        Assert.Equal(1, fail.Rank);
+        Assert.Contains("rank 1 lease lapsed", fail.Reason);
+        Assert.True(d.State.Failed);
+        Assert.Empty(Tick(d.State).Actions); // fails once
+    }
+
+    [Fact]
+    public void NonZeroExitFailsNamingRankAndCode()
+    {
+        var d = _d.Decide(Started(2), new LivenessEvent.Exited(1, 137, "killed"), _time.GetUtcNow());
+        var fail = Assert.IsType<FailJob>(Assert.Single(d.Actions));
+        Assert.Equal("rank 1 exited with code 137: killed", fail.Reason);
+    }
+
+    [Fact]
+    public void AllRanksExitingCleanlyCompletesAndFinishedRanksHoldNoLease()
+    {
+        var s = _d.Decide(Started(2), new LivenessEvent.Exited(0, 0, null), _time.GetUtcNow());
+        Assert.Empty(s.Actions);
+        _time.Advance(TimeSpan.FromSeconds(9));
+        s = _d.Decide(s.State, new LivenessEvent.Renew(1), _time.GetUtcNow());
+        _time.Advance(TimeSpan.FromSeconds(5));
+        Assert.Empty(Tick(s.State).Actions); // rank 0 finished: its old lease cannot lapse
+        Assert.NotNull(_d.Decide(s.State, new LivenessEvent.Renew(0), _time.GetUtcNow()).Rejection);
+        var done = _d.Decide(s.State, new LivenessEvent.Exited(1, 0, null), _time.GetUtcNow());
+        Assert.IsType<CompleteJob>(Assert.Single(done.Actions));
+    }
+}

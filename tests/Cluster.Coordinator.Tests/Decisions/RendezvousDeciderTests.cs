@@ -1,0 +1,115 @@
+using Cluster.Coordinator.Decisions;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Cluster.Coordinator.Tests.Decisions;
+
+public sealed class RendezvousDeciderTests
+{
+    private readonly FakeTimeProvider _time = new();
+
+    private RendezvousMember Member(string node, int local = 0) =>
+        new($"{node}/{local}", node, local, $"host-{node}", "127.0.0.1", 29500 + local, 1000 + local, _time.GetUtcNow());
+
+    private Decision<RendezvousState> Join(RendezvousDecider d, RendezvousState s, RendezvousMember m) =>
+        d.Decide(s, new RendezvousEvent.Join(m), _time.GetUtcNow());
+
+    [Fact]
+    public void MaxPresentStartsGenerationImmediatelyWithRanksSortedByNodeThenLocalRank()
+    {
+        var d = new RendezvousDecider(new RendezvousOptions(2, 2, 2, TimeSpan.FromMinutes(1)));
+        var s = RendezvousState.Empty;
+        foreach (var m in new[] { Member("nodeB", 1), Member("nodeA", 1), Member("nodeB", 0) })
+        {
+            var step = Join(d, s, m);
+            Assert.Empty(step.Actions);
+            s = step.State;
+        }
+        var last = Join(d, s, Member("nodeA", 0));
+        var start = Assert.IsType<StartGeneration>(Assert.Single(last.Actions));
+        Assert.Equal(1, start.Generation);
+        Assert.Equal(["nodeA/0", "nodeA/1", "nodeB/0", "nodeB/1"], start.Ranks.Select(r => r.Member.MemberId));
+        Assert.Equal([0, 1, 2, 3], start.Ranks.Select(r => r.Rank));
+        Assert.False(last.State.IsOpen);
+    }
+
+    [Fact]
+    public void MinPresentWaitsForTheSettleWindowSinceTheLastJoin()
+    {
+        var d = new RendezvousDecider(new RendezvousOptions(1, 3, 1, TimeSpan.FromSeconds(5)));
+        var s = Join(d, RendezvousState.Empty, Member("n1")).State;
+        _time.Advance(TimeSpan.FromSeconds(4));
+        s = Join(d, s, Member("n2")).State; // restarts the settle window
+        _time.Advance(TimeSpan.FromSeconds(4));
+        Assert.Empty(d.Decide(s, new RendezvousEvent.Tick(), _time.GetUtcNow()).Actions);
+        _time.Advance(TimeSpan.FromSeconds(1));
+        var start = Assert.IsType<StartGeneration>(Assert.Single(d.Decide(s, new RendezvousEvent.Tick(), _time.GetUtcNow()).Actions));
+        Assert.Equal(2, start.Ranks.Count);
+    }
+
+    [Fact]
+    public void IncompleteNodeDoesNotCountAndIsNotAdmitted()
+    {
+        var d = new RendezvousDecider(new RendezvousOptions(1, 2, 2, TimeSpan.Zero));
+        var s = Join(d, RendezvousState.Empty, Member("a", 0)).State;
+        s = Join(d, s, Member("b", 0)).State;
+        Assert.True(s.IsOpen);
+        var done = Join(d, s, Member("b", 1));
+        var start = Assert.IsType<StartGeneration>(Assert.Single(done.Actions));
+        Assert.Equal(["b/0", "b/1"], start.Ranks.Select(r => r.Member.MemberId));
+        Assert.Null(done.State.SlotOf("a/0"));
+    }
+
+    [Fact]
+    public void WorkersAboveMaxAreLeftOut()
+    {
+        var d = new RendezvousDecider(new RendezvousOptions(1, 2, 1, TimeSpan.Zero));
+        var s = new RendezvousState(0, [Member("c"), Member("a"), Member("b")], [], _time.GetUtcNow());
+        var start = Assert.IsType<StartGeneration>(Assert.Single(d.Decide(s, new RendezvousEvent.Tick(), _time.GetUtcNow()).Actions));
+        Assert.Equal(["a/0", "b/0"], start.Ranks.Select(r => r.Member.MemberId));
+    }
+
+    [Fact]
+    public void ClosedRendezvousRefusesNewcomersButAcceptsRetriedJoin()
+    {
+        var d = new RendezvousDecider(new RendezvousOptions(1, 1, 1, TimeSpan.Zero));
+        var s = Join(d, RendezvousState.Empty, Member("a")).State;
+        Assert.Null(Join(d, s, Member("a")).Rejection);
+        Assert.Same(s, Join(d, s, Member("a")).State);
+        Assert.Contains("closed", Join(d, s, Member("z")).Rejection);
+    }
+
+    [Fact]
+    public void LocalRankOutsideNprocIsRejected()
+    {
+        var d = new RendezvousDecider(new RendezvousOptions(1, 1, 2, TimeSpan.Zero));
+        Assert.Contains("local rank 2", Join(d, RendezvousState.Empty, Member("a", 2)).Rejection);
+    }
+
+    [Fact]
+    public void GenerationsAreMonotonicAndStaleGenerationsAreFenced()
+    {
+        var d = new RendezvousDecider(new RendezvousOptions(1, 1, 1, TimeSpan.Zero));
+        var g1 = Join(d, RendezvousState.Empty, Member("a")).State;
+        var token1 = RendezvousDecider.FencingToken(1, 0);
+        Assert.Null(RendezvousDecider.CheckFence(g1, "a/0", 1, token1).Refusal);
+        Assert.Contains("fencing token", RendezvousDecider.CheckFence(g1, "a/0", 1, token1 + 1).Refusal);
+
+        var reopened = d.Decide(g1, new RendezvousEvent.Reopen(), _time.GetUtcNow()).State;
+        Assert.True(reopened.IsOpen);
+        var g2 = Join(d, reopened, Member("a")).State;
+        Assert.Equal(2, g2.Generation);
+        Assert.Contains("stale", RendezvousDecider.CheckFence(g2, "a/0", 1, token1).Refusal);
+        Assert.Null(RendezvousDecider.CheckFence(g2, "a/0", 2, RendezvousDecider.FencingToken(2, 0)).Refusal);
+        Assert.True(RendezvousDecider.FencingToken(2, 0) > RendezvousDecider.FencingToken(1, 65535));
+    }
+
+    [Fact]
+    public void EmptyStatesAreFreshInstancesSoStorageSerializersCannotOverwriteASharedDefault()
+    {
+        // Newtonsoft (the Redis storage default) populates existing property values in place via init setters;
+        // a shared static Empty once leaked generation 1 of one job into every new job of the process.
+        Assert.NotSame(RendezvousState.Empty, RendezvousState.Empty);
+        Assert.NotSame(CheckpointState.Empty, CheckpointState.Empty);
+        Assert.NotSame(new global::Cluster.Coordinator.Grains.JobGrainState().Rendezvous, new global::Cluster.Coordinator.Grains.JobGrainState().Rendezvous);
+    }
+}

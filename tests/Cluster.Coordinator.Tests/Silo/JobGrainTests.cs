@@ -1,0 +1,109 @@
+using Cluster.Coordinator.Contracts;
+
+namespace Cluster.Coordinator.Tests.Silo;
+
+public sealed class JobGrainTests(CoordinatorClusterFixture fx) : IClassFixture<CoordinatorClusterFixture>
+{
+    private IGrainFactory Grains => fx.Cluster.Client;
+
+    private async Task<(JobDriver Job, RankAssignment A, RankAssignment B)> RunningJobAsync(long checkpointInterval = 0)
+    {
+        var job = await JobDriver.SubmitAsync(Grains, 2, 2, checkpointInterval, fx.CheckpointRoot);
+        Assert.True((await job.JoinAsync("nodeB", 29501)).Accepted);
+        Assert.True((await job.JoinAsync("nodeA", 29500)).Accepted);
+        var a = await job.AssignmentAsync("nodeA/0");
+        var b = await job.AssignmentAsync("nodeB/0");
+        return (job, a, b);
+    }
+
+    [Fact]
+    public async Task TwoMembersGetTheSameGenerationDisjointRanksAndTheSecret()
+    {
+        var (job, a, b) = await RunningJobAsync();
+        Assert.Equal(1, a.Generation);
+        Assert.Equal(a.Generation, b.Generation);
+        Assert.Equal((0, 1), (a.Rank, b.Rank)); // sorted by node id, not join order
+        Assert.Equal(2, a.WorldSize);
+        Assert.Equal(a.Peers, b.Peers);
+        Assert.Equal([29500, 29501], a.Peers.Select(p => p.Port));
+        Assert.Equal(job.Secret, a.JobSecretBase64);
+        Assert.NotEqual(a.FencingToken, b.FencingToken);
+        var status = await job.Grain.GetStatus();
+        Assert.Equal(JobState.Running, status.State);
+        Assert.Equal(["nodeA/0", "nodeB/0"], status.Ranks.Select(r => r.MemberId));
+
+        Assert.False((await job.JoinAsync("nodeC", 29502)).Accepted); // closed while running
+        foreach (var x in new[] { a, b })
+            await job.Grain.ReportExit(new ProcessExitReport(JobDriver.Beat(x).MemberId, x.Generation, x.FencingToken, 0, null));
+        Assert.Equal(JobState.Completed, (await job.Grain.GetStatus()).State);
+    }
+
+    [Fact]
+    public async Task JoinWithWrongSecretOrAnotherMembersProofIsRefused()
+    {
+        var job = await JobDriver.SubmitAsync(Grains, 1, 1);
+        var wrong = await job.JoinAsync("nodeA", 29500, Convert.ToBase64String(new byte[32]));
+        Assert.False(wrong.Accepted);
+        Assert.Contains("proof", wrong.Reason);
+        var replay = await job.Grain.Join(new JoinRequest("nodeX", "h", "127.0.0.1", 1, 1, 0, JoinProof.Compute(job.Secret, job.Spec.JobId, "nodeA", 0)));
+        Assert.False(replay.Accepted);
+        var status = await job.Grain.GetStatus();
+        Assert.Equal(JobState.Pending, status.State);
+        Assert.Equal(0, status.WaitingMembers);
+        Assert.Equal(AssignmentStatus.Unknown, (await job.Grain.WaitForAssignment("nodeA/0", TimeSpan.FromMilliseconds(100))).Status);
+    }
+
+    [Fact]
+    public async Task LongPollReturnsTimeoutInsteadOfHanging()
+    {
+        var job = await JobDriver.SubmitAsync(Grains, 2, 2);
+        Assert.True((await job.JoinAsync("nodeA", 29500)).Accepted);
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var r = await job.Grain.WaitForAssignment("nodeA/0", TimeSpan.FromMinutes(5)); // capped by MaxLongPoll (2 s)
+        Assert.Equal(AssignmentStatus.Timeout, r.Status);
+        Assert.InRange(started.Elapsed, TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(10));
+        Assert.Equal(JobState.Rendezvous, (await job.Grain.GetStatus()).State);
+        var cancelled = await job.Grain.Cancel("test over");
+        Assert.Equal(JobState.Cancelled, cancelled.State);
+        Assert.Equal(AssignmentStatus.Aborted, (await job.Grain.WaitForAssignment("nodeA/0", TimeSpan.FromSeconds(1))).Status);
+    }
+
+    [Fact]
+    public async Task HeartbeatLapseFailsTheJobNamingTheRankAndSurvivorsAreToldToAbort()
+    {
+        var (job, a, b) = await RunningJobAsync();
+        fx.Time.Advance(TimeSpan.FromSeconds(3));
+        Assert.Equal(ControlDirective.Continue, (await job.Grain.Heartbeat(JobDriver.Beat(a))).Directive);
+        fx.Time.Advance(TimeSpan.FromSeconds(3)); // rank 1 silent for 6 s > 5 s lease; rank 0 for 3 s
+        var failed = await job.WaitForStatusAsync(s => s.State.IsTerminal(), "job fails after rank 1's lease lapses");
+        Assert.Equal(JobState.Failed, failed.State);
+        Assert.Contains("rank 1 lease lapsed", failed.FailureReason);
+        var reply = await job.Grain.Heartbeat(JobDriver.Beat(a));
+        Assert.Equal(ControlDirective.Abort, reply.Directive);
+        Assert.Contains("rank 1", reply.Reason);
+        Assert.Equal(AssignmentStatus.Aborted, (await job.Grain.WaitForAssignment("nodeA/0", TimeSpan.FromSeconds(1))).Status);
+    }
+
+    [Fact]
+    public async Task CallsFromAStaleGenerationOrWithAForeignTokenAreFenced()
+    {
+        var (job, a, b) = await RunningJobAsync();
+        Assert.Equal(ControlDirective.Fenced, (await job.Grain.Heartbeat(JobDriver.Beat(a) with { Generation = 0 })).Directive);
+        Assert.Equal(ControlDirective.Fenced, (await job.Grain.Heartbeat(JobDriver.Beat(a) with { FencingToken = b.FencingToken })).Directive);
+        var ackAsOther = new CheckpointAck("nodeA/0", a.Generation, a.FencingToken, 1, 1, 0, 0, [], null);
+        Assert.Equal(ControlDirective.Fenced, (await job.Grain.AckCheckpoint(ackAsOther)).Directive);
+        Assert.Equal(JobState.Running, (await job.Grain.GetStatus()).State);
+        await job.Grain.Cancel("test over");
+    }
+
+    [Fact]
+    public async Task ResubmitWithAnotherSpecOrAnInvalidSpecIsRefused()
+    {
+        var job = await JobDriver.SubmitAsync(Grains, 1, 1);
+        var e = await Assert.ThrowsAsync<InvalidOperationException>(() => job.Grain.Submit(job.Spec with { MaxWorkers = 3 }));
+        Assert.Contains("different spec", e.Message);
+        var bad = await Assert.ThrowsAsync<ArgumentException>(() => Grains.GetGrain<IJobGrain>("other").Submit(job.Spec with { JobId = "other", MinWorkers = 0 }));
+        Assert.Contains("minWorkers", bad.Message);
+        await job.Grain.Cancel("test over");
+    }
+}
