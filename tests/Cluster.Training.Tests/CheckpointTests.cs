@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 
 namespace Cluster.Training.Tests;
 
-public sealed class CheckpointTests
+public sealed class CheckpointTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private sealed record SchedulerState(int LastEpoch, double Lr);
 
@@ -186,14 +186,35 @@ public sealed class CheckpointTests
         Assert.Equal(pending.Stall, result.Stall);
         Assert.True(result.Stall > TimeSpan.Zero && result.WriteTime > TimeSpan.Zero);
         Assert.True(result.Bytes > 4_000_000);
+        output.WriteLine($"checkpoint {result.Bytes} bytes: stall {result.Stall.TotalMilliseconds:F1} ms, background write {result.WriteTime.TotalMilliseconds:F1} ms");
         var b = new Rig(11);
         store.Load(result.Checkpoint, b.Parts);
         Assert.Equal(before, b.Weights());           // the snapshot, not the later weights
         Assert.NotEqual(a.Weights(), b.Weights());
         var second = writer.Begin(State(2), parts, CancellationToken.None);
-        Assert.Equal(2, (await writer.FlushAsync(CancellationToken.None))!.Checkpoint.Step);
+        var r2 = (await writer.FlushAsync(CancellationToken.None))!;
+        Assert.Equal(2, r2.Checkpoint.Step);
+        output.WriteLine($"second (warm) checkpoint {r2.Bytes} bytes: stall {r2.Stall.TotalMilliseconds:F1} ms, background write {r2.WriteTime.TotalMilliseconds:F1} ms");
         Assert.Equal(2, store.Latest()!.Step);
         Assert.Equal(second.Step, writer.Last!.Step);
+    }
+
+    [Fact]
+    public async Task A_failed_background_write_is_reported_once_by_the_next_begin()
+    {
+        using var dir = new TempDir();
+        string blocked = dir.Combine("not-a-dir");
+        File.WriteAllText(blocked, "a file where the checkpoint folder should be");
+        var store = new CheckpointStore(new CheckpointOptions { Directory = blocked });
+        await using var writer = new BackgroundCheckpointer(store);
+        var rig = new Rig(12);
+        var failed = writer.Begin(State(1), rig.Parts, CancellationToken.None);
+        await Assert.ThrowsAnyAsync<IOException>(() => failed.Completion.WaitAsync(TimeSpan.FromSeconds(30)));
+        File.Delete(blocked);
+        var ex = Assert.Throws<IOException>(() => writer.Begin(State(2), rig.Parts, CancellationToken.None));
+        Assert.Contains("step 1", ex.Message);
+        var ok = writer.Begin(State(2), rig.Parts, CancellationToken.None);
+        Assert.Equal(2, (await ok.Completion.WaitAsync(TimeSpan.FromSeconds(30))).Checkpoint.Step);
     }
 
     [Fact]

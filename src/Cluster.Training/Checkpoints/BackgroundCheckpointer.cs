@@ -80,6 +80,7 @@ public sealed class BackgroundCheckpointer : IAsyncDisposable
         }
         catch (AggregateException ex)
         {
+            _inFlight = null; // reported once; the next checkpoint may succeed
             throw new IOException($"The background write of checkpoint step {pending.Step} to {_store.Directory} failed: {ex.InnerException?.Message}", ex.InnerException ?? ex);
         }
     }

@@ -12,6 +12,7 @@ namespace Cluster.Training.Checkpoints;
 public sealed class CheckpointStore
 {
     private readonly CheckpointOptions _options;
+    private readonly Dictionary<string, int> _lastSizes = new(StringComparer.Ordinal); // capacity hints: snapshots avoid regrowing
 
     public CheckpointStore(CheckpointOptions options)
     {
@@ -35,9 +36,15 @@ public sealed class CheckpointStore
         {
             CheckpointNames.ValidatePart(part.Name);
             if (!names.Add(part.Name)) throw new ArgumentException($"Two checkpoint parts are named '{part.Name}'.", nameof(parts));
-            using var ms = new MemoryStream();
-            part.Write(ms);
-            files.Add((part.Name, ms.ToArray()));
+            byte[] bytes;
+            lock (_lastSizes)
+            {
+                using var ms = new MemoryStream(_lastSizes.GetValueOrDefault(part.Name, 4096));
+                part.Write(ms);
+                bytes = ms.ToArray();
+                _lastSizes[part.Name] = bytes.Length;
+            }
+            files.Add((part.Name, bytes));
         }
         var stamped = state.CreatedUtc == default ? state with { CreatedUtc = _options.TimeProvider.GetUtcNow() } : state;
         files.Add((CheckpointNames.State, JsonSerializer.SerializeToUtf8Bytes(stamped, CheckpointJson.Options)));
