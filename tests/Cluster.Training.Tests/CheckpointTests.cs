@@ -144,7 +144,7 @@ public sealed class CheckpointTests(Xunit.Abstractions.ITestOutputHelper output)
         // Simulate a crash mid-write of step 200: data files (one still under its temp name), no manifest.
         string crashed = Path.Combine(dir.Path, "step-200");
         Directory.CreateDirectory(crashed);
-        foreach (var (name, bytes) in store.Snapshot(State(200), rig.Parts).Files) File.WriteAllBytes(Path.Combine(crashed, name), bytes);
+        foreach (var (name, bytes) in store.Snapshot(State(200), rig.Parts).Files) File.WriteAllBytes(Path.Combine(crashed, name), bytes.ToArray());
         File.WriteAllBytes(Path.Combine(crashed, "manifest.json.tmp"), [1, 2, 3]);
         Directory.CreateDirectory(Path.Combine(dir.Path, "step-50")); // an older crash leftover
         Assert.Equal(100, store.Latest()!.Step);

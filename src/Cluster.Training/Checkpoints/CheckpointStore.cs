@@ -30,18 +30,18 @@ public sealed class CheckpointStore
         ArgumentNullException.ThrowIfNull(state);
         ArgumentNullException.ThrowIfNull(parts);
         state.Validate();
-        var files = new List<(string, byte[])>(parts.Count + 1);
+        var files = new List<(string, ReadOnlyMemory<byte>)>(parts.Count + 1);
         var names = new HashSet<string>(StringComparer.Ordinal) { CheckpointNames.State };
         foreach (var part in parts)
         {
             CheckpointNames.ValidatePart(part.Name);
             if (!names.Add(part.Name)) throw new ArgumentException($"Two checkpoint parts are named '{part.Name}'.", nameof(parts));
-            byte[] bytes;
+            ReadOnlyMemory<byte> bytes;
             lock (_lastSizes)
             {
-                using var ms = new MemoryStream(_lastSizes.GetValueOrDefault(part.Name, 4096));
+                var ms = new MemoryStream(_lastSizes.GetValueOrDefault(part.Name, 4096));
                 part.Write(ms);
-                bytes = ms.ToArray();
+                bytes = ms.GetBuffer().AsMemory(0, (int)ms.Length); // no extra copy
                 _lastSizes[part.Name] = bytes.Length;
             }
             files.Add((part.Name, bytes));
@@ -63,8 +63,8 @@ public sealed class CheckpointStore
         var entries = new List<ManifestEntry>(snapshot.Files.Count);
         foreach (var (name, bytes) in snapshot.Files)
         {
-            DurableFile.Write(Path.Combine(dir, name), bytes);
-            entries.Add(new ManifestEntry(name, bytes.Length, Convert.ToHexStringLower(SHA256.HashData(bytes))));
+            DurableFile.Write(Path.Combine(dir, name), bytes.Span);
+            entries.Add(new ManifestEntry(name, bytes.Length, Convert.ToHexStringLower(SHA256.HashData(bytes.Span))));
         }
         DurableFile.SyncDirectory(dir);
         var manifest = new CheckpointManifest { Step = snapshot.Step, CreatedUtc = _options.TimeProvider.GetUtcNow(), Files = entries };
