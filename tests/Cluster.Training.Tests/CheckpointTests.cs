@@ -115,6 +115,19 @@ public sealed class CheckpointTests(Xunit.Abstractions.ITestOutputHelper output)
             store.Verify(info);
         }
         Assert.Equal(20, store.Latest()!.Step);
+        // Every single byte of the manifest is protected (value changes, parse errors, unknown property names).
+        string manifest = Path.Combine(info.Directory, "manifest.json");
+        var good = File.ReadAllBytes(manifest);
+        for (int at = 0; at < good.Length; at++)
+        {
+            var bytes = (byte[])good.Clone();
+            bytes[at] ^= 0x20;
+            File.WriteAllBytes(manifest, bytes);
+            var ex = Assert.Throws<CheckpointCorruptException>(() => store.Verify(info));
+            Assert.Equal(manifest, ex.FilePath);
+        }
+        File.WriteAllBytes(manifest, good);
+        store.Verify(info);
     }
 
     [Fact]

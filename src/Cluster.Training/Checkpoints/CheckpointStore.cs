@@ -68,8 +68,7 @@ public sealed class CheckpointStore
         }
         DurableFile.SyncDirectory(dir);
         var manifest = new CheckpointManifest { Step = snapshot.Step, CreatedUtc = _options.TimeProvider.GetUtcNow(), Files = entries };
-        var body = JsonSerializer.SerializeToUtf8Bytes(manifest, CheckpointJson.Options);
-        var file = new ManifestFile(manifest, Convert.ToHexStringLower(SHA256.HashData(body)));
+        var file = new ManifestFile(manifest, ManifestChecksum.Compute(manifest));
         DurableFile.Write(Path.Combine(dir, CheckpointNames.Manifest), JsonSerializer.SerializeToUtf8Bytes(file, CheckpointJson.Options));
         DurableFile.SyncDirectory(dir);
         deleted = Prune(snapshot.Step);
@@ -165,9 +164,8 @@ public sealed class CheckpointStore
         if (!File.Exists(path)) throw new CheckpointCorruptException(path, "missing: the checkpoint is incomplete.");
         try
         {
-            var file = JsonSerializer.Deserialize<ManifestFile>(File.ReadAllBytes(path), CheckpointJson.Options) ?? throw new JsonException("null");
-            var body = JsonSerializer.SerializeToUtf8Bytes(file.Manifest, CheckpointJson.Options);
-            string sha = Convert.ToHexStringLower(SHA256.HashData(body));
+            var file = JsonSerializer.Deserialize<ManifestFile>(File.ReadAllBytes(path), CheckpointJson.Strict) ?? throw new JsonException("null");
+            string sha = ManifestChecksum.Compute(file.Manifest);
             if (sha != file.Sha256) throw new CheckpointCorruptException(path, $"manifest checksum {sha} does not match its recorded {file.Sha256}.");
             foreach (var e in file.Manifest.Files)
             {
