@@ -78,6 +78,29 @@ internal sealed class Channel : IDisposable
         }
     }
 
+    /// <summary>Shared memory only: reduces whole elements straight out of the ring into the front of <paramref name="acc"/>
+    /// (after the pending header, if any). Returns elements consumed.</summary>
+    public int ReceiveReduce<T>(Shm.ShmLink shm, Span<T> acc, ReduceOp op, ref bool progress) where T : unmanaged
+    {
+        try
+        {
+            if (_recvHeaderPos < HeaderBytes)
+            {
+                var h = shm.TryReceive(_recvHeader.AsSpan(_recvHeaderPos));
+                if (h > 0) { _recvHeaderPos += h; progress = true; }
+                if (_recvHeaderPos < HeaderBytes) return 0;
+                ValidateHeader();
+            }
+            var n = shm.TryReceiveReduce(acc, op);
+            if (n > 0) progress = true;
+            return n;
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            throw new LinkFailedException(PeerRank, e.Message, e);
+        }
+    }
+
     private int SendCore(ReadOnlySpan<byte> data, ref bool progress)
     {
         if (_sendHeaderPos < HeaderBytes)
