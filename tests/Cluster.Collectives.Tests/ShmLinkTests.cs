@@ -23,6 +23,7 @@ public sealed class ShmLinkTests
         var rng = new Random(seed);
         int sent = 0, received = 0;
         var sw = Stopwatch.StartNew();
+        var wait = new SpinWait();
         while (sent < send.Length || received < recv.Length)
         {
             var progress = 0;
@@ -39,7 +40,7 @@ public sealed class ShmLinkTests
             if (progress == 0)
             {
                 if (sw.Elapsed > Deadline) throw new TimeoutException($"pump stuck: sent {sent}/{send.Length}, received {received}/{recv.Length}");
-                Thread.SpinWait(20);
+                wait.SpinOnce(sleep1Threshold: -1);
             }
         }
     }
