@@ -236,6 +236,21 @@ public sealed class ShmLinkTests
         }
     }
 
+    [Fact]
+    public void PositionsOutsideTheRingAreRejectedAsCorruption()
+    {
+        var (a, b) = Pair(4096);
+        using (a) using (b)
+        {
+            Assert.Equal(1, a.TrySend([1]));
+            a.CorruptForTest(ShmLayout.Ring0HeadOffset, 1_000_000);
+            var ex = Assert.Throws<IOException>(() => b.TryReceive(new byte[10]));
+            Assert.Contains("corrupt", ex.Message);
+            a.CorruptForTest(ShmLayout.Ring0TailOffset, 99_999);
+            Assert.Throws<IOException>(() => a.TrySend(new byte[5000]));
+        }
+    }
+
     private static byte[] ReadAll(FileStream fs)
     {
         var bytes = new byte[fs.Length];
