@@ -82,10 +82,13 @@ internal sealed class MeshConnector
                 using var handshakeDeadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
                 handshakeDeadline.CancelAfter(HandshakeTimeout);
                 await Handshake.ConnectAsync(socket, _me, peer, Handshake.PurposeMesh, handshakeDeadline.Token).ConfigureAwait(false);
-                var link = UsesSharedMemory(peer)
-                    ? await ShmUpgrade.OpenAsync(socket, peer, handshakeDeadline.Token).ConfigureAwait(false)
-                    : new TcpLink(socket, peer);
-                Install(peer, link);
+                var shm = UsesSharedMemory(peer)
+                    ? await ShmUpgrade.OpenAsync(socket, peer, _options.Transport == TransportKind.Shm, handshakeDeadline.Token).ConfigureAwait(false)
+                    : null;
+                if (shm is null && UsesSharedMemory(peer))
+                    _options.Logger?.LogWarning("Rank {Rank}: shared memory with rank {Peer} unavailable; using TCP", _options.Rank, peer);
+                var channel = shm is not null ? new Channel(shm, socket) : new Channel(new TcpLink(socket, peer), null);
+                Install(peer, channel);
                 return;
             }
             catch (AuthenticationFailedException e)
@@ -142,12 +145,13 @@ internal sealed class MeshConnector
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
             deadline.CancelAfter(HandshakeTimeout);
             var peer = await Handshake.AcceptAsync(socket, _me, Handshake.PurposeMesh, ValidateIncoming, deadline.Token).ConfigureAwait(false);
-            var link = UsesSharedMemory(peer)
-                ? await ShmUpgrade.CreateAsync(socket, peer, _options.ShmRingBytes, deadline.Token).ConfigureAwait(false)
-                : new TcpLink(socket, peer);
-            if (!Install(peer, link))
+            var shm = UsesSharedMemory(peer)
+                ? await ShmUpgrade.CreateAsync(socket, peer, _options.ShmRingBytes, _options.Transport == TransportKind.Shm, deadline.Token).ConfigureAwait(false)
+                : null;
+            var channel = shm is not null ? new Channel(shm, socket) : new Channel(new TcpLink(socket, peer), null);
+            if (!Install(peer, channel))
             {
-                link.Dispose();
+                channel.Dispose();
                 throw new HandshakeRefusedException($"rank {peer} is already connected");
             }
             if (Interlocked.Decrement(ref _pendingAccepts) == 0) _allAccepted.TrySetResult();
@@ -176,12 +180,12 @@ internal sealed class MeshConnector
         _ => false,
     };
 
-    private bool Install(int peer, IPeerLink link)
+    private bool Install(int peer, Channel channel)
     {
         lock (_gate)
         {
             if (_channels[peer] is not null) return false;
-            _channels[peer] = new Channel(link);
+            _channels[peer] = channel;
             return true;
         }
     }
