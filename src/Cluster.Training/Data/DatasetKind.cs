@@ -1,0 +1,9 @@
+namespace Cluster.Training.Data;
+
+public enum DatasetKind
+{
+    FashionMnist,
+    ImageFolder,
+    Csv,
+    Synthetic,
+}
