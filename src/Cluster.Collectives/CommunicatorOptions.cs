@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Logging;
+
 namespace Cluster.Collectives;
 
 /// <summary>Everything a rank needs to join a generation's process group.</summary>
@@ -21,6 +23,19 @@ public sealed record CommunicatorOptions
     /// <summary>Messages up to this many bytes use the latency-optimised algorithm.</summary>
     public int SmallMessageBytes { get; init; } = 64 * 1024;
 
+    /// <summary>Ring algorithms receive and reduce in segments of at most this many bytes (pipelining granularity).</summary>
+    public int SegmentBytes { get; init; } = 256 * 1024;
+    /// <summary>How long a waiting operation spins (re-polling its links) before it sleeps in poll(2).</summary>
+    public TimeSpan SpinBeforeBlock { get; init; } = TimeSpan.FromMicroseconds(50);
+    /// <summary>Requested kernel socket buffer size (send and receive) of every TCP link.</summary>
+    public int SocketBufferBytes { get; init; } = 4 * 1024 * 1024;
+    /// <summary>Bytes per direction of each shared-memory link (a power of two, 4 KiB .. 256 MiB).</summary>
+    public int ShmRingBytes { get; init; } = 4 * 1024 * 1024;
+    /// <summary>Optional log sink (refused connections, failures).</summary>
+    public ILogger? Logger { get; init; }
+    /// <summary>Clock used for deadlines.</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
     public int WorldSize => Peers.Count;
 
     public void Validate()
@@ -37,5 +52,11 @@ public sealed record CommunicatorOptions
         if (OperationTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(OperationTimeout));
         if (ConnectTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(ConnectTimeout));
         if (SmallMessageBytes < 0) throw new ArgumentOutOfRangeException(nameof(SmallMessageBytes));
+        if (SegmentBytes < 64) throw new ArgumentOutOfRangeException(nameof(SegmentBytes), SegmentBytes, "SegmentBytes must be at least 64.");
+        if (SpinBeforeBlock < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(SpinBeforeBlock));
+        if (SocketBufferBytes < 0) throw new ArgumentOutOfRangeException(nameof(SocketBufferBytes));
+        if (ShmRingBytes < 4096 || ShmRingBytes > 256 * 1024 * 1024 || (ShmRingBytes & (ShmRingBytes - 1)) != 0)
+            throw new ArgumentOutOfRangeException(nameof(ShmRingBytes), ShmRingBytes, "ShmRingBytes must be a power of two in [4 KiB, 256 MiB].");
+        if (TimeProvider is null) throw new ArgumentNullException(nameof(TimeProvider));
     }
 }

@@ -1,0 +1,50 @@
+namespace Cluster.Collectives;
+
+/// <summary>Creates communicators: from explicit options (the coordinator's rendezvous), or torch-style from the
+/// environment (env://: MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE, CLUSTER_JOB_ID, CLUSTER_GENERATION, CLUSTER_SECRET).</summary>
+public static class Communicator
+{
+    /// <summary>Binds this rank's listener on <c>0.0.0.0:Peers[Rank].Port</c>, connects the mesh and returns the communicator.</summary>
+    public static async Task<ICommunicator> CreateAsync(CommunicatorOptions options, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        RejectUnavailableBackends(options);
+        if (options.WorldSize == 1) return new MeshCommunicator(options, new Channel?[1]);
+        using var listener = CommunicatorListener.Bind("0.0.0.0", options.Peers[options.Rank].Port, options.SocketBufferBytes);
+        return await CreateAsync(options, listener, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Connects the mesh, accepting peers on an already bound <paramref name="listener"/> (which the caller disposes).</summary>
+    public static async Task<ICommunicator> CreateAsync(CommunicatorOptions options, CommunicatorListener listener, CancellationToken ct)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(listener);
+        options.Validate();
+        RejectUnavailableBackends(options);
+        if (options.WorldSize == 1) return new MeshCommunicator(options, new Channel?[1]);
+        var channels = await new MeshConnector(options).ConnectAsync(listener, ct).ConfigureAwait(false);
+        return new MeshCommunicator(options, channels);
+    }
+
+    /// <summary>env:// rendezvous: rank 0 serves a small authenticated store on MASTER_PORT from which every rank
+    /// learns every other rank's listen address; then the mesh is connected as usual.</summary>
+    public static Task<ICommunicator> FromEnvironmentAsync(CancellationToken ct) =>
+        EnvironmentRendezvous.CreateAsync(EnvironmentRendezvous.ReadSettings(Environment.GetEnvironmentVariable), ct);
+
+    private static void RejectUnavailableBackends(CommunicatorOptions options)
+    {
+        switch (options.Transport)
+        {
+            case TransportKind.Nccl:
+                throw new BackendUnavailableException("nccl", "the NCCL backend is not available in this build");
+            case TransportKind.Shm when !OperatingSystem.IsLinux():
+                throw new BackendUnavailableException("shm", "the shared-memory transport needs Linux (/dev/shm)");
+            case TransportKind.Shm:
+                var mine = options.Peers[options.Rank].HostId;
+                if (options.Peers.FirstOrDefault(p => p.HostId != mine) is { } other)
+                    throw new BackendUnavailableException("shm", $"rank {other.Rank} is on host '{other.HostId}', not on this rank's host '{mine}'");
+                break;
+        }
+    }
+}

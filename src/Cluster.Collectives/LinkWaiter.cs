@@ -1,0 +1,61 @@
+using System.Net.Sockets;
+
+namespace Cluster.Collectives;
+
+/// <summary>Waits until a link may make progress. Spins briefly first (lowest latency), then sleeps in poll(2) on the
+/// TCP sockets for at most one short slice, so the caller re-checks abort, cancellation and the deadline every slice.
+/// Shared-memory links have no socket: those are waited for by yielding, then by 1 ms sleeps. Allocation-free.</summary>
+internal sealed class LinkWaiter
+{
+    private const int SliceMicroseconds = 1000;
+    private readonly List<Socket> _read = new(2);
+    private readonly List<Socket> _write = new(2);
+    private readonly long _spinTicks;
+    private readonly TimeProvider _time;
+    private long _idleSince;
+
+    public LinkWaiter(TimeProvider time, TimeSpan spin)
+    {
+        _time = time;
+        _spinTicks = (long)(spin.TotalSeconds * time.TimestampFrequency);
+    }
+
+    /// <summary>Call when the last round made progress: the next wait starts spinning again.</summary>
+    public void Reset() => _idleSince = 0;
+
+    /// <summary>Idle for how long (timestamp ticks) since the last progress.</summary>
+    public long IdleTicks(long now) => _idleSince == 0 ? 0 : now - _idleSince;
+
+    /// <summary>Waits for one slice (or spins once) for <paramref name="read"/> to become readable or <paramref name="write"/> writable.</summary>
+    public void Wait(Channel? read, Channel? write, long now)
+    {
+        if (_idleSince == 0) _idleSince = now;
+        var idle = now - _idleSince;
+        if (idle < _spinTicks)
+        {
+            Thread.SpinWait(30);
+            return;
+        }
+        var readSocket = read?.Link.PollSocket;
+        var writeSocket = write?.Link.PollSocket;
+        var hasSpinOnly = (read is not null && readSocket is null) || (write is not null && writeSocket is null);
+        if (hasSpinOnly || (readSocket is null && writeSocket is null))
+        {
+            if (idle < 2 * _time.TimestampFrequency / 1000) Thread.Yield();
+            else Thread.Sleep(1);
+            return;
+        }
+        _read.Clear();
+        _write.Clear();
+        if (readSocket is not null) _read.Add(readSocket);
+        if (writeSocket is not null) _write.Add(writeSocket);
+        try
+        {
+            Socket.Select(_read.Count > 0 ? _read : null, _write.Count > 0 ? _write : null, null, SliceMicroseconds);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // A closed socket: the next TrySend/TryReceive reports it with the peer's rank.
+        }
+    }
+}
