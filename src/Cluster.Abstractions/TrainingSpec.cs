@@ -26,6 +26,7 @@ public sealed class TrainingSpec
     /// <summary>Steps with a non-finite loss or gradient are skipped; the job fails after more than this many in total.</summary>
     public int NanTolerance { get; set; } = 3;
     public FinetuneSpec? Finetune { get; set; }
+    public DdpSpec Ddp { get; set; } = new();
 
     internal void Validate(string path, List<JobSpecError> errors)
     {
@@ -45,5 +46,6 @@ public sealed class TrainingSpec
         if (SubsetTest < 0) errors.Add(new($"{path}.subsetTest", $"must be >= 0 (got {SubsetTest})"));
         if (NanTolerance < 0) errors.Add(new($"{path}.nanTolerance", $"must be >= 0 (got {NanTolerance})"));
         Finetune?.Validate($"{path}.finetune", errors);
+        Ddp.Validate($"{path}.ddp", errors);
     }
 }

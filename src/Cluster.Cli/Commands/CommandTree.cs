@@ -7,6 +7,7 @@ internal static class CommandTree
 {
     public static IEnumerable<Command> Create()
     {
-        yield break;
+        yield return new RunCommand();
+        yield return new WorkerCommand();
     }
 }
