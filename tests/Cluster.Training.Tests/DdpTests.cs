@@ -1,4 +1,5 @@
 using Cluster.Abstractions;
+using Cluster.Collectives;
 using Cluster.Training.Distributed;
 using Cluster.Training.Models;
 using Cluster.Training.Tests.Fakes;
@@ -51,9 +52,11 @@ public sealed class DdpTests
         return Flatten(model);
     }
 
-    private static async Task<float[][]> TrainDistributed(Tensor x, Tensor y, int bucketBytes, int accumulation)
+    private static Task<float[][]> TrainDistributed(Tensor x, Tensor y, int bucketBytes, int accumulation) =>
+        TrainDistributed(new ThreadGroup(2).CreateCommunicators(), x, y, bucketBytes, accumulation);
+
+    private static async Task<float[][]> TrainDistributed(ICommunicator[] comms, Tensor x, Tensor y, int bucketBytes, int accumulation)
     {
-        var comms = new ThreadGroup(2).CreateCommunicators();
         var tasks = comms.Select(c => Task.Run(async () =>
         {
             using var model = NewModel(1 + 100 * c.Rank); // rank 1 starts different: DDP must broadcast rank 0's weights
@@ -76,6 +79,7 @@ public sealed class DdpTests
                 opt.step();
             }
             return (Flatten(model), ddp.BucketCount);
+            // (ThreadCommunicator and the real TCP communicator both satisfy ICommunicator.)
         })).ToArray();
         var results = await Task.WhenAll(tasks);
         if (bucketBytes < 10_000) Assert.True(results[0].BucketCount > 1, "small buckets should split the gradients");
@@ -93,6 +97,31 @@ public sealed class DdpTests
         var ranks = await TrainDistributed(x, y, bucketBytes, accumulation);
         Assert.Equal(ranks[0], ranks[1]); // bit-identical replicas
         AssertClose(single, ranks[0], 1e-5);
+    }
+
+    [Fact]
+    public async Task Equivalence_holds_over_the_real_tcp_communicator()
+    {
+        var (x, y) = Data();
+        var single = TrainSingle(x, y);
+        var listeners = Enumerable.Range(0, 2).Select(_ => CommunicatorListener.Bind("127.0.0.1", 0)).ToArray();
+        var secret = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
+        var peers = listeners.Select((l, r) => new PeerInfo(r, "127.0.0.1", l.Port, "test-host")).ToList();
+        var comms = await Task.WhenAll(Enumerable.Range(0, 2).Select(r => Communicator.CreateAsync(new CommunicatorOptions
+        {
+            JobId = "ddp-test", Generation = 0, Rank = r, Peers = peers, Secret = secret, Transport = TransportKind.Tcp,
+        }, listeners[r], CancellationToken.None)));
+        foreach (var l in listeners) l.Dispose();
+        try
+        {
+            var ranks = await TrainDistributed(comms, x, y, 2048, 2);
+            Assert.Equal(ranks[0], ranks[1]);
+            AssertClose(single, ranks[0], 1e-5);
+        }
+        finally
+        {
+            foreach (var c in comms) await c.DisposeAsync();
+        }
     }
 
     [Fact]
