@@ -44,8 +44,14 @@ public sealed class LoaderTests
             Assert.Equal(expected, images.AsSpan(j * 192, 192).ToArray());
         }
         Assert.Equal(new SamplerCursor(0, 32), b.CursorAfter);
-        var rest = Drain(loader);
-        Assert.Equal(9, rest.Count);
+        Assert.Equal(16, b.ValidCount);
+        var rest = Drain(loader, 8);
+        Assert.Equal(8, rest.Count);
+        using (var last = loader.Next()!)
+        {
+            Assert.Equal(0, last.ValidCount); // rank 1's slice of the final step [288, 320) starts at 304 > 300
+            rest.Add((last.Indices.ToArray(), [], [], last.CursorAfter));
+        }
         Assert.Null(loader.Next());
         Assert.Equal(new SamplerCursor(0, 300), rest[^1].After);
     }

@@ -60,6 +60,13 @@ public sealed class SamplerTests
         Assert.Equal(steps * world * batch, seen.Count);
         Assert.Equal(n, seen.Take(n).Distinct().Count());
         Assert.Equal(new SamplerCursor(0, n), cursor);
+        int valid = 0;
+        for (var c = SamplerCursor.Start; c.GlobalPosition < n; c = c with { GlobalPosition = c.GlobalPosition + world * batch })
+        {
+            for (int r = 0; r < world; r++) valid += new DistributedSampler(n, Opts, world, r).ValidInStep(c, batch);
+        }
+        Assert.Equal(n, valid); // padding is flagged exactly
+        Assert.Equal(new SamplerCursor(1, 0), cursor.NextEpoch());
     }
 
     [Fact]

@@ -8,8 +8,9 @@ namespace Cluster.Training.Data;
 /// </summary>
 public sealed class Batch : IDisposable
 {
-    internal Batch(torch.Tensor images, torch.Tensor labels, int[] indices, int stepInEpoch, SamplerCursor cursorBefore, SamplerCursor cursorAfter)
+    internal Batch(torch.Tensor images, torch.Tensor labels, int[] indices, int stepInEpoch, SamplerCursor cursorBefore, SamplerCursor cursorAfter, int validCount)
     {
+        ValidCount = validCount;
         Images = images;
         Labels = labels;
         Indices = indices;
@@ -22,6 +23,8 @@ public sealed class Batch : IDisposable
     public torch.Tensor Labels { get; }
     /// <summary>The dataset indices of the samples, in batch order.</summary>
     public IReadOnlyList<int> Indices { get; }
+    /// <summary>Leading samples that are real; the rest (only in a padded final step) repeat earlier samples.</summary>
+    public int ValidCount { get; }
     /// <summary>0-based number of this global step counted from the loader's start cursor.</summary>
     public int StepInEpoch { get; }
     public SamplerCursor CursorBefore { get; }

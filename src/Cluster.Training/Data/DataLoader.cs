@@ -175,7 +175,7 @@ public sealed class DataLoader : IDisposable
                     : 0);
                 _transform.Apply(sample, scratch, ref rng);
             }
-            return new Batch(images, labels, (int[])indices.Clone(), k, before, after);
+            return new Batch(images, labels, (int[])indices.Clone(), k, before, after, _sampler.ValidInStep(before, indices.Length));
         }
         catch
         {

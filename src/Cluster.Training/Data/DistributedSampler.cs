@@ -128,6 +128,18 @@ public sealed class DistributedSampler
         return true;
     }
 
+    /// <summary>
+    /// How many of this rank's samples in the step at <paramref name="cursor"/> are real (not wrap-around padding):
+    /// <paramref name="batchSize"/> except in a padded final step. Evaluation should count only these.
+    /// </summary>
+    public int ValidInStep(SamplerCursor cursor, int batchSize)
+    {
+        ValidateCursor(cursor);
+        _ = StepSize(batchSize); // validates batchSize
+        long start = cursor.GlobalPosition + (long)Rank * batchSize;
+        return (int)Math.Clamp(EpochLength - start, 0, batchSize);
+    }
+
     /// <summary>Stateful: start epoch <paramref name="epoch"/> at position 0.</summary>
     public void SetEpoch(int epoch) => Restore(new SamplerCursor(epoch, 0));
 

@@ -10,6 +10,9 @@ public sealed record SamplerCursor(int Epoch, long GlobalPosition)
 {
     public static SamplerCursor Start { get; } = new(0, 0);
 
+    /// <summary>The start of the following epoch.</summary>
+    public SamplerCursor NextEpoch() => new(checked(Epoch + 1), 0);
+
     public void Validate()
     {
         if (Epoch < 0) throw new ArgumentOutOfRangeException(nameof(Epoch), Epoch, "Epoch must be non-negative.");
