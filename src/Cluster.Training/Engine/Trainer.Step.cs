@@ -38,11 +38,11 @@ public sealed partial class Trainer
                 if (!last) continue;
                 pending = 0;
                 await OptimizerStepAsync(cancellationToken).ConfigureAwait(false);
-                if (checkpointDir is not null && options.CheckpointIntervalSteps > 0 && step % options.CheckpointIntervalSteps == 0)
-                    SaveCheckpoint(batch.CursorAfter);
+                if (options.CheckpointIntervalSteps > 0 && step % options.CheckpointIntervalSteps == 0)
+                    SaveCheckpoint(batch.CursorAfter, cancellationToken);
                 if (spec.MaxSteps > 0 && step >= spec.MaxSteps)
                 {
-                    SaveCheckpoint(batch.CursorAfter);
+                    SaveCheckpoint(batch.CursorAfter, cancellationToken);
                     return (finite == 0 ? double.NaN : lossSum / finite, micro, true);
                 }
             }

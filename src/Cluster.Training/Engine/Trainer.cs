@@ -26,7 +26,7 @@ public sealed partial class Trainer : IDisposable
     private readonly Bf16Shadow? shadow;
     private readonly Evaluator? evaluator;
     private readonly EarlyStopping? earlyStopping;
-    private readonly string? checkpointDir;
+    private readonly TrainerCheckpoint? checkpoints;
     private DistributedDataParallel ddp = null!;
     private optim.Optimizer optimizer = null!;
     private LearningRateSchedule schedule = null!;
@@ -40,7 +40,8 @@ public sealed partial class Trainer : IDisposable
         this.data = data ?? throw new ArgumentNullException(nameof(data));
         this.communicator = communicator ?? throw new ArgumentNullException(nameof(communicator));
         this.options = options ?? new TrainerOptions();
-        this.checkpointDir = this.options.CheckpointDirectory ?? checkpointDir;
+        var dir = this.options.CheckpointDirectory ?? checkpointDir;
+        if (dir is not null) checkpoints = new TrainerCheckpoint(dir, this.options.KeepLast, this.options.TimeProvider);
         var s = data.Shape;
         manual_seed(spec.Seed);
         master = ModelFactory.Create(spec.Model, [s.Channels, s.Height, s.Width], data.Classes);
@@ -80,22 +81,22 @@ public sealed partial class Trainer : IDisposable
         if (spec.MaxSteps > 0) totalSteps = Math.Min(totalSteps, spec.MaxSteps);
 
         var progress = new TrainerProgress { WorldSize = world };
-        var resumeFrom = options.Resume && checkpointDir is not null ? TrainerCheckpoint.Latest(checkpointDir) : null;
-        if (spec.Finetune is { UnfreezeAtEpoch: > 0 } ft0 && resumeFrom is not null)
+        var resumeFrom = options.Resume ? checkpoints?.PeekLatest() : null;
+        // The frozen set (and so the optimizer's parameter list) depends on the resumed epoch.
+        if (spec.Finetune is { UnfreezeAtEpoch: > 0 } ft0 && resumeFrom is { Progress: var peek } && peek.Epoch + 1 >= ft0.UnfreezeAtEpoch)
         {
-            // Decide the frozen set from the resumed epoch before building the optimizer.
-            var peek = System.Text.Json.JsonSerializer.Deserialize<TrainerProgress>(File.ReadAllText(Path.Combine(resumeFrom, TrainerCheckpoint.ProgressFile)))!;
-            if (peek.Epoch + 1 >= ft0.UnfreezeAtEpoch) Finetuning.UnfreezeAll(master);
+            Finetuning.UnfreezeAll(master);
+            shadow?.MirrorTrainable();
         }
         BuildOptimization(totalSteps);
-        if (resumeFrom is not null)
+        if (resumeFrom is { Info: var info })
         {
-            progress = TrainerCheckpoint.Load(resumeFrom, master, optimizer);
+            progress = checkpoints!.Load(info, master, optimizer);
             step = progress.Step;
             skippedSteps = progress.SkippedSteps;
             schedule.FastForward(step);
             if (progress.BestMetric is { } best) earlyStopping?.Restore(best, progress.EpochsWithoutImprovement);
-            Log($"resumed from {resumeFrom}: step {step}, epoch {progress.Epoch + 1}, position {progress.Position}");
+            Log($"resumed from {info.Directory}: step {step}, epoch {progress.Epoch + 1}, position {progress.Position}");
         }
         await ddp.InitializeAsync(cancellationToken).ConfigureAwait(false);
         shadow?.WeightsFromMaster();
@@ -138,14 +139,16 @@ public sealed partial class Trainer : IDisposable
                     stoppedEarly = stop = true;
                 }
             }
-            if (!stopped) SaveCheckpoint(new SamplerCursor(epoch + 1, 0));
+            if (!stopped) SaveCheckpoint(new SamplerCursor(epoch + 1, 0), cancellationToken);
         }
+        if (checkpoints is not null && communicator.Rank == 0) await checkpoints.FlushAsync(cancellationToken).ConfigureAwait(false);
         return new TrainingResult(stoppedEarly ? "early_stopped" : "completed", epochsRun, step, skippedSteps, stoppedEarly, trainLoss, test,
             trainSeconds > 0 ? samples / trainSeconds : 0, clock.GetElapsedTime(started).TotalSeconds);
     }
 
     public void Dispose()
     {
+        checkpoints?.DisposeAsync().AsTask().Wait(TimeSpan.FromMinutes(1));
         ddp?.Dispose();
         optimizer?.Dispose();
         shadow?.Dispose();
@@ -170,9 +173,9 @@ public sealed partial class Trainer : IDisposable
         return buffer[0];
     }
 
-    private void SaveCheckpoint(SamplerCursor cursor)
+    private void SaveCheckpoint(SamplerCursor cursor, CancellationToken cancellationToken)
     {
-        if (checkpointDir is null || communicator.Rank != 0) return;
+        if (checkpoints is null || communicator.Rank != 0) return;
         shadow?.BuffersToMaster();
         var progress = new TrainerProgress
         {
@@ -180,7 +183,7 @@ public sealed partial class Trainer : IDisposable
             BestMetric = earlyStopping is { Best: var b } && !double.IsNaN(b) ? b : null,
             EpochsWithoutImprovement = earlyStopping?.EpochsWithoutImprovement ?? 0, WorldSize = communicator.WorldSize,
         };
-        TrainerCheckpoint.Save(checkpointDir, progress, master, optimizer, options.KeepLast);
+        checkpoints.Save(progress, master, optimizer, cancellationToken);
     }
 
     private void Log(string message) => options.Log?.Invoke(message);

@@ -1,63 +1,74 @@
-using System.Globalization;
-using System.Text.Json;
+using Cluster.Training.Checkpoints;
+using Cluster.Training.Data;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Cluster.Training.Engine;
 
 /// <summary>
-/// Trainer checkpoints: <c>dir/step-N/</c> with model.bin (Module.save), optimizer.bin and trainer.json, written to
-/// <c>step-N.tmp</c> and renamed into place (a crash never leaves a half-written <c>step-N</c>); the oldest beyond
-/// keep-last are deleted. Only rank 0 writes; every rank reads.
+/// The trainer's use of the checkpoint store (<see cref="CheckpointStore"/>: <c>dir/step-N/</c> with a SHA-256
+/// manifest, atomic writes, keep-last-K). Parts: <c>model.bin</c> (Module.save of the fp32 master, loadable with
+/// Module.load), <c>optimizer.bin</c>, <c>trainer.json</c> (<see cref="TrainerProgress"/>); the store's state.json
+/// carries step and sampler cursor. Rank 0 writes in the background (only the in-memory snapshot stalls training);
+/// every rank reads the newest checkpoint that verifies.
 /// </summary>
-public static class TrainerCheckpoint
+public sealed class TrainerCheckpoint : IAsyncDisposable
 {
-    private const string Prefix = "step-";
     public const string ModelFile = "model.bin";
     public const string OptimizerFile = "optimizer.bin";
     public const string ProgressFile = "trainer.json";
 
-    public static string Save(string directory, TrainerProgress progress, nn.Module model, optim.Optimizer optimizer, int keepLast)
+    private readonly CheckpointStore store;
+    private readonly BackgroundCheckpointer writer;
+
+    public TrainerCheckpoint(string directory, int keepLast, TimeProvider? timeProvider = null)
     {
-        Directory.CreateDirectory(directory);
-        var final = Path.Combine(directory, Prefix + progress.Step.ToString(CultureInfo.InvariantCulture));
-        var temp = final + ".tmp";
-        if (Directory.Exists(temp)) Directory.Delete(temp, recursive: true);
-        Directory.CreateDirectory(temp);
-        model.save(Path.Combine(temp, ModelFile));
-        ((OptimizerHelper)optimizer).save_state_dict(Path.Combine(temp, OptimizerFile));
-        File.WriteAllText(Path.Combine(temp, ProgressFile), JsonSerializer.Serialize(progress));
-        if (Directory.Exists(final)) Directory.Delete(final, recursive: true);
-        Directory.Move(temp, final);
-        foreach (var old in List(directory).SkipLast(keepLast)) Directory.Delete(old.Path, recursive: true);
-        return final;
+        store = new CheckpointStore(new CheckpointOptions { Directory = directory, KeepLast = keepLast, TimeProvider = timeProvider ?? TimeProvider.System });
+        writer = new BackgroundCheckpointer(store);
     }
 
-    /// <summary>The newest complete checkpoint, or null.</summary>
-    public static string? Latest(string directory) => List(directory).LastOrDefault().Path;
+    public string Directory => store.Directory;
 
-    public static string? ModelFileOfLatest(string directory) => Latest(directory) is { } d ? Path.Combine(d, ModelFile) : null;
-
-    public static TrainerProgress Load(string checkpoint, nn.Module model, optim.Optimizer optimizer)
+    /// <summary>The newest verified checkpoint's progress, without loading tensors; null when there is none.</summary>
+    public (CheckpointInfo Info, TrainerProgress Progress)? PeekLatest()
     {
-        var progressPath = Path.Combine(checkpoint, ProgressFile);
-        var progress = JsonSerializer.Deserialize<TrainerProgress>(File.ReadAllText(progressPath))
-            ?? throw new InvalidDataException($"{progressPath} is empty");
-        model.load(Path.Combine(checkpoint, ModelFile));
-        ((OptimizerHelper)optimizer).load_state_dict(Path.Combine(checkpoint, OptimizerFile));
-        return progress;
+        if (store.Latest() is not { } info) return null;
+        TrainerProgress? progress = null;
+        store.Load(info, [new JsonCheckpointPart<TrainerProgress>(ProgressFile, () => throw new InvalidOperationException(), p => progress = p)]);
+        return (info, progress!);
     }
 
-    private static List<(long Step, string Path)> List(string directory)
+    /// <summary>Restores model and optimizer from <paramref name="info"/> and returns the trainer progress.</summary>
+    public TrainerProgress Load(CheckpointInfo info, nn.Module model, optim.Optimizer optimizer)
     {
-        if (!Directory.Exists(directory)) return [];
-        return Directory.GetDirectories(directory)
-            .Select(d => (Name: Path.GetFileName(d), Path: d))
-            .Where(d => d.Name.StartsWith(Prefix, StringComparison.Ordinal) && !d.Name.EndsWith(".tmp", StringComparison.Ordinal)
-                && File.Exists(Path.Combine(d.Path, ProgressFile)))
-            .Select(d => (Step: long.TryParse(d.Name[Prefix.Length..], NumberStyles.None, CultureInfo.InvariantCulture, out var s) ? s : -1, d.Path))
-            .Where(d => d.Step >= 0)
-            .OrderBy(d => d.Step)
-            .ToList();
+        TrainerProgress? progress = null;
+        store.Load(info, [
+            new ModuleCheckpointPart(model, ModelFile),
+            new OptimizerCheckpointPart((OptimizerHelper)optimizer, OptimizerFile),
+            new JsonCheckpointPart<TrainerProgress>(ProgressFile, () => throw new InvalidOperationException(), p => progress = p),
+        ]);
+        return progress!;
     }
+
+    /// <summary>Snapshots now and writes in the background (waits for the previous write first).</summary>
+    public void Save(TrainerProgress progress, nn.Module model, optim.Optimizer optimizer, CancellationToken cancellationToken)
+    {
+        var state = new CheckpointState
+        {
+            Step = progress.Step, Epoch = progress.Epoch, Cursor = new SamplerCursor(progress.Epoch, progress.Position), WorldSize = progress.WorldSize,
+        };
+        writer.Begin(state, [
+            new ModuleCheckpointPart(model, ModelFile),
+            new OptimizerCheckpointPart((OptimizerHelper)optimizer, OptimizerFile),
+            new JsonCheckpointPart<TrainerProgress>(ProgressFile, () => progress, _ => { }),
+        ], cancellationToken);
+    }
+
+    public Task FlushAsync(CancellationToken cancellationToken) => writer.FlushAsync(cancellationToken);
+
+    /// <summary>model.bin of the newest verified checkpoint in <paramref name="directory"/>, or null.</summary>
+    public static string? ModelFileOfLatest(string directory) =>
+        new CheckpointStore(new CheckpointOptions { Directory = directory }).Latest() is { } info ? Path.Combine(info.Directory, ModelFile) : null;
+
+    public ValueTask DisposeAsync() => writer.DisposeAsync();
 }
