@@ -66,6 +66,27 @@ public sealed class ClusterRunTests : IDisposable
     }
 
     [Fact]
+    public async Task Resumed_run_in_new_processes_equals_uninterrupted_run()
+    {
+        // S = 7 steps with checkpoints, then new processes resume to S + K = 20; compare with 20 steps straight.
+        // Momentum state, sampler cursor and step count come from the checkpoint; results must match bit for bit.
+        string Spec(int maxSteps, string ckpt) => WriteSpec(16, $"checkpoint: {{ dir: {Path.Combine(dir, ckpt)}, keepLast: 2 }}")
+            .Also(p => File.WriteAllText(p, File.ReadAllText(p).Replace("seed: 5", $"seed: 5\n  maxSteps: {maxSteps}")));
+        var first = await ClusterCli.RunAsync(Timeout, "run", Spec(7, "a"), "--workers", "2", "--json");
+        Assert.True(first.ExitCode == 0, first.Stderr);
+        Assert.Equal(7, LastJsonLine(first.Stdout).GetProperty("steps").GetInt64());
+        var resumed = await ClusterCli.RunAsync(Timeout, "run", Spec(20, "a"), "--workers", "2", "--json");
+        Assert.True(resumed.ExitCode == 0, resumed.Stderr);
+        Assert.Contains("resumed from", resumed.Stderr);
+        var straight = await ClusterCli.RunAsync(Timeout, "run", Spec(20, "b"), "--workers", "2", "--json");
+        Assert.True(straight.ExitCode == 0, straight.Stderr);
+        var (r, s) = (LastJsonLine(resumed.Stdout), LastJsonLine(straight.Stdout));
+        Assert.Equal(20, r.GetProperty("steps").GetInt64());
+        Assert.Equal(s.GetProperty("test_loss").GetDouble(), r.GetProperty("test_loss").GetDouble());
+        Assert.Equal(s.GetProperty("test_accuracy").GetDouble(), r.GetProperty("test_accuracy").GetDouble());
+    }
+
+    [Fact]
     public async Task Failing_rank_fails_the_run_and_is_named()
     {
         var spec = WriteSpec(16).Replace("lr: 0.05", "lr: 1e30");
