@@ -17,8 +17,11 @@ internal sealed class Evaluator
     private readonly Tensor mean;
     private readonly Tensor std;
 
-    public Evaluator(IDataset dataset, ICommunicator communicator, float[] mean, float[] std, int batchSize = 256)
+    private readonly int classes;
+
+    public Evaluator(IDataset dataset, int classes, ICommunicator communicator, float[] mean, float[] std, int batchSize = 256)
     {
+        this.classes = classes;
         this.dataset = dataset;
         this.communicator = communicator;
         this.batchSize = batchSize;
@@ -30,7 +33,6 @@ internal sealed class Evaluator
 
     public async Task<EvaluationResult> EvaluateAsync(nn.Module<Tensor, Tensor> model, ScalarType computeType, CancellationToken cancellationToken)
     {
-        var classes = dataset.NumClasses;
         var confusion = new long[classes * classes];
         double lossSum = 0;
         long count = 0;

@@ -58,7 +58,7 @@ public sealed partial class Trainer : IDisposable
         }
         master.train();
         shadow?.Model.train();
-        if (!this.options.SkipEvaluation) evaluator = new Evaluator(data.Test, communicator, data.Mean, data.Std);
+        if (!this.options.SkipEvaluation) evaluator = new Evaluator(data.Test, data.Classes, communicator, data.Mean, data.Std);
         if (spec.EarlyStopping is { } es) earlyStopping = new EarlyStopping(es);
     }
 
