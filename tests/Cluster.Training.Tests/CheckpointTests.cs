@@ -115,6 +115,19 @@ public sealed class CheckpointTests(Xunit.Abstractions.ITestOutputHelper output)
             store.Verify(info);
         }
         Assert.Equal(20, store.Latest()!.Step);
+        // Every single byte of the manifest is protected (value changes, parse errors, unknown property names).
+        string manifest = Path.Combine(info.Directory, "manifest.json");
+        var good = File.ReadAllBytes(manifest);
+        for (int at = 0; at < good.Length; at++)
+        {
+            var bytes = (byte[])good.Clone();
+            bytes[at] ^= 0x20;
+            File.WriteAllBytes(manifest, bytes);
+            var ex = Assert.Throws<CheckpointCorruptException>(() => store.Verify(info));
+            Assert.Equal(manifest, ex.FilePath);
+        }
+        File.WriteAllBytes(manifest, good);
+        store.Verify(info);
     }
 
     [Fact]
@@ -144,7 +157,7 @@ public sealed class CheckpointTests(Xunit.Abstractions.ITestOutputHelper output)
         // Simulate a crash mid-write of step 200: data files (one still under its temp name), no manifest.
         string crashed = Path.Combine(dir.Path, "step-200");
         Directory.CreateDirectory(crashed);
-        foreach (var (name, bytes) in store.Snapshot(State(200), rig.Parts).Files) File.WriteAllBytes(Path.Combine(crashed, name), bytes);
+        foreach (var (name, bytes) in store.Snapshot(State(200), rig.Parts).Files) File.WriteAllBytes(Path.Combine(crashed, name), bytes.ToArray());
         File.WriteAllBytes(Path.Combine(crashed, "manifest.json.tmp"), [1, 2, 3]);
         Directory.CreateDirectory(Path.Combine(dir.Path, "step-50")); // an older crash leftover
         Assert.Equal(100, store.Latest()!.Step);

@@ -133,11 +133,19 @@ public sealed class LoaderTests
 
         var blocked = new FailingDataset(Data, failAt: -1, block: true);
         using var stuck = new DataLoader(blocked, new DistributedSampler(blocked.Count, new(), 1, 0), new DataLoaderOptions { BatchSize = 4, Workers = 1, TakeTimeout = TimeSpan.FromMilliseconds(200) }, SamplerCursor.Start);
-        var timeout = Assert.Throws<TimeoutException>(() => stuck.Next());
-        Assert.Contains("batch 0 of epoch 0", timeout.Message);
-        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(50));
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await stuck.NextAsync(cts.Token));
-        blocked.Release();
+        try
+        {
+            var timeout = Assert.Throws<TimeoutException>(() => stuck.Next());
+            Assert.Contains("batch 0 of epoch 0", timeout.Message);
+            using var cts = new CancellationTokenSource();
+            var pending = stuck.NextAsync(cts.Token).AsTask();
+            cts.Cancel();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => pending);
+        }
+        finally
+        {
+            blocked.Release();
+        }
     }
 
     [Fact]

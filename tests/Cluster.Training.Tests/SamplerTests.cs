@@ -51,6 +51,31 @@ public sealed class SamplerTests
     }
 
     [Fact]
+    public void With_padding_the_real_samples_are_exactly_once_across_a_world_size_change()
+    {
+        int n = 997, batch = 6;
+        var seen = new List<int>();
+        var buf = new int[batch];
+        void Step(int world, ref SamplerCursor cursor)
+        {
+            SamplerCursor next = cursor;
+            for (int r = 0; r < world; r++)
+            {
+                var s = new DistributedSampler(n, Opts, world, r);
+                int valid = s.ValidInStep(cursor, batch);
+                Assert.True(s.TryGetStep(cursor, batch, buf, out next));
+                seen.AddRange(buf.Take(valid));
+            }
+            cursor = next;
+        }
+        var c = SamplerCursor.Start;
+        for (int i = 0; i < 10; i++) Step(4, ref c);
+        var w1 = new DistributedSampler(n, Opts, 1, 0);
+        while (!w1.IsEpochComplete(c, batch)) Step(1, ref c);
+        Assert.Equal(Enumerable.Range(0, n), seen.OrderBy(i => i));
+    }
+
+    [Fact]
     public void Padding_covers_every_sample_and_repeats_only_in_the_final_step()
     {
         int n = 1003, world = 3, batch = 7;

@@ -9,4 +9,10 @@ internal static class CheckpointJson
         WriteIndented = true,
         PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
     };
+
+    /// <summary>For the manifest: an unknown (e.g. bit-flipped) property name is an error, not silently ignored.</summary>
+    public static readonly JsonSerializerOptions Strict = new(Options)
+    {
+        UnmappedMemberHandling = System.Text.Json.Serialization.JsonUnmappedMemberHandling.Disallow,
+    };
 }

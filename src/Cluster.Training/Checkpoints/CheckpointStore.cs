@@ -30,18 +30,18 @@ public sealed class CheckpointStore
         ArgumentNullException.ThrowIfNull(state);
         ArgumentNullException.ThrowIfNull(parts);
         state.Validate();
-        var files = new List<(string, byte[])>(parts.Count + 1);
+        var files = new List<(string, ReadOnlyMemory<byte>)>(parts.Count + 1);
         var names = new HashSet<string>(StringComparer.Ordinal) { CheckpointNames.State };
         foreach (var part in parts)
         {
             CheckpointNames.ValidatePart(part.Name);
             if (!names.Add(part.Name)) throw new ArgumentException($"Two checkpoint parts are named '{part.Name}'.", nameof(parts));
-            byte[] bytes;
+            ReadOnlyMemory<byte> bytes;
             lock (_lastSizes)
             {
-                using var ms = new MemoryStream(_lastSizes.GetValueOrDefault(part.Name, 4096));
+                var ms = new MemoryStream(_lastSizes.GetValueOrDefault(part.Name, 4096));
                 part.Write(ms);
-                bytes = ms.ToArray();
+                bytes = ms.GetBuffer().AsMemory(0, (int)ms.Length); // no extra copy
                 _lastSizes[part.Name] = bytes.Length;
             }
             files.Add((part.Name, bytes));
@@ -63,13 +63,12 @@ public sealed class CheckpointStore
         var entries = new List<ManifestEntry>(snapshot.Files.Count);
         foreach (var (name, bytes) in snapshot.Files)
         {
-            DurableFile.Write(Path.Combine(dir, name), bytes);
-            entries.Add(new ManifestEntry(name, bytes.Length, Convert.ToHexStringLower(SHA256.HashData(bytes))));
+            DurableFile.Write(Path.Combine(dir, name), bytes.Span);
+            entries.Add(new ManifestEntry(name, bytes.Length, Convert.ToHexStringLower(SHA256.HashData(bytes.Span))));
         }
         DurableFile.SyncDirectory(dir);
         var manifest = new CheckpointManifest { Step = snapshot.Step, CreatedUtc = _options.TimeProvider.GetUtcNow(), Files = entries };
-        var body = JsonSerializer.SerializeToUtf8Bytes(manifest, CheckpointJson.Options);
-        var file = new ManifestFile(manifest, Convert.ToHexStringLower(SHA256.HashData(body)));
+        var file = new ManifestFile(manifest, ManifestChecksum.Compute(manifest));
         DurableFile.Write(Path.Combine(dir, CheckpointNames.Manifest), JsonSerializer.SerializeToUtf8Bytes(file, CheckpointJson.Options));
         DurableFile.SyncDirectory(dir);
         deleted = Prune(snapshot.Step);
@@ -165,9 +164,8 @@ public sealed class CheckpointStore
         if (!File.Exists(path)) throw new CheckpointCorruptException(path, "missing: the checkpoint is incomplete.");
         try
         {
-            var file = JsonSerializer.Deserialize<ManifestFile>(File.ReadAllBytes(path), CheckpointJson.Options) ?? throw new JsonException("null");
-            var body = JsonSerializer.SerializeToUtf8Bytes(file.Manifest, CheckpointJson.Options);
-            string sha = Convert.ToHexStringLower(SHA256.HashData(body));
+            var file = JsonSerializer.Deserialize<ManifestFile>(File.ReadAllBytes(path), CheckpointJson.Strict) ?? throw new JsonException("null");
+            string sha = ManifestChecksum.Compute(file.Manifest);
             if (sha != file.Sha256) throw new CheckpointCorruptException(path, $"manifest checksum {sha} does not match its recorded {file.Sha256}.");
             foreach (var e in file.Manifest.Files)
             {

@@ -138,7 +138,11 @@ public sealed class DataLoader : IDisposable
             {
                 if (_disposed) return;
                 k = _nextClaim++;
-                if (k >= Steps) return;
+                if (k >= Steps)
+                {
+                    _window.Release(); // let the other workers see the end too
+                    return;
+                }
                 slot = _ring[k % _ring.Length];
             }
             try
@@ -194,10 +198,10 @@ public sealed class DataLoader : IDisposable
             _disposed = true;
         }
         _stop.Cancel();
-        var deadline = DateTime.UtcNow + _options.StopTimeout;
+        long start = Environment.TickCount64;
         foreach (var t in _threads)
         {
-            var left = deadline - DateTime.UtcNow;
+            var left = _options.StopTimeout - TimeSpan.FromMilliseconds(Environment.TickCount64 - start);
             t.Join(left > TimeSpan.Zero ? left : TimeSpan.Zero);
         }
         foreach (var slot in _ring)
