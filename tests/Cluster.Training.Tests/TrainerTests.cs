@@ -67,6 +67,21 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public async Task Gradient_accumulation_of_2x8_equals_batch_16()
+    {
+        var options = new TrainerOptions { SkipEvaluation = true };
+        var big = Spec(epochs: 1);
+        var small = Spec(epochs: 1);
+        small.BatchSize = 8;
+        small.GradAccumulation = 2;
+        using var a = new Trainer(big, JobData.Load(big), new SingleProcessCommunicator(), options);
+        using var b = new Trainer(small, JobData.Load(small), new SingleProcessCommunicator(), options);
+        Assert.Equal(16, (await a.RunAsync(CancellationToken.None)).Steps);
+        Assert.Equal(16, (await b.RunAsync(CancellationToken.None)).Steps);
+        DdpTests.AssertClose(Weights(a.Model), Weights(b.Model), 1e-5);
+    }
+
+    [Fact]
     public async Task Bf16_precision_trains_with_fp32_master_weights()
     {
         var spec = Spec(model: "cnn", epochs: 1);
