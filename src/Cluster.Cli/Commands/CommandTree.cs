@@ -7,6 +7,8 @@ internal static class CommandTree
 {
     public static IEnumerable<Command> Create()
     {
+        yield return new RunCommand();
+        yield return new WorkerCommand();
         yield return new Bench.BenchCommand();
     }
 }
