@@ -10,8 +10,18 @@ dotnet build Cluster.sln -c Release -nologo -v q -clp:ErrorsOnly || { echo "test
 # Test assemblies run one after another (-m:1): multi-process tests need the 2 cores to themselves.
 dotnet test Cluster.sln -c Release --no-build -nologo -m:1 --logger "console;verbosity=normal" "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
-summary=$(grep -E '^(Passed|Failed)!' "$log" | sed -E 's/.*Failed: *([0-9]+), Passed: *([0-9]+), Skipped: *([0-9]+).*/\1 \2 \3/' |
-  awk '{f+=$1; p+=$2; s+=$3} END {printf "%d passed, %d failed, %d skipped", p, f, s}')
+# Per test assembly, dotnet test prints either "Total tests: N / Passed: N / Failed: N / Skipped: N" (normal
+# verbosity) or "Passed!  - Failed: N, Passed: N, Skipped: N" (minimal); both are summed here.
+summary=$(awk '
+  /^(Passed|Failed)!/ { if (match($0, /Failed: *[0-9]+/)) f += substr($0, RSTART + 7, RLENGTH - 7) + 0
+                        if (match($0, /Passed: *[0-9]+/)) p += substr($0, RSTART + 7, RLENGTH - 7) + 0
+                        if (match($0, /Skipped: *[0-9]+/)) s += substr($0, RSTART + 8, RLENGTH - 8) + 0; next }
+  /^Total tests:/ { block = 1; next }
+  block && /^ +Passed: *[0-9]+/ { p += $2 }
+  block && /^ +Failed: *[0-9]+/ { f += $2 }
+  block && /^ +Skipped: *[0-9]+/ { s += $2 }
+  block && !/^ +(Passed|Failed|Skipped|Total time)/ { block = 0 }
+  END { printf "%d passed, %d failed, %d skipped", p, f, s }' "$log")
 rm -f "$log"
 [ -n "$summary" ] || summary="0 passed, 1 failed, 0 skipped"
 echo "tests: $summary"
