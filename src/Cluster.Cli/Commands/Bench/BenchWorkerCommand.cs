@@ -49,6 +49,7 @@ internal sealed class BenchWorkerCommand : BaseCommand
             Transport = settings.TransportKind, CompressFloat32AsBFloat16 = settings.Compress,
             OperationTimeout = TimeSpan.FromSeconds(60), ConnectTimeout = TimeSpan.FromSeconds(60),
         };
+        options = BenchTuning.Apply(options);
         await using var communicator = await Communicator.CreateAsync(options, listener, deadline.Token).ConfigureAwait(false);
         return settings.DType switch
         {
