@@ -24,7 +24,7 @@ public sealed record CommunicatorOptions
     public int SmallMessageBytes { get; init; } = 64 * 1024;
 
     /// <summary>Ring algorithms receive and reduce in segments of at most this many bytes (pipelining granularity).</summary>
-    public int SegmentBytes { get; init; } = 256 * 1024;
+    public int SegmentBytes { get; init; } = 4 * 1024 * 1024;
     /// <summary>How long a waiting operation spins (re-polling its links) before it sleeps in poll(2).</summary>
     public TimeSpan SpinBeforeBlock { get; init; } = TimeSpan.FromMicroseconds(50);
     /// <summary>Requested kernel socket buffer size (send and receive) of every TCP link.</summary>
