@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Cluster.Collectives;
 
@@ -60,14 +61,38 @@ internal static class BenchPayload
         throw new NotSupportedException(typeof(T).Name);
     }
 
-    private static double ToDouble<T>(T value) where T : unmanaged => value switch
+    /// <summary>The exact result of Sum, Min and Max (small integers: exact in every dtype), or null for Average,
+    /// whose float results are compared within a tolerance by <see cref="CountErrors{T}"/>.</summary>
+    public static T[]? ExactExpected<T>(int count, int worldSize, ReduceOp op) where T : unmanaged
     {
-        float f => f,
-        double d => d,
-        Half h => (double)h,
-        BFloat16 b => (float)b,
-        int i => i,
-        long l => l,
-        _ => throw new NotSupportedException(typeof(T).Name),
-    };
+        if (op == ReduceOp.Average) return null;
+        var expected = new T[count];
+        for (var i = 0; i < count; i++) expected[i] = FromInt<T>((int)Reference(i, worldSize, op, integral: true));
+        return expected;
+    }
+
+    /// <summary>Bitwise comparison against <see cref="ExactExpected{T}"/> (vectorised: cheap enough to run after
+    /// every timed iteration without skewing the ranks); elements that differ are then counted one by one.</summary>
+    public static long CountErrors<T>(ReadOnlySpan<T> data, ReadOnlySpan<T> expected) where T : unmanaged
+    {
+        if (MemoryMarshal.AsBytes(data).SequenceEqual(MemoryMarshal.AsBytes(expected))) return 0;
+        long errors = 0;
+        var size = Unsafe.SizeOf<T>();
+        var a = MemoryMarshal.AsBytes(data);
+        var b = MemoryMarshal.AsBytes(expected);
+        for (var i = 0; i < data.Length; i++)
+            if (!a.Slice(i * size, size).SequenceEqual(b.Slice(i * size, size))) errors++;
+        return errors;
+    }
+
+    private static double ToDouble<T>(T value) where T : unmanaged
+    {
+        if (typeof(T) == typeof(float)) return Unsafe.As<T, float>(ref value);
+        if (typeof(T) == typeof(double)) return Unsafe.As<T, double>(ref value);
+        if (typeof(T) == typeof(Half)) return (double)Unsafe.As<T, Half>(ref value);
+        if (typeof(T) == typeof(BFloat16)) return (float)Unsafe.As<T, BFloat16>(ref value);
+        if (typeof(T) == typeof(int)) return Unsafe.As<T, int>(ref value);
+        if (typeof(T) == typeof(long)) return Unsafe.As<T, long>(ref value);
+        throw new NotSupportedException(typeof(T).Name);
+    }
 }

@@ -71,6 +71,7 @@ internal sealed class BenchWorkerCommand : BaseCommand
             var original = new T[count];
             var data = GC.AllocateUninitializedArray<T>(count, pinned: true);
             BenchPayload.Fill<T>(original, communicator.Rank);
+            var expected = BenchPayload.ExactExpected<T>(count, communicator.WorldSize, settings.Op);
             var iterations = settings.IterationsFor(bytes);
             var times = new double[iterations];
             long errors = 0;
@@ -82,7 +83,9 @@ internal sealed class BenchWorkerCommand : BaseCommand
                 var elapsed = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
                 if (k >= 0) times[k] = elapsed;
                 // bf16 on the wire keeps these small integers exact, so one reference serves both modes.
-                errors += BenchPayload.CountErrors<T>(data, communicator.WorldSize, settings.Op);
+                errors += expected is null
+                    ? BenchPayload.CountErrors<T>(data, communicator.WorldSize, settings.Op)
+                    : BenchPayload.CountErrors<T>(data, expected);
             }
             Array.Sort(times);
             var result = new BenchRankResult(communicator.Rank, bytes, iterations, times[iterations / 2], times[0], errors);
