@@ -17,7 +17,14 @@ internal sealed class Channel : IDisposable
     private uint _expectSeq;
     private long _expectBytes;
 
-    public Channel(IPeerLink link) => Link = link;
+    private readonly System.Net.Sockets.Socket? _sideSocket;
+
+    /// <param name="sideSocket">For shared-memory links: the authenticated TCP socket kept open for liveness only.</param>
+    public Channel(IPeerLink link, System.Net.Sockets.Socket? sideSocket)
+    {
+        Link = link;
+        _sideSocket = sideSocket;
+    }
 
     public IPeerLink Link { get; }
 
@@ -71,6 +78,29 @@ internal sealed class Channel : IDisposable
         }
     }
 
+    /// <summary>Shared memory only: reduces whole elements straight out of the ring into the front of <paramref name="acc"/>
+    /// (after the pending header, if any). Returns elements consumed.</summary>
+    public int ReceiveReduce<T>(Shm.ShmLink shm, Span<T> acc, ReduceOp op, ref bool progress) where T : unmanaged
+    {
+        try
+        {
+            if (_recvHeaderPos < HeaderBytes)
+            {
+                var h = shm.TryReceive(_recvHeader.AsSpan(_recvHeaderPos));
+                if (h > 0) { _recvHeaderPos += h; progress = true; }
+                if (_recvHeaderPos < HeaderBytes) return 0;
+                ValidateHeader();
+            }
+            var n = shm.TryReceiveReduce(acc, op);
+            if (n > 0) progress = true;
+            return n;
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        {
+            throw new LinkFailedException(PeerRank, e.Message, e);
+        }
+    }
+
     private int SendCore(ReadOnlySpan<byte> data, ref bool progress)
     {
         if (_sendHeaderPos < HeaderBytes)
@@ -114,16 +144,45 @@ internal sealed class Channel : IDisposable
         }
     }
 
+    /// <summary>True when the peer process is known dead: its TCP connection (data link or shared-memory side channel)
+    /// is closed with nothing left to read. A graceful close leaves a goodbye to read, so it never counts here.</summary>
+    public bool ProbePeerDead() => Link switch
+    {
+        TcpLink tcp => tcp.ProbeClosed(),
+        _ when _sideSocket is not null => SocketClosedWithoutData(_sideSocket),
+        _ => false,
+    };
+
+    private static bool SocketClosedWithoutData(System.Net.Sockets.Socket socket)
+    {
+        try
+        {
+            return socket.Poll(0, System.Net.Sockets.SelectMode.SelectRead) && socket.Available == 0;
+        }
+        catch (Exception e) when (e is System.Net.Sockets.SocketException or ObjectDisposedException)
+        {
+            return true;
+        }
+    }
+
     /// <summary>Best effort: tells the peer this rank is closing (only between operations, at a frame boundary).</summary>
     public void TrySendGoodbye()
     {
         if (SendHeaderPending && _sendHeaderPos > 0) return; // mid-header: the stream is already inconsistent
         ArmSend(OpCode.Goodbye, 0, 0);
-        try { Link.TrySend(_sendHeader); }
+        try
+        {
+            Link.TrySend(_sendHeader);
+            _sideSocket?.Send(_sendHeader.AsSpan(0, 1), System.Net.Sockets.SocketFlags.None, out _);
+        }
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or ObjectDisposedException) { }
     }
 
-    public void Dispose() => Link.Dispose();
+    public void Dispose()
+    {
+        Link.Dispose();
+        SocketIO.CloseGracefully(_sideSocket);
+    }
 }
 
 /// <summary>Operation codes carried in frame headers.</summary>

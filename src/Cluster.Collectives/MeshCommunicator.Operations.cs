@@ -118,7 +118,9 @@ internal sealed partial class MeshCommunicator
         try
         {
             var layout = new BlockLayout(input.Length, n, Unsafe.SizeOf<T>());
-            RingStream.Run<T>(_ctx, Left, Right, Rank, n, inBytes, work.AsSpan(0, inBytes.Length), layout, 0, n - 1, op,
+            var workBytes = work.AsSpan(0, inBytes.Length);
+            inBytes.CopyTo(workBytes);
+            RingStream.Run<T>(_ctx, Left, Right, Rank, n, workBytes, workBytes, layout, 0, n - 1, op,
                 op == ReduceOp.Average ? n : 1, _scratch.AsSpan(0, _options.SegmentBytes));
             work.AsSpan(layout.Offset(Rank), outBytes.Length).CopyTo(outBytes);
         }

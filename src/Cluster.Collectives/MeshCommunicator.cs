@@ -76,8 +76,7 @@ internal sealed partial class MeshCommunicator : ICommunicator
         foreach (var channel in _peers)
         {
             if (channel is null) continue;
-            var gone = channel.Link is TcpLink tcp ? tcp.ProbeClosed() : channel.Link.PeerGone;
-            if (gone) throw new LinkFailedException(channel.PeerRank, $"rank {channel.PeerRank} is gone (connection closed or process died)");
+            if (channel.ProbePeerDead()) throw new LinkFailedException(channel.PeerRank, $"rank {channel.PeerRank} is gone (connection closed or process died)");
         }
     }
 

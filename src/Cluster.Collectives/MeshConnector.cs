@@ -82,10 +82,10 @@ internal sealed class MeshConnector
                 using var handshakeDeadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
                 handshakeDeadline.CancelAfter(HandshakeTimeout);
                 await Handshake.ConnectAsync(socket, _me, peer, Handshake.PurposeMesh, handshakeDeadline.Token).ConfigureAwait(false);
-                var link = UsesSharedMemory(peer)
-                    ? await ShmUpgrade.OpenAsync(socket, peer, handshakeDeadline.Token).ConfigureAwait(false)
-                    : new TcpLink(socket, peer);
-                Install(peer, link);
+                var channel = UsesSharedMemory(peer)
+                    ? new Channel(await ShmUpgrade.OpenAsync(socket, peer, handshakeDeadline.Token).ConfigureAwait(false), socket)
+                    : new Channel(new TcpLink(socket, peer), null);
+                Install(peer, channel);
                 return;
             }
             catch (AuthenticationFailedException e)
@@ -142,12 +142,12 @@ internal sealed class MeshConnector
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
             deadline.CancelAfter(HandshakeTimeout);
             var peer = await Handshake.AcceptAsync(socket, _me, Handshake.PurposeMesh, ValidateIncoming, deadline.Token).ConfigureAwait(false);
-            var link = UsesSharedMemory(peer)
-                ? await ShmUpgrade.CreateAsync(socket, peer, _options.ShmRingBytes, deadline.Token).ConfigureAwait(false)
-                : new TcpLink(socket, peer);
-            if (!Install(peer, link))
+            var channel = UsesSharedMemory(peer)
+                ? new Channel(await ShmUpgrade.CreateAsync(socket, peer, _options.ShmRingBytes, deadline.Token).ConfigureAwait(false), socket)
+                : new Channel(new TcpLink(socket, peer), null);
+            if (!Install(peer, channel))
             {
-                link.Dispose();
+                channel.Dispose();
                 throw new HandshakeRefusedException($"rank {peer} is already connected");
             }
             if (Interlocked.Decrement(ref _pendingAccepts) == 0) _allAccepted.TrySetResult();
@@ -176,12 +176,12 @@ internal sealed class MeshConnector
         _ => false,
     };
 
-    private bool Install(int peer, IPeerLink link)
+    private bool Install(int peer, Channel channel)
     {
         lock (_gate)
         {
             if (_channels[peer] is not null) return false;
-            _channels[peer] = new Channel(link);
+            _channels[peer] = channel;
             return true;
         }
     }

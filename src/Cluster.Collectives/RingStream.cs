@@ -47,7 +47,15 @@ internal static class RingStream
                 var block = Mod(rank - recvStep - 2, n);
                 var len = layout.Length(block);
                 var off = layout.Offset(block);
-                if (recvStep < reduceSteps)
+                if (recvStep < reduceSteps && left.Link is Shm.ShmLink shm && src == work)
+                {
+                    // Shared memory: reduce straight out of the ring (no scratch copy).
+                    var acc = MemoryMarshal.Cast<byte, T>(work.Slice(off + doneOff, len - doneOff));
+                    var elems = left.ReceiveReduce(shm, acc, op, ref progress);
+                    if (elems > 0 && divisor > 1 && recvStep == reduceSteps - 1) Reducer.Divide(acc[..elems], divisor);
+                    doneOff += elems * es;
+                }
+                else if (recvStep < reduceSteps)
                 {
                     var want = Math.Min(len - doneOff - fill, segment - fill);
                     fill += left.Receive(scratch.Slice(fill, want), ref progress);

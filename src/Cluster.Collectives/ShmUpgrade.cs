@@ -6,7 +6,8 @@ namespace Cluster.Collectives;
 
 /// <summary>Upgrades an authenticated TCP connection between two ranks of one host to a shared-memory link: the lower
 /// rank (the acceptor) creates a segment with a random name under /dev/shm and sends the name over the authenticated
-/// socket; the higher rank maps it and acknowledges; then the socket is closed.</summary>
+/// socket; the higher rank maps it and acknowledges. The socket stays open as a liveness side channel: a graceful
+/// close writes a goodbye byte first, so a closed socket with nothing to read means the peer process died.</summary>
 internal static class ShmUpgrade
 {
     private const int MaxNameBytes = 200;
@@ -25,7 +26,6 @@ internal static class ShmUpgrade
             var ack = new byte[1];
             await SocketIO.ReadExactAsync(socket, ack, ct).ConfigureAwait(false);
             if (ack[0] != Ack) throw new IOException($"rank {peer} did not acknowledge the shared-memory link");
-            SocketIO.CloseQuietly(socket);
             return link;
         }
         catch
@@ -46,7 +46,6 @@ internal static class ShmUpgrade
         try
         {
             await SocketIO.WriteAllAsync(socket, new[] { Ack }, ct).ConfigureAwait(false);
-            SocketIO.CloseQuietly(socket);
             return link;
         }
         catch

@@ -38,6 +38,26 @@ internal static class SocketIO
         if (bufferBytes > 0) CommunicatorListener.TrySetBuffers(socket, bufferBytes);
     }
 
+    /// <summary>Drains what is left to read (closing with unread data would send RST, which also destroys the data the
+    /// peer has not read yet, such as our goodbye), then shuts down and closes with a FIN.</summary>
+    public static void CloseGracefully(Socket? socket)
+    {
+        if (socket is null) return;
+        try
+        {
+            Span<byte> sink = stackalloc byte[4096];
+            socket.Blocking = false;
+            for (var i = 0; i < 64; i++)
+            {
+                var n = socket.Receive(sink, SocketFlags.None, out var error);
+                if (error != SocketError.Success || n == 0) break;
+            }
+            socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException) { }
+        try { socket.Close(); } catch (ObjectDisposedException) { }
+    }
+
     public static void CloseQuietly(Socket? socket)
     {
         if (socket is null) return;

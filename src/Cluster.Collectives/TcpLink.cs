@@ -62,5 +62,5 @@ internal sealed class TcpLink : IPeerLink
         }
     }
 
-    public void Dispose() => SocketIO.CloseQuietly(_socket);
+    public void Dispose() => SocketIO.CloseGracefully(_socket);
 }

@@ -6,7 +6,7 @@ namespace Cluster.Collectives.TestWorker;
 /// <summary>Command line of the worker: <c>--key value</c> pairs.</summary>
 public sealed record WorkerArgs(
     string Mode, int Rank, int World, string JobId, long Generation, byte[] Secret, int Seed, int SmallMessageBytes,
-    TransportKind Transport, string[] HostIds, double TimeoutSeconds, bool Quick, string Sizes, int SegmentBytes, double SpinMicroseconds)
+    TransportKind Transport, string[] HostIds, double TimeoutSeconds, bool Quick, string Sizes, int SegmentBytes, double SpinMicroseconds, int SocketBufferBytes)
 {
     public static WorkerArgs Parse(string[] args)
     {
@@ -29,7 +29,8 @@ public sealed record WorkerArgs(
             Get("quick", "false") == "true",
             Get("sizes", "4096,65536,1048576,4194304,16777216,67108864"),
             int.Parse(Get("segment", "262144"), CultureInfo.InvariantCulture),
-            double.Parse(Get("spin", "50"), CultureInfo.InvariantCulture));
+            double.Parse(Get("spin", "50"), CultureInfo.InvariantCulture),
+            int.Parse(Get("sockbuf", "4194304"), CultureInfo.InvariantCulture));
     }
 
     public CommunicatorOptions ToOptions(IReadOnlyList<int> ports) => new()
@@ -45,5 +46,6 @@ public sealed record WorkerArgs(
         ConnectTimeout = TimeSpan.FromSeconds(TimeoutSeconds),
         SegmentBytes = SegmentBytes,
         SpinBeforeBlock = TimeSpan.FromMicroseconds(SpinMicroseconds),
+        SocketBufferBytes = SocketBufferBytes,
     };
 }

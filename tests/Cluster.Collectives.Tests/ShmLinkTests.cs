@@ -23,6 +23,7 @@ public sealed class ShmLinkTests
         var rng = new Random(seed);
         int sent = 0, received = 0;
         var sw = Stopwatch.StartNew();
+        var wait = new SpinWait();
         while (sent < send.Length || received < recv.Length)
         {
             var progress = 0;
@@ -39,7 +40,7 @@ public sealed class ShmLinkTests
             if (progress == 0)
             {
                 if (sw.Elapsed > Deadline) throw new TimeoutException($"pump stuck: sent {sent}/{send.Length}, received {received}/{recv.Length}");
-                Thread.SpinWait(20);
+                wait.SpinOnce(sleep1Threshold: -1);
             }
         }
     }
@@ -232,6 +233,21 @@ public sealed class ShmLinkTests
             }
             Assert.Equal(3, a.TrySend([1, 2, 3]));
             Assert.Equal(0, b.TryReceiveReduce(new float[4], ReduceOp.Max)); // fewer bytes than one float
+        }
+    }
+
+    [Fact]
+    public void PositionsOutsideTheRingAreRejectedAsCorruption()
+    {
+        var (a, b) = Pair(4096);
+        using (a) using (b)
+        {
+            Assert.Equal(1, a.TrySend([1]));
+            a.CorruptForTest(ShmLayout.Ring0HeadOffset, 1_000_000);
+            var ex = Assert.Throws<IOException>(() => b.TryReceive(new byte[10]));
+            Assert.Contains("corrupt", ex.Message);
+            a.CorruptForTest(ShmLayout.Ring0TailOffset, 99_999);
+            Assert.Throws<IOException>(() => a.TrySend(new byte[5000]));
         }
     }
 

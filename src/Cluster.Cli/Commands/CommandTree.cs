@@ -8,5 +8,7 @@ internal static class CommandTree
     public static IEnumerable<Command> Create()
     {
         yield return new Bench.BenchCommand();
+        yield return new RunCommand();
+        yield return new WorkerCommand();
     }
 }

@@ -109,6 +109,7 @@ internal sealed unsafe partial class ShmLink : IPeerLink
         {
             _sendTailCache = Volatile.Read(ref *_sendTail);
             free = _capacity - (_sendPos - _sendTailCache);
+            if ((ulong)free > (ulong)_capacity) throw Corrupt($"its read position {_sendTailCache} is outside [{_sendPos - _capacity}, {_sendPos}]");
         }
         if (free == 0 || data.IsEmpty)
         {
@@ -196,6 +197,7 @@ internal sealed unsafe partial class ShmLink : IPeerLink
         {
             _recvHeadCache = Volatile.Read(ref *_recvHead);
             avail = _recvHeadCache - _recvPos;
+            if ((ulong)avail > (ulong)_capacity) throw Corrupt($"its write position {_recvHeadCache} is outside [{_recvPos}, {_recvPos + _capacity}]");
         }
         if (avail >= minimum) return avail;
         if (!PeerGone) return 0;
@@ -206,12 +208,18 @@ internal sealed unsafe partial class ShmLink : IPeerLink
         throw Gone("receive from");
     }
 
+    private IOException Corrupt(string what) =>
+        new($"shared-memory link to peer rank {PeerRank} is corrupt: {what}");
+
     private IOException Gone(string what) =>
         new($"cannot {what} peer rank {PeerRank} over shared memory: the peer " +
             (Volatile.Read(ref *_peerClosed) != 0 ? "closed the link" : $"process {Volatile.Read(ref *_peerPid)} no longer exists"));
 
     /// <summary>Test hook: publishes <paramref name="pid"/> as this side's process id (as if another process owned it).</summary>
     internal void PublishPidForTest(int pid) => Volatile.Write(ref *_ownPid, pid);
+
+    /// <summary>Test hook: overwrites a 64-bit ring position in the shared header, as a misbehaving peer could.</summary>
+    internal void CorruptForTest(int offset, long value) => Volatile.Write(ref *L(offset), value);
 
     public void Dispose()
     {

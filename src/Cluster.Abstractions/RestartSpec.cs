@@ -1,0 +1,16 @@
+namespace Cluster.Abstractions;
+
+/// <summary>Restart budget: the job fails for good after <see cref="MaxRestarts"/> restarts within <see cref="WindowMinutes"/>.</summary>
+public sealed class RestartSpec
+{
+    public int MaxRestarts { get; set; } = 3;
+    public double WindowMinutes { get; set; } = 60;
+    public double BackoffSeconds { get; set; } = 2;
+
+    internal void Validate(string path, List<JobSpecError> errors)
+    {
+        if (MaxRestarts < 0) errors.Add(new($"{path}.maxRestarts", $"must be >= 0 (got {MaxRestarts})"));
+        if (!(WindowMinutes > 0)) errors.Add(new($"{path}.windowMinutes", $"must be > 0 (got {WindowMinutes})"));
+        if (!(BackoffSeconds >= 0)) errors.Add(new($"{path}.backoffSeconds", $"must be >= 0 (got {BackoffSeconds})"));
+    }
+}

@@ -1,0 +1,51 @@
+namespace Cluster.Abstractions;
+
+/// <summary>What to train and how. <see cref="BatchSize"/> is per rank; the global batch is BatchSize × world size × GradAccumulation.</summary>
+public sealed class TrainingSpec
+{
+    public static readonly IReadOnlyList<string> Precisions = ["fp32", "bf16"];
+
+    public ModelSpec Model { get; set; } = new();
+    public DatasetSpec Dataset { get; set; } = new();
+    public int Epochs { get; set; } = 1;
+    public int BatchSize { get; set; } = 64;
+    public OptimizerSpec Optimizer { get; set; } = new();
+    public ScheduleSpec Schedule { get; set; } = new();
+    public int GradAccumulation { get; set; } = 1;
+    /// <summary>Clip gradients to this global L2 norm (0: no clipping).</summary>
+    public double ClipGradNorm { get; set; }
+    public string Precision { get; set; } = "fp32";
+    public EarlyStoppingSpec? EarlyStopping { get; set; }
+    public AugmentationSpec Augmentation { get; set; } = new();
+    public long Seed { get; set; } = 42;
+    /// <summary>Stop after this many optimizer steps in total (0: no limit).</summary>
+    public long MaxSteps { get; set; }
+    /// <summary>Use only the first N training / test samples (0: all).</summary>
+    public int SubsetTrain { get; set; }
+    public int SubsetTest { get; set; }
+    /// <summary>Steps with a non-finite loss or gradient are skipped; the job fails after more than this many in total.</summary>
+    public int NanTolerance { get; set; } = 3;
+    public FinetuneSpec? Finetune { get; set; }
+    public DdpSpec Ddp { get; set; } = new();
+
+    internal void Validate(string path, List<JobSpecError> errors)
+    {
+        Model.Validate($"{path}.model", errors);
+        Dataset.Validate($"{path}.dataset", errors);
+        if (Epochs < 1) errors.Add(new($"{path}.epochs", $"must be >= 1 (got {Epochs})"));
+        if (BatchSize < 1) errors.Add(new($"{path}.batchSize", $"must be >= 1 (got {BatchSize})"));
+        Optimizer.Validate($"{path}.optimizer", errors);
+        Schedule.Validate($"{path}.schedule", errors);
+        if (GradAccumulation < 1) errors.Add(new($"{path}.gradAccumulation", $"must be >= 1 (got {GradAccumulation})"));
+        SpecChecks.NonNegative($"{path}.clipGradNorm", ClipGradNorm, errors);
+        SpecChecks.OneOf($"{path}.precision", Precision, Precisions, errors);
+        EarlyStopping?.Validate($"{path}.earlyStopping", errors);
+        Augmentation.Validate($"{path}.augmentation", errors);
+        if (MaxSteps < 0) errors.Add(new($"{path}.maxSteps", $"must be >= 0 (got {MaxSteps})"));
+        if (SubsetTrain < 0) errors.Add(new($"{path}.subsetTrain", $"must be >= 0 (got {SubsetTrain})"));
+        if (SubsetTest < 0) errors.Add(new($"{path}.subsetTest", $"must be >= 0 (got {SubsetTest})"));
+        if (NanTolerance < 0) errors.Add(new($"{path}.nanTolerance", $"must be >= 0 (got {NanTolerance})"));
+        Finetune?.Validate($"{path}.finetune", errors);
+        Ddp.Validate($"{path}.ddp", errors);
+    }
+}

@@ -1,0 +1,82 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Security.Cryptography;
+using Cluster.Abstractions;
+using Cluster.Cli.Commands.Run;
+
+namespace Cluster.Cli.Commands;
+
+/// <summary>`cluster run job.yaml --workers N [--json]`: runs a training job on N local rank processes (static peer
+/// list on 127.0.0.1, random job secret). With --json the last stdout line is a JSON summary and all human text goes
+/// to stderr.</summary>
+internal sealed class RunCommand : BaseCommand
+{
+    private readonly Argument<FileInfo> job = new("job") { Description = "Job spec (YAML)" };
+    private readonly Option<int?> workers = new("--workers") { Description = "Number of local rank processes (default: the spec's workers.min)" };
+    private readonly Option<bool> json = new("--json") { Description = "Print a JSON summary as the last stdout line; human text goes to stderr" };
+
+    public RunCommand() : base("run", "Run a training job on local worker processes")
+    {
+        Arguments.Add(job);
+        Options.Add(workers);
+        Options.Add(json);
+    }
+
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
+    {
+        var asJson = parseResult.GetValue(json);
+        var human = asJson ? Console.Error : Console.Out;
+        var file = parseResult.GetValue(job) ?? throw new UsageException("a job spec file is required");
+        JobSpec spec;
+        try { spec = JobSpecLoader.LoadFile(file.FullName); }
+        catch (JobSpecException ex) { throw new UsageException(ex.Message); }
+        var n = parseResult.GetValue(workers) ?? spec.Workers.Min;
+        if (n < 1 || n > 256) throw new UsageException($"--workers must be in [1, 256] (got {n})");
+
+        var stopwatch = Stopwatch.StartNew();
+        var temp = Directory.CreateTempSubdirectory("cluster-run-");
+        try
+        {
+            var config = new WorkerConfig
+            {
+                JobId = $"{spec.Name}-{Convert.ToHexString(RandomNumberGenerator.GetBytes(4)).ToLowerInvariant()}",
+                SpecPath = file.FullName,
+                Hosts = Enumerable.Repeat("127.0.0.1", n).ToArray(),
+                Ports = FreePorts.Pick(n),
+                SecretHex = Convert.ToHexString(RandomNumberGenerator.GetBytes(32)),
+                ResultPath = Path.Combine(temp.FullName, "result.json"),
+                ThreadsPerRank = Math.Max(1, Environment.ProcessorCount / n),
+            };
+            var configPath = Path.Combine(temp.FullName, "worker.json");
+            config.Write(configPath);
+            await human.WriteLineAsync($"run: job {config.JobId}, {n} worker(s) on 127.0.0.1 ports {string.Join(",", config.Ports)}").ConfigureAwait(false);
+
+            var failure = await new LocalLauncher(human).RunAsync(n, configPath, cancellationToken).ConfigureAwait(false);
+            if (failure is { } f)
+            {
+                var message = $"rank {f.Rank} failed with exit code {f.ExitCode}";
+                await human.WriteLineAsync($"run: {message}").ConfigureAwait(false);
+                if (asJson)
+                    Console.Out.WriteLine(new RunSummary { Status = "failed", Workers = n, FailedRank = f.Rank, Error = message, WallSeconds = stopwatch.Elapsed.TotalSeconds }.ToJson());
+                return ExitCodes.Failure;
+            }
+            if (!File.Exists(config.ResultPath))
+            {
+                await human.WriteLineAsync("run: rank 0 exited without writing its result").ConfigureAwait(false);
+                if (asJson) Console.Out.WriteLine(new RunSummary { Status = "failed", Workers = n, Error = "no result from rank 0" }.ToJson());
+                return ExitCodes.Failure;
+            }
+            var summary = RunSummary.FromJson(await File.ReadAllTextAsync(config.ResultPath, cancellationToken).ConfigureAwait(false))
+                with { WallSeconds = stopwatch.Elapsed.TotalSeconds, Workers = n };
+            await human.WriteLineAsync($"run: {summary.Status}: {summary.Epochs} epoch(s), {summary.Steps} steps, test accuracy {summary.TestAccuracy:F4}, " +
+                $"test loss {summary.TestLoss:F4}, {summary.SamplesPerSec:F0} samples/s, {summary.WallSeconds:F1} s").ConfigureAwait(false);
+            if (asJson) Console.Out.WriteLine(summary.ToJson());
+            return ExitCodes.Success;
+        }
+        finally
+        {
+            try { temp.Delete(recursive: true); }
+            catch (IOException) { /* best effort */ }
+        }
+    }
+}

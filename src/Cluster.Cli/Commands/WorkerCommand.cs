@@ -1,0 +1,77 @@
+using System.Globalization;
+using Cluster.Abstractions;
+using Cluster.Cli.Commands.Run;
+using Cluster.Collectives;
+using Cluster.Training.Distributed;
+using Cluster.Training.Engine;
+using System.CommandLine;
+
+namespace Cluster.Cli.Commands;
+
+/// <summary>Hidden `cluster worker`: one rank of a `cluster run` job. Reads its config from the file named by
+/// CLUSTER_WORKER_CONFIG and its rank from CLUSTER_RANK, joins the process group and trains.</summary>
+internal sealed class WorkerCommand : BaseCommand
+{
+    public WorkerCommand() : base("worker", "Run one rank of a local job (started by `cluster run`)")
+    {
+        Hidden = true;
+    }
+
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
+    {
+        var configPath = Environment.GetEnvironmentVariable(WorkerConfig.PathVariable)
+            ?? throw new UsageException($"{WorkerConfig.PathVariable} is not set (the worker command is started by `cluster run`)");
+        var rankText = Environment.GetEnvironmentVariable(WorkerConfig.RankVariable)
+            ?? throw new UsageException($"{WorkerConfig.RankVariable} is not set");
+        if (!int.TryParse(rankText, NumberStyles.None, CultureInfo.InvariantCulture, out var rank)) throw new UsageException($"{WorkerConfig.RankVariable} '{rankText}' is not a rank");
+        var config = WorkerConfig.Read(configPath);
+        var spec = JobSpecLoader.LoadFile(config.SpecPath);
+        TorchSharp.torch.set_num_threads(config.ThreadsPerRank);
+        void Log(string line) => Console.Out.WriteLine(line);
+        try
+        {
+            var peers = config.Ports.Select((port, r) => new PeerInfo(r, config.Hosts[r], port, "local")).ToList();
+            await using var communicator = await Communicator.CreateAsync(new CommunicatorOptions
+            {
+                JobId = config.JobId, Generation = 0, Rank = rank, Peers = peers, Secret = Convert.FromHexString(config.SecretHex),
+                CompressFloat32AsBFloat16 = spec.Training.Ddp.CompressBf16,
+            }, cancellationToken).ConfigureAwait(false);
+            var data = JobData.Load(spec.Training);
+            if (rank == 0) Log($"train {data.Train.Count} / test {data.Test.Count} samples of {data.Shape}, {data.Classes} classes, model {spec.Training.Model.Type}, precision {spec.Training.Precision}");
+            var options = new TrainerOptions
+            {
+                Log = rank == 0 ? Log : null,
+                CheckpointDirectory = string.IsNullOrWhiteSpace(spec.Checkpoint.Dir) ? null : Path.GetFullPath(spec.Checkpoint.Dir),
+                CheckpointIntervalSteps = spec.Checkpoint.IntervalSteps,
+                KeepLast = spec.Checkpoint.KeepLast,
+                Ddp = new DdpOptions
+                {
+                    BucketBytes = (int)(spec.Training.Ddp.BucketMb * 1024 * 1024),
+                    SyncBatchNormStats = spec.Training.Ddp.SyncBatchNorm,
+                    GradientsCompressedAsBFloat16 = spec.Training.Ddp.CompressBf16,
+                },
+            };
+            using var trainer = new Trainer(spec.Training, data, communicator, options);
+            var result = await trainer.RunAsync(cancellationToken).ConfigureAwait(false);
+            if (rank == 0)
+            {
+                var summary = new RunSummary
+                {
+                    Status = result.Status, Epochs = result.Epochs, Steps = result.Steps, SkippedSteps = result.SkippedSteps,
+                    TrainLoss = result.TrainLoss, TestAccuracy = result.Test?.Accuracy, TestLoss = result.Test?.Loss,
+                    TestMacroF1 = result.Test?.MacroF1, SamplesPerSec = result.SamplesPerSecond, WallSeconds = result.WallSeconds,
+                    Workers = communicator.WorldSize,
+                };
+                var temp = config.ResultPath + ".tmp";
+                await File.WriteAllTextAsync(temp, summary.ToJson(), cancellationToken).ConfigureAwait(false);
+                File.Move(temp, config.ResultPath, overwrite: true);
+            }
+            return ExitCodes.Success;
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            await Console.Error.WriteLineAsync($"rank {rank} failed: {ex.GetType().Name}: {ex.Message}").ConfigureAwait(false);
+            return ExitCodes.Failure;
+        }
+    }
+}

@@ -1,0 +1,79 @@
+using Cluster.Abstractions;
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.optim.lr_scheduler;
+
+namespace Cluster.Training.Engine;
+
+/// <summary>
+/// Linear warm-up in front of a TorchSharp LR scheduler. For the first <see cref="ScheduleSpec.WarmupSteps"/> optimizer
+/// steps the learning rate ramps linearly from base/warmup to base; afterwards the inner scheduler (StepLR,
+/// ExponentialLR, CosineAnnealingLR, OneCycleLR) is stepped once per optimizer step, counting from the end of warm-up.
+/// ReduceLROnPlateau is stepped once per epoch with the evaluation loss (<see cref="OnEpochEnd"/>).
+/// </summary>
+public sealed class LearningRateSchedule
+{
+    private readonly optim.Optimizer optimizer;
+    private readonly ScheduleSpec spec;
+    private readonly double baseLr;
+    private readonly LRScheduler? inner;
+    private long step;
+
+    public LearningRateSchedule(optim.Optimizer optimizer, ScheduleSpec spec, double baseLr, long totalSteps)
+    {
+        this.optimizer = optimizer ?? throw new ArgumentNullException(nameof(optimizer));
+        this.spec = spec ?? throw new ArgumentNullException(nameof(spec));
+        this.baseLr = baseLr;
+        var afterWarmup = (int)Math.Max(1, Math.Min(int.MaxValue, totalSteps - spec.WarmupSteps));
+        inner = spec.Type switch
+        {
+            "none" => null,
+            "step" => StepLR(optimizer, spec.StepSize, spec.Gamma),
+            "exponential" => ExponentialLR(optimizer, spec.Gamma),
+            "cosine" => CosineAnnealingLR(optimizer, afterWarmup, spec.MinLr),
+            "onecycle" => OneCycleLR(optimizer, spec.MaxLr ?? baseLr, total_steps: afterWarmup + 1, pct_start: spec.PctStart),
+            "plateau" => ReduceLROnPlateau(optimizer, "min", factor: spec.Gamma, patience: spec.Patience),
+            _ => throw new ArgumentException($"unknown schedule '{spec.Type}'", nameof(spec)),
+        };
+        if (spec.WarmupSteps > 0) SetLr(baseLr / spec.WarmupSteps);
+    }
+
+    public double CurrentLr => optimizer.ParamGroups.First().LearningRate;
+    public long Steps => step;
+
+    /// <summary>Call after every optimizer step.</summary>
+    public void OnOptimizerStep()
+    {
+        step++;
+        if (step < spec.WarmupSteps)
+        {
+            SetLr(baseLr * (step + 1) / spec.WarmupSteps);
+            return;
+        }
+        if (step == spec.WarmupSteps && spec.WarmupSteps > 0)
+        {
+            SetLr(spec.Type == "onecycle" ? CurrentLrOfInnerStart() : baseLr);
+            return;
+        }
+        if (spec.Type != "plateau") inner?.step();
+    }
+
+    /// <summary>Call once per epoch with the evaluation loss.</summary>
+    public void OnEpochEnd(double evalLoss)
+    {
+        if (spec.Type == "plateau" && step >= spec.WarmupSteps) inner?.step(evalLoss, null);
+    }
+
+    /// <summary>Re-creates the position after resuming: replays <paramref name="steps"/> optimizer steps.</summary>
+    public void FastForward(long steps)
+    {
+        for (var i = 0; i < steps; i++) OnOptimizerStep();
+    }
+
+    private double CurrentLrOfInnerStart() => (spec.MaxLr ?? baseLr) / 25.0;
+
+    private void SetLr(double lr)
+    {
+        foreach (var group in optimizer.ParamGroups) group.LearningRate = lr;
+    }
+}

@@ -1,0 +1,190 @@
+using Cluster.Abstractions;
+using Cluster.Collectives;
+using Cluster.Training.Data;
+using Cluster.Training.Distributed;
+using Cluster.Training.Models;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Cluster.Training.Engine;
+
+/// <summary>
+/// Runs one rank of a data-parallel training job described by a <see cref="TrainingSpec"/>: per-rank batches from the
+/// distributed sampler/loader, forward/backward (fp32, or bf16 compute with fp32 master weights), gradient accumulation
+/// (DDP NoSync), gradient all-reduce, NaN/Inf guard, clipping, optimizer + LR schedule step, BatchNorm buffer sync,
+/// checkpoints (rank 0), evaluation every epoch with all-reduced metrics, early stopping, fine-tuning (freeze/unfreeze).
+/// Every rank must call <see cref="RunAsync"/> with the same spec; all decisions depend only on all-reduced values.
+/// </summary>
+public sealed partial class Trainer : IDisposable
+{
+    private readonly TrainingSpec spec;
+    private readonly JobData data;
+    private readonly ICommunicator communicator;
+    private readonly TrainerOptions options;
+    private readonly nn.Module<Tensor, Tensor> master;
+    private readonly Bf16Shadow? shadow;
+    private readonly Evaluator? evaluator;
+    private readonly EarlyStopping? earlyStopping;
+    private readonly TrainerCheckpoint? checkpoints;
+    private DistributedDataParallel ddp = null!;
+    private optim.Optimizer optimizer = null!;
+    private LearningRateSchedule schedule = null!;
+    private Parameter[] trainable = [];
+    private long step;
+    private int skippedSteps;
+
+    public Trainer(TrainingSpec spec, JobData data, ICommunicator communicator, TrainerOptions? options = null, string? checkpointDir = null)
+    {
+        this.spec = spec ?? throw new ArgumentNullException(nameof(spec));
+        this.data = data ?? throw new ArgumentNullException(nameof(data));
+        this.communicator = communicator ?? throw new ArgumentNullException(nameof(communicator));
+        this.options = options ?? new TrainerOptions();
+        var dir = this.options.CheckpointDirectory ?? checkpointDir;
+        if (dir is not null) checkpoints = new TrainerCheckpoint(dir, this.options.KeepLast, this.options.TimeProvider);
+        var s = data.Shape;
+        manual_seed(spec.Seed);
+        master = ModelFactory.Create(spec.Model, [s.Channels, s.Height, s.Width], data.Classes);
+        if (spec.Finetune is { } ft)
+        {
+            var loaded = Finetuning.LoadPretrained(master, ft.From, ft.ReplaceHead);
+            var frozen = Finetuning.Freeze(master, ft.Freeze);
+            Log($"fine-tuning from {ft.From}: loaded {loaded.Count} tensors, froze {frozen} parameters{(ft.ReplaceHead ? ", new head" : "")}");
+        }
+        if (spec.Precision == "bf16")
+        {
+            shadow = new Bf16Shadow(master, ModelFactory.Create(spec.Model, [s.Channels, s.Height, s.Width], data.Classes));
+            shadow.MirrorTrainable();
+        }
+        master.train();
+        shadow?.Model.train();
+        if (!this.options.SkipEvaluation) evaluator = new Evaluator(data.Test, data.Classes, communicator, data.Mean, data.Std);
+        if (spec.EarlyStopping is { } es) earlyStopping = new EarlyStopping(es);
+    }
+
+    /// <summary>The fp32 (master) model: the one evaluated, checkpointed and all-reduced.</summary>
+    public nn.Module<Tensor, Tensor> Model => master;
+    public long Step => step;
+
+    public async Task<TrainingResult> RunAsync(CancellationToken cancellationToken)
+    {
+        var clock = options.TimeProvider;
+        var started = clock.GetTimestamp();
+        var world = communicator.WorldSize;
+        var sampler = new DistributedSampler(data.Train.Count, new DistributedSamplerOptions { Seed = unchecked((ulong)spec.Seed) }, world, communicator.Rank);
+        var loaderOptions = new DataLoaderOptions
+        {
+            BatchSize = spec.BatchSize, Workers = options.LoaderWorkers, Seed = unchecked((ulong)spec.Seed), Transforms = data.TrainTransforms,
+        };
+        var stepsPerEpoch = (sampler.StepsRemaining(SamplerCursor.Start, spec.BatchSize) + spec.GradAccumulation - 1) / spec.GradAccumulation;
+        var totalSteps = (long)stepsPerEpoch * spec.Epochs;
+        if (spec.MaxSteps > 0) totalSteps = Math.Min(totalSteps, spec.MaxSteps);
+
+        var progress = new TrainerProgress { WorldSize = world };
+        var resumeFrom = options.Resume ? checkpoints?.PeekLatest() : null;
+        // The frozen set (and so the optimizer's parameter list) depends on the resumed epoch.
+        if (spec.Finetune is { UnfreezeAtEpoch: > 0 } ft0 && resumeFrom is { Progress: var peek } && peek.Epoch + 1 >= ft0.UnfreezeAtEpoch)
+        {
+            Finetuning.UnfreezeAll(master);
+            shadow?.MirrorTrainable();
+        }
+        BuildOptimization(totalSteps);
+        if (resumeFrom is { Info: var info })
+        {
+            progress = checkpoints!.Load(info, master, optimizer);
+            step = progress.Step;
+            skippedSteps = progress.SkippedSteps;
+            schedule.FastForward(step);
+            if (progress.BestMetric is { } best) earlyStopping?.Restore(best, progress.EpochsWithoutImprovement);
+            Log($"resumed from {info.Directory}: step {step}, epoch {progress.Epoch + 1}, position {progress.Position}");
+        }
+        await ddp.InitializeAsync(cancellationToken).ConfigureAwait(false);
+        shadow?.WeightsFromMaster();
+        shadow?.BuffersFromMaster();
+
+        EvaluationResult? test = null;
+        double trainLoss = double.NaN, trainSeconds = 0;
+        long samples = 0;
+        var epochsRun = progress.Epoch;
+        var stoppedEarly = false;
+        var stop = spec.MaxSteps > 0 && step >= spec.MaxSteps;
+        for (var epoch = progress.Epoch; epoch < spec.Epochs && !stop; epoch++)
+        {
+            if (spec.Finetune is { UnfreezeAtEpoch: > 0 } ft && epoch + 1 == ft.UnfreezeAtEpoch && trainable.Length < master.parameters().Count())
+            {
+                Finetuning.UnfreezeAll(master);
+                shadow?.MirrorTrainable();
+                BuildOptimization(totalSteps);
+                schedule.FastForward(step);
+                Log($"epoch {epoch + 1}: unfroze all parameters, new optimizer");
+            }
+            var epochStart = clock.GetTimestamp();
+            var cursor = new SamplerCursor(epoch, epoch == progress.Epoch ? progress.Position : 0);
+            var (loss, microBatches, stopped) = await TrainEpochAsync(sampler, loaderOptions, cursor, cancellationToken).ConfigureAwait(false);
+            stop = stopped;
+            trainSeconds += clock.GetElapsedTime(epochStart).TotalSeconds;
+            samples += microBatches * spec.BatchSize * world;
+            trainLoss = await AverageAsync(loss, cancellationToken).ConfigureAwait(false);
+            epochsRun = epoch + 1;
+            if (evaluator is not null)
+            {
+                shadow?.BuffersToMaster();
+                test = await evaluator.EvaluateAsync(master, ScalarType.Float32, cancellationToken).ConfigureAwait(false);
+                schedule.OnEpochEnd(test.Loss);
+                Log($"epoch {epoch + 1}/{spec.Epochs}: step {step}, train_loss {trainLoss:F4}, test_loss {test.Loss:F4}, test_accuracy {test.Accuracy:F4}, " +
+                    $"macro_f1 {test.MacroF1:F4}, lr {schedule.CurrentLr:G4}, {clock.GetElapsedTime(epochStart).TotalSeconds:F1} s");
+                if (earlyStopping is not null && !earlyStopping.Observe(earlyStopping.Pick(test)) && earlyStopping.ShouldStop)
+                {
+                    Log($"early stopping: {spec.EarlyStopping!.Metric} did not improve for {spec.EarlyStopping.Patience} epochs (best {earlyStopping.Best:F4})");
+                    stoppedEarly = stop = true;
+                }
+            }
+            if (!stopped) SaveCheckpoint(new SamplerCursor(epoch + 1, 0), cancellationToken);
+        }
+        if (checkpoints is not null && communicator.Rank == 0) await checkpoints.FlushAsync(cancellationToken).ConfigureAwait(false);
+        return new TrainingResult(stoppedEarly ? "early_stopped" : "completed", epochsRun, step, skippedSteps, stoppedEarly, trainLoss, test,
+            trainSeconds > 0 ? samples / trainSeconds : 0, clock.GetElapsedTime(started).TotalSeconds);
+    }
+
+    public void Dispose()
+    {
+        checkpoints?.DisposeAsync().AsTask().Wait(TimeSpan.FromMinutes(1));
+        ddp?.Dispose();
+        optimizer?.Dispose();
+        shadow?.Dispose();
+        master.Dispose();
+    }
+
+    private void BuildOptimization(long totalSteps)
+    {
+        ddp?.Dispose();
+        optimizer?.Dispose();
+        trainable = master.parameters().Where(p => p.requires_grad).ToArray();
+        optimizer = OptimizerFactory.Create(spec.Optimizer, trainable);
+        schedule = new LearningRateSchedule(optimizer, spec.Schedule, spec.Optimizer.Lr, totalSteps);
+        ddp = new DistributedDataParallel(master, communicator, options.Ddp);
+    }
+
+    private async Task<double> AverageAsync(double value, CancellationToken cancellationToken)
+    {
+        if (communicator.WorldSize == 1) return value;
+        double[] buffer = [value];
+        await communicator.AllReduceAsync<double>(buffer, ReduceOp.Average, cancellationToken).ConfigureAwait(false);
+        return buffer[0];
+    }
+
+    private void SaveCheckpoint(SamplerCursor cursor, CancellationToken cancellationToken)
+    {
+        if (checkpoints is null || communicator.Rank != 0) return;
+        shadow?.BuffersToMaster();
+        var progress = new TrainerProgress
+        {
+            Step = step, Epoch = cursor.Epoch, Position = cursor.GlobalPosition, SkippedSteps = skippedSteps,
+            BestMetric = earlyStopping is { Best: var b } && !double.IsNaN(b) ? b : null,
+            EpochsWithoutImprovement = earlyStopping?.EpochsWithoutImprovement ?? 0, WorldSize = communicator.WorldSize,
+        };
+        checkpoints.Save(progress, master, optimizer, cancellationToken);
+    }
+
+    private void Log(string message) => options.Log?.Invoke(message);
+}

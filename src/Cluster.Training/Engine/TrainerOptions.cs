@@ -1,0 +1,22 @@
+using Cluster.Training.Distributed;
+
+namespace Cluster.Training.Engine;
+
+/// <summary>Runtime settings of a <see cref="Trainer"/> that are not part of the job spec.</summary>
+public sealed record TrainerOptions
+{
+    /// <summary>Human-readable progress lines (rank 0 only logs epoch summaries; every rank logs warnings).</summary>
+    public Action<string>? Log { get; init; }
+    /// <summary>Checkpoint directory (overrides the spec's checkpoint.dir when set).</summary>
+    public string? CheckpointDirectory { get; init; }
+    public int CheckpointIntervalSteps { get; init; }
+    public int KeepLast { get; init; } = 3;
+    /// <summary>Resume from the newest checkpoint in the checkpoint directory when there is one.</summary>
+    public bool Resume { get; init; } = true;
+    public DdpOptions Ddp { get; init; } = new();
+    /// <summary>Loader threads per rank.</summary>
+    public int LoaderWorkers { get; init; } = 2;
+    /// <summary>Skip the per-epoch evaluation (tests that compare weights only).</summary>
+    public bool SkipEvaluation { get; init; }
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+}

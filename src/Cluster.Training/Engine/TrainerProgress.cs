@@ -1,0 +1,17 @@
+using System.Text.Json.Serialization;
+
+namespace Cluster.Training.Engine;
+
+/// <summary>The trainer's own counters, saved with every checkpoint (model and optimizer state are separate files).</summary>
+public sealed record TrainerProgress
+{
+    [JsonPropertyName("step")] public long Step { get; init; }
+    /// <summary>Epoch of the sampler cursor (0-based).</summary>
+    [JsonPropertyName("epoch")] public int Epoch { get; init; }
+    /// <summary>Samples of the epoch's global sequence consumed by all ranks together.</summary>
+    [JsonPropertyName("position")] public long Position { get; init; }
+    [JsonPropertyName("skippedSteps")] public int SkippedSteps { get; init; }
+    [JsonPropertyName("bestMetric")] public double? BestMetric { get; init; }
+    [JsonPropertyName("epochsWithoutImprovement")] public int EpochsWithoutImprovement { get; init; }
+    [JsonPropertyName("worldSize")] public int WorldSize { get; init; }
+}

@@ -1,0 +1,112 @@
+using System.Text.Json;
+using Xunit;
+
+namespace Cluster.Training.Tests;
+
+/// <summary>`cluster run` end to end: real rank processes, real TCP communicator, JSON summary.</summary>
+public sealed class ClusterRunTests : IDisposable
+{
+    private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(3);
+    private readonly string dir = Directory.CreateTempSubdirectory("t1-run-").FullName;
+
+    public void Dispose() => Directory.Delete(dir, recursive: true);
+
+    private string WriteSpec(int batchSize, string extra = "")
+    {
+        var path = Path.Combine(dir, $"job-{batchSize}-{Guid.NewGuid():N}.yaml");
+        File.WriteAllText(path, $"""
+            name: run-test
+            training:
+              model: {"{"} type: mlp, dropout: 0 {"}"}
+              dataset: {"{"} type: synthetic, samples: 384, testSamples: 128, classes: 4, shape: [1, 8, 8], noise: 0.6 {"}"}
+              epochs: 2
+              batchSize: {batchSize}
+              optimizer: {"{"} type: sgd, lr: 0.05, momentum: 0.9 {"}"}
+              augmentation: {"{"} normalize: true {"}"}
+              seed: 5
+            {extra}
+            """);
+        return path;
+    }
+
+    private static JsonElement LastJsonLine(string stdout)
+    {
+        var last = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[^1];
+        return JsonDocument.Parse(last).RootElement;
+    }
+
+    [Fact]
+    public async Task Two_workers_train_and_print_json_summary_last()
+    {
+        var (code, stdout, stderr) = await ClusterCli.RunAsync(Timeout, "run", WriteSpec(16), "--workers", "2", "--json");
+        Assert.True(code == 0, stderr);
+        var summary = LastJsonLine(stdout);
+        Assert.Equal("completed", summary.GetProperty("status").GetString());
+        Assert.Equal(2, summary.GetProperty("epochs").GetInt32());
+        Assert.Equal(2 * 384 / 32, summary.GetProperty("steps").GetInt64());
+        Assert.InRange(summary.GetProperty("test_accuracy").GetDouble(), 0.8, 1.0);
+        Assert.True(summary.GetProperty("test_loss").GetDouble() > 0);
+        Assert.True(summary.GetProperty("samples_per_sec").GetDouble() > 0);
+        Assert.True(summary.GetProperty("wall_seconds").GetDouble() > 0);
+        Assert.Contains("[rank 0] epoch 2/2", stderr); // human text goes to stderr with --json
+    }
+
+    [Fact]
+    public async Task Two_processes_with_batch_B_match_one_process_with_batch_2B()
+    {
+        var two = await ClusterCli.RunAsync(Timeout, "run", WriteSpec(16), "--workers", "2", "--json");
+        var one = await ClusterCli.RunAsync(Timeout, "run", WriteSpec(32), "--workers", "1", "--json");
+        Assert.True(two.ExitCode == 0 && one.ExitCode == 0, two.Stderr + one.Stderr);
+        var a = LastJsonLine(two.Stdout);
+        var b = LastJsonLine(one.Stdout);
+        Assert.Equal(b.GetProperty("steps").GetInt64(), a.GetProperty("steps").GetInt64());
+        Assert.Equal(b.GetProperty("test_accuracy").GetDouble(), a.GetProperty("test_accuracy").GetDouble());
+        var (la, lb) = (a.GetProperty("test_loss").GetDouble(), b.GetProperty("test_loss").GetDouble());
+        Assert.True(Math.Abs(la - lb) <= 1e-4 * Math.Abs(lb), $"test loss {la} (2 ranks) vs {lb} (1 rank)");
+    }
+
+    [Fact]
+    public async Task Resumed_run_in_new_processes_equals_uninterrupted_run()
+    {
+        // S = 7 steps with checkpoints, then new processes resume to S + K = 20; compare with 20 steps straight.
+        // Momentum state, sampler cursor and step count come from the checkpoint; results must match bit for bit.
+        string Spec(int maxSteps, string ckpt) => WriteSpec(16, $"checkpoint: {{ dir: {Path.Combine(dir, ckpt)}, keepLast: 2 }}")
+            .Also(p => File.WriteAllText(p, File.ReadAllText(p).Replace("seed: 5", $"seed: 5\n  maxSteps: {maxSteps}")));
+        var first = await ClusterCli.RunAsync(Timeout, "run", Spec(7, "a"), "--workers", "2", "--json");
+        Assert.True(first.ExitCode == 0, first.Stderr);
+        Assert.Equal(7, LastJsonLine(first.Stdout).GetProperty("steps").GetInt64());
+        var resumed = await ClusterCli.RunAsync(Timeout, "run", Spec(20, "a"), "--workers", "2", "--json");
+        Assert.True(resumed.ExitCode == 0, resumed.Stderr);
+        Assert.Contains("resumed from", resumed.Stderr);
+        var straight = await ClusterCli.RunAsync(Timeout, "run", Spec(20, "b"), "--workers", "2", "--json");
+        Assert.True(straight.ExitCode == 0, straight.Stderr);
+        var (r, s) = (LastJsonLine(resumed.Stdout), LastJsonLine(straight.Stdout));
+        Assert.Equal(20, r.GetProperty("steps").GetInt64());
+        Assert.Equal(s.GetProperty("test_loss").GetDouble(), r.GetProperty("test_loss").GetDouble());
+        Assert.Equal(s.GetProperty("test_accuracy").GetDouble(), r.GetProperty("test_accuracy").GetDouble());
+    }
+
+    [Fact]
+    public async Task Failing_rank_fails_the_run_and_is_named()
+    {
+        var spec = WriteSpec(16).Replace("lr: 0.05", "lr: 1e30");
+        File.WriteAllText(spec, File.ReadAllText(spec).Replace("lr: 0.05", "lr: 1e30").Replace("seed: 5", "seed: 5\n  nanTolerance: 0"));
+        var (code, stdout, stderr) = await ClusterCli.RunAsync(Timeout, "run", spec, "--workers", "2", "--json");
+        Assert.Equal(1, code);
+        var summary = LastJsonLine(stdout);
+        Assert.Equal("failed", summary.GetProperty("status").GetString());
+        Assert.InRange(summary.GetProperty("failed_rank").GetInt32(), 0, 1);
+        Assert.Contains("TrainingDivergedException", stderr);
+    }
+
+    [Fact]
+    public async Task Invalid_spec_is_rejected_with_line_number()
+    {
+        var spec = Path.Combine(dir, "bad.yaml");
+        File.WriteAllText(spec, "name: x\ntraining:\n  epochz: 3\n");
+        var (code, _, stderr) = await ClusterCli.RunAsync(Timeout, "run", spec, "--workers", "2");
+        Assert.Equal(2, code);
+        Assert.Contains("line 3", stderr);
+        Assert.Contains("epochz", stderr);
+    }
+}
