@@ -10,7 +10,7 @@ public static class Communicator
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         RejectUnavailableBackends(options);
-        if (options.WorldSize == 1) return new MeshCommunicator(options, new Channel?[1]);
+        if (options.WorldSize == 1 && options.Transport != TransportKind.Nccl) return new MeshCommunicator(options, new Channel?[1]);
         using var listener = CommunicatorListener.Bind("0.0.0.0", options.Peers[options.Rank].Port, options.SocketBufferBytes);
         return await CreateAsync(options, listener, ct).ConfigureAwait(false);
     }
@@ -22,9 +22,38 @@ public static class Communicator
         ArgumentNullException.ThrowIfNull(listener);
         options.Validate();
         RejectUnavailableBackends(options);
+        if (options.Transport == TransportKind.Nccl) return await CreateNcclAsync(options, listener, ct).ConfigureAwait(false);
         if (options.WorldSize == 1) return new MeshCommunicator(options, new Channel?[1]);
         var channels = await new MeshConnector(options).ConnectAsync(listener, ct).ConfigureAwait(false);
         return new MeshCommunicator(options, channels);
+    }
+
+    /// <summary>NCCL: an authenticated TCP mesh bootstraps it (unique id exchange) and carries the operations NCCL
+    /// does not; the NCCL communicator owns the bootstrap.</summary>
+    private static async Task<ICommunicator> CreateNcclAsync(CommunicatorOptions options, CommunicatorListener listener, CancellationToken ct)
+    {
+        Nccl.NcclApi.Load(); // fails at once with BackendUnavailableException when NCCL or CUDA is missing
+        var tcp = options with { Transport = TransportKind.Tcp };
+        ICommunicator bootstrap = tcp.WorldSize == 1
+            ? new MeshCommunicator(tcp, new Channel?[1])
+            : new MeshCommunicator(tcp, await new MeshConnector(tcp).ConnectAsync(listener, ct).ConfigureAwait(false));
+        try
+        {
+            return await Nccl.NcclCommunicator.CreateAsync(options, bootstrap, CudaDeviceOf(options), ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            await bootstrap.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary><see cref="CommunicatorOptions.CudaDevice"/>, or this rank's index among the ranks of its host.</summary>
+    internal static int CudaDeviceOf(CommunicatorOptions options)
+    {
+        if (options.CudaDevice >= 0) return options.CudaDevice;
+        var host = options.Peers[options.Rank].HostId;
+        return options.Peers.Take(options.Rank).Count(p => p.HostId == host);
     }
 
     /// <summary>env:// rendezvous: rank 0 serves a small authenticated store on MASTER_PORT from which every rank
@@ -36,8 +65,6 @@ public static class Communicator
     {
         switch (options.Transport)
         {
-            case TransportKind.Nccl:
-                throw new BackendUnavailableException("nccl", "the NCCL backend is not available in this build");
             case TransportKind.Shm when !OperatingSystem.IsLinux():
                 throw new BackendUnavailableException("shm", "the shared-memory transport needs Linux (/dev/shm)");
             case TransportKind.Shm:

@@ -31,6 +31,8 @@ public sealed record CommunicatorOptions
     public int SocketBufferBytes { get; init; } = 4 * 1024 * 1024;
     /// <summary>Bytes per direction of each shared-memory link (a power of two, 4 KiB .. 256 MiB).</summary>
     public int ShmRingBytes { get; init; } = 4 * 1024 * 1024;
+    /// <summary>CUDA device of this rank for <see cref="TransportKind.Nccl"/>; -1: this rank's index among the ranks of its host.</summary>
+    public int CudaDevice { get; init; } = -1;
     /// <summary>Optional log sink (refused connections, failures).</summary>
     public ILogger? Logger { get; init; }
     /// <summary>Clock used for deadlines.</summary>

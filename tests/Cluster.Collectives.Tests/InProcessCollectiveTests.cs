@@ -103,6 +103,44 @@ public sealed class InProcessCollectiveTests
         }
     }
 
+    [Theory]
+    [InlineData(3, 65536)]
+    [InlineData(2, 0)]
+    public async Task Bfloat16_wire_compression_stays_within_stated_tolerance(int world, int small)
+    {
+        var comms = await InProcessWorld.CreateAsync(world, (r, ports) =>
+            InProcessWorld.Options(r, ports, smallMessageBytes: small) with { CompressFloat32AsBFloat16 = true });
+        try
+        {
+            const int count = 50_001;
+            await InProcessWorld.RunAsync(comms, async c =>
+            {
+                var data = new float[count];
+                for (var i = 0; i < count; i++) data[i] = TestWorker.TestValues.Value<float>(31, c.Rank, i);
+                await c.AllReduceAsync<float>(data, ReduceOp.Sum);
+                var worst = 0.0;
+                for (var i = 0; i < count; i++)
+                    worst = Math.Max(worst, Math.Abs(data[i] - TestWorker.TestValues.Reference<float>(31, c.WorldSize, i, ReduceOp.Sum)));
+                // bf16 keeps 8 significant bits: |inputs| <= 1, so each of the (world + 1) roundings costs at most 2^-8 * world.
+                Assert.InRange(worst, 1e-9, (c.WorldSize + 1) * c.WorldSize / 256.0);
+                // Min/Max are not compressed: exact.
+                await TestWorker.Scenarios.AllReduceAsync<float>(c, 32, 1000, ReduceOp.Max, CancellationToken.None);
+            });
+        }
+        finally
+        {
+            await InProcessWorld.DisposeAllAsync(comms);
+        }
+    }
+
+    [Fact]
+    public async Task Shm_transport_across_hosts_reports_backend_unavailable()
+    {
+        var options = InProcessWorld.Options(0, [1, 2], hostIds: ["a", "b"], transport: TransportKind.Shm);
+        var e = await Assert.ThrowsAsync<BackendUnavailableException>(() => Communicator.CreateAsync(options, CancellationToken.None));
+        Assert.Contains("rank 1", e.Message);
+    }
+
     [Fact]
     public void Secret_parses_hex_and_base64()
     {

@@ -100,6 +100,17 @@ public sealed class ClusterRunTests : IDisposable
     }
 
     [Fact]
+    public async Task Job_past_its_timeout_is_killed_and_reported()
+    {
+        var spec = WriteSpec(16).Also(p => File.WriteAllText(p, File.ReadAllText(p).Replace("epochs: 2", "epochs: 100000")));
+        var (code, stdout, stderr) = await ClusterCli.RunAsync(Timeout, "run", spec, "--workers", "2", "--timeout", "3", "--json");
+        Assert.Equal(1, code);
+        var summary = LastJsonLine(stdout);
+        Assert.Equal("timed_out", summary.GetProperty("status").GetString());
+        Assert.Contains("still running", summary.GetProperty("error").GetString());
+    }
+
+    [Fact]
     public async Task Invalid_spec_is_rejected_with_line_number()
     {
         var spec = Path.Combine(dir, "bad.yaml");

@@ -13,12 +13,14 @@ internal sealed class RunCommand : BaseCommand
 {
     private readonly Argument<FileInfo> job = new("job") { Description = "Job spec (YAML)" };
     private readonly Option<int?> workers = new("--workers") { Description = "Number of local rank processes (default: the spec's workers.min)" };
+    private readonly Option<int> timeout = new("--timeout") { Description = "Kill the job after this many seconds", DefaultValueFactory = _ => 7 * 24 * 3600 };
     private readonly Option<bool> json = new("--json") { Description = "Print a JSON summary as the last stdout line; human text goes to stderr" };
 
     public RunCommand() : base("run", "Run a training job on local worker processes")
     {
         Arguments.Add(job);
         Options.Add(workers);
+        Options.Add(timeout);
         Options.Add(json);
     }
 
@@ -32,6 +34,8 @@ internal sealed class RunCommand : BaseCommand
         catch (JobSpecException ex) { throw new UsageException(ex.Message); }
         var n = parseResult.GetValue(workers) ?? spec.Workers.Min;
         if (n < 1 || n > 256) throw new UsageException($"--workers must be in [1, 256] (got {n})");
+        var limit = parseResult.GetValue(timeout);
+        if (limit < 1) throw new UsageException($"--timeout must be >= 1 second (got {limit})");
 
         var stopwatch = Stopwatch.StartNew();
         var temp = Directory.CreateTempSubdirectory("cluster-run-");
@@ -51,7 +55,17 @@ internal sealed class RunCommand : BaseCommand
             config.Write(configPath);
             await human.WriteLineAsync($"run: job {config.JobId}, {n} worker(s) on 127.0.0.1 ports {string.Join(",", config.Ports)}").ConfigureAwait(false);
 
-            var failure = await new LocalLauncher(human).RunAsync(n, configPath, cancellationToken).ConfigureAwait(false);
+            (int Rank, int ExitCode)? failure;
+            try
+            {
+                failure = await new LocalLauncher(human).RunAsync(n, configPath, TimeSpan.FromSeconds(limit), cancellationToken).ConfigureAwait(false);
+            }
+            catch (TimeoutException ex)
+            {
+                await human.WriteLineAsync($"run: {ex.Message}").ConfigureAwait(false);
+                if (asJson) Console.Out.WriteLine(new RunSummary { Status = "timed_out", Workers = n, Error = ex.Message, WallSeconds = stopwatch.Elapsed.TotalSeconds }.ToJson());
+                return ExitCodes.Failure;
+            }
             if (failure is { } f)
             {
                 var message = $"rank {f.Rank} failed with exit code {f.ExitCode}";

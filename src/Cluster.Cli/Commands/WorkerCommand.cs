@@ -53,6 +53,15 @@ internal sealed class WorkerCommand : BaseCommand
             };
             using var trainer = new Trainer(spec.Training, data, communicator, options);
             var result = await trainer.RunAsync(cancellationToken).ConfigureAwait(false);
+            if (rank == 0 && result.Test is { } test)
+            {
+                Log("class  precision  recall  f1      confusion row (predicted 0..n-1)");
+                for (var c = 0; c < test.F1.Length; c++)
+                {
+                    var row = string.Join(" ", Enumerable.Range(0, test.F1.Length).Select(p => test.Confusion[c, p].ToString(CultureInfo.InvariantCulture)));
+                    Log(string.Create(CultureInfo.InvariantCulture, $"{c,5}  {test.Precision[c],9:F4}  {test.Recall[c],6:F4}  {test.F1[c],6:F4}  {row}"));
+                }
+            }
             if (rank == 0)
             {
                 var summary = new RunSummary

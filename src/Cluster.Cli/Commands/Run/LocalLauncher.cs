@@ -9,18 +9,26 @@ internal sealed class LocalLauncher(TextWriter output)
     private readonly object writeLock = new();
 
     /// <returns>null when every rank exited 0, else (rank, exit code) of the first failure.</returns>
-    public async Task<(int Rank, int ExitCode)?> RunAsync(int workers, string configPath, CancellationToken cancellationToken)
+    /// <exception cref="TimeoutException">Some ranks were still running after <paramref name="timeout"/> (they are killed).</exception>
+    public async Task<(int Rank, int ExitCode)?> RunAsync(int workers, string configPath, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var processes = new List<Process>();
+        using var deadline = new CancellationTokenSource(timeout);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
         try
         {
             for (var rank = 0; rank < workers; rank++) processes.Add(Start(rank, configPath));
-            var waits = processes.Select((p, rank) => p.WaitForExitAsync(cancellationToken).ContinueWith(_ => rank, TaskScheduler.Default)).ToList();
+            var waits = processes.Select((p, rank) => p.WaitForExitAsync(linked.Token).ContinueWith(_ => rank, TaskScheduler.Default)).ToList();
             while (waits.Count > 0)
             {
                 var done = await Task.WhenAny(waits).ConfigureAwait(false);
                 waits.Remove(done);
                 cancellationToken.ThrowIfCancellationRequested();
+                if (deadline.IsCancellationRequested)
+                {
+                    var running = processes.Select((p, r) => (p, r)).Where(x => !x.p.HasExited).Select(x => x.r).ToList();
+                    throw new TimeoutException($"rank(s) {string.Join(", ", running)} still running after the {timeout.TotalSeconds:0} s deadline (--timeout); killed");
+                }
                 var rank = await done.ConfigureAwait(false);
                 var p = processes[rank];
                 p.WaitForExit(); // drains the redirected output
