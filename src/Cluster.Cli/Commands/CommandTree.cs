@@ -10,5 +10,12 @@ internal static class CommandTree
         yield return new Bench.BenchCommand();
         yield return new RunCommand();
         yield return new WorkerCommand();
+        yield return new AgentCommand();
+        yield return new SubmitCommand();
+        yield return new StatusCommand();
+        yield return new CancelCommand();
+        yield return new LogsCommand();
+        yield return new CoordinatedWorkerCommand();
+        yield return new RunEmbeddedCommand();
     }
 }
