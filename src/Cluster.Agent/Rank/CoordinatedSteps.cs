@@ -49,6 +49,7 @@ internal sealed class CoordinatedSteps(RankSession session, RankAssignment assig
             error = $"{e.GetType().Name}: {e.Message}";
             log($"checkpoint {directive.CheckpointId} not written: {error}");
         }
+        await TestHold.BeforeAckAsync(assignment.JobId, directive.CheckpointId, log, cancellationToken).ConfigureAwait(false);
         await session.AckAsync(directive.CheckpointId, cursor.Epoch, cursor.GlobalPosition, files, error, cancellationToken).ConfigureAwait(false);
     }
 
