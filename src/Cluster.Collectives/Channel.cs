@@ -11,6 +11,10 @@ internal sealed class Channel : IDisposable
     private const ushort Magic = 0xC011;
     private readonly byte[] _sendHeader = new byte[HeaderBytes];
     private readonly byte[] _recvHeader = new byte[HeaderBytes];
+    /// <summary>Payload bytes that travel in the same syscall as the header (small messages: one send, one receive).</summary>
+    private const int CoalesceBytes = 16 * 1024;
+    private readonly byte[] _sendStage = new byte[HeaderBytes + CoalesceBytes];
+    private readonly byte[] _recvStage = new byte[HeaderBytes + CoalesceBytes];
     private int _sendHeaderPos = HeaderBytes;
     private int _recvHeaderPos = HeaderBytes;
     private OpCode _expectOp;
@@ -103,6 +107,20 @@ internal sealed class Channel : IDisposable
 
     private int SendCore(ReadOnlySpan<byte> data, ref bool progress)
     {
+        if (_sendHeaderPos == 0 && !data.IsEmpty)
+        {
+            // Header and (a prefix of) the payload in one syscall: one segment and one wake-up at the receiver.
+            var m = Math.Min(data.Length, CoalesceBytes);
+            var staged = _sendStage.AsSpan(0, HeaderBytes + m);
+            _sendHeader.CopyTo(staged);
+            data[..m].CopyTo(staged[HeaderBytes..]);
+            var k = Link.TrySend(staged);
+            if (k == 0) return 0;
+            progress = true;
+            if (k < HeaderBytes) { _sendHeaderPos = k; return 0; }
+            _sendHeaderPos = HeaderBytes;
+            return k - HeaderBytes;
+        }
         if (_sendHeaderPos < HeaderBytes)
         {
             var h = Link.TrySend(_sendHeader.AsSpan(_sendHeaderPos));
@@ -116,6 +134,21 @@ internal sealed class Channel : IDisposable
 
     private int ReceiveCore(Span<byte> data, ref bool progress)
     {
+        if (_recvHeaderPos == 0 && !data.IsEmpty)
+        {
+            // Header and (a prefix of) the payload in one syscall; never more than this operation expects next.
+            var m = Math.Min(data.Length, CoalesceBytes);
+            var k = Link.TryReceive(_recvStage.AsSpan(0, HeaderBytes + m));
+            if (k == 0) return 0;
+            progress = true;
+            var h = Math.Min(k, HeaderBytes);
+            _recvStage.AsSpan(0, h).CopyTo(_recvHeader);
+            _recvHeaderPos = h;
+            if (h < HeaderBytes) return 0;
+            ValidateHeader();
+            _recvStage.AsSpan(HeaderBytes, k - HeaderBytes).CopyTo(data);
+            return k - HeaderBytes;
+        }
         if (_recvHeaderPos < HeaderBytes)
         {
             var h = Link.TryReceive(_recvHeader.AsSpan(_recvHeaderPos));

@@ -64,39 +64,60 @@ internal static class EnvironmentRendezvous
         if (s.WorldSize == 1) return entries!;
         var me = new HandshakeIdentity(s.JobId, s.Generation, -1, s.Secret);
         var clients = new Socket?[s.WorldSize];
+        var gate = new object();
+        var registered = 1;
+        var complete = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var store = new Socket(SocketType.Stream, ProtocolType.Tcp);
         store.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
         store.Bind(new IPEndPoint(IPAddress.Any, s.MasterPort));
         store.Listen(128);
-        var registered = 1;
-        try
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+
+        // Each connection is handled on its own task, so garbage or a half-open connection only costs its own deadline.
+        async Task HandleAsync(Socket socket)
         {
-            while (registered < s.WorldSize)
+            try
             {
-                var socket = await store.AcceptAsync(ct).ConfigureAwait(false);
-                try
+                using var hs = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
+                hs.CancelAfter(TimeSpan.FromSeconds(10));
+                string? Validate(int r) { lock (gate) return r > 0 && r < s.WorldSize && entries[r] is null ? null : $"rank {r} is invalid or already registered"; }
+                var rank = await Handshake.AcceptAsync(socket, me, Handshake.PurposeStore, Validate, hs.Token).ConfigureAwait(false);
+                var head = new byte[4];
+                await SocketIO.ReadExactAsync(socket, head, hs.Token).ConfigureAwait(false);
+                int port = BinaryPrimitives.ReadUInt16BigEndian(head);
+                int hostIdLength = BinaryPrimitives.ReadUInt16BigEndian(head.AsSpan(2));
+                if (hostIdLength is 0 or > MaxString) throw new HandshakeRefusedException($"host id length {hostIdLength} out of range");
+                var hostId = new byte[hostIdLength];
+                await SocketIO.ReadExactAsync(socket, hostId, hs.Token).ConfigureAwait(false);
+                var host = ((IPEndPoint)socket.RemoteEndPoint!).Address.ToString();
+                lock (gate)
                 {
-                    using var hs = CancellationTokenSource.CreateLinkedTokenSource(ct);
-                    hs.CancelAfter(TimeSpan.FromSeconds(10));
-                    var rank = await Handshake.AcceptAsync(socket, me, Handshake.PurposeStore,
-                        r => r > 0 && r < s.WorldSize && entries[r] is null ? null : $"rank {r} is invalid or already registered", hs.Token).ConfigureAwait(false);
-                    var head = new byte[4];
-                    await SocketIO.ReadExactAsync(socket, head, hs.Token).ConfigureAwait(false);
-                    int port = BinaryPrimitives.ReadUInt16BigEndian(head);
-                    int hostIdLength = BinaryPrimitives.ReadUInt16BigEndian(head.AsSpan(2));
-                    if (hostIdLength is 0 or > MaxString) throw new HandshakeRefusedException($"host id length {hostIdLength} out of range");
-                    var hostId = new byte[hostIdLength];
-                    await SocketIO.ReadExactAsync(socket, hostId, hs.Token).ConfigureAwait(false);
-                    var host = ((IPEndPoint)socket.RemoteEndPoint!).Address.ToString();
+                    if (entries[rank] is not null) throw new HandshakeRefusedException($"rank {rank} registered twice");
                     entries[rank] = new PeerInfo(rank, host, port, Encoding.UTF8.GetString(hostId));
                     clients[rank] = socket;
-                    registered++;
-                }
-                catch (Exception e) when (e is HandshakeRefusedException or IOException or SocketException || e is OperationCanceledException && !ct.IsCancellationRequested)
-                {
-                    SocketIO.CloseQuietly(socket);
+                    if (++registered == s.WorldSize) complete.TrySetResult();
                 }
             }
+            catch (Exception)
+            {
+                SocketIO.CloseQuietly(socket);
+            }
+        }
+
+        var acceptLoop = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                Socket socket;
+                try { socket = await store.AcceptAsync(stop.Token).ConfigureAwait(false); }
+                catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException) { return; }
+                catch (SocketException) { continue; }
+                _ = HandleAsync(socket);
+            }
+        }, CancellationToken.None);
+        try
+        {
+            await complete.Task.WaitAsync(ct).ConfigureAwait(false);
             var table = EncodeTable(entries!);
             foreach (var client in clients)
                 if (client is not null) await SocketIO.WriteAllAsync(client, table, ct).ConfigureAwait(false);
@@ -104,7 +125,10 @@ internal static class EnvironmentRendezvous
         }
         finally
         {
-            foreach (var client in clients) SocketIO.CloseQuietly(client);
+            stop.Cancel();
+            await acceptLoop.ConfigureAwait(false);
+            lock (gate)
+                foreach (var client in clients) SocketIO.CloseGracefully(client);
         }
     }
 

@@ -82,9 +82,12 @@ internal sealed class MeshConnector
                 using var handshakeDeadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
                 handshakeDeadline.CancelAfter(HandshakeTimeout);
                 await Handshake.ConnectAsync(socket, _me, peer, Handshake.PurposeMesh, handshakeDeadline.Token).ConfigureAwait(false);
-                var channel = UsesSharedMemory(peer)
-                    ? new Channel(await ShmUpgrade.OpenAsync(socket, peer, handshakeDeadline.Token).ConfigureAwait(false), socket)
-                    : new Channel(new TcpLink(socket, peer), null);
+                var shm = UsesSharedMemory(peer)
+                    ? await ShmUpgrade.OpenAsync(socket, peer, _options.Transport == TransportKind.Shm, handshakeDeadline.Token).ConfigureAwait(false)
+                    : null;
+                if (shm is null && UsesSharedMemory(peer))
+                    _options.Logger?.LogWarning("Rank {Rank}: shared memory with rank {Peer} unavailable; using TCP", _options.Rank, peer);
+                var channel = shm is not null ? new Channel(shm, socket) : new Channel(new TcpLink(socket, peer), null);
                 Install(peer, channel);
                 return;
             }
@@ -142,9 +145,10 @@ internal sealed class MeshConnector
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
             deadline.CancelAfter(HandshakeTimeout);
             var peer = await Handshake.AcceptAsync(socket, _me, Handshake.PurposeMesh, ValidateIncoming, deadline.Token).ConfigureAwait(false);
-            var channel = UsesSharedMemory(peer)
-                ? new Channel(await ShmUpgrade.CreateAsync(socket, peer, _options.ShmRingBytes, deadline.Token).ConfigureAwait(false), socket)
-                : new Channel(new TcpLink(socket, peer), null);
+            var shm = UsesSharedMemory(peer)
+                ? await ShmUpgrade.CreateAsync(socket, peer, _options.ShmRingBytes, _options.Transport == TransportKind.Shm, deadline.Token).ConfigureAwait(false)
+                : null;
+            var channel = shm is not null ? new Channel(shm, socket) : new Channel(new TcpLink(socket, peer), null);
             if (!Install(peer, channel))
             {
                 channel.Dispose();

@@ -45,8 +45,8 @@ public sealed class KernelReducerTests(ITestOutputHelper output)
             Reducer.Accumulate<T>(acc, b, op);
             for (var i = 0; i < n; i++)
             {
-                Assert.True(same(expected[i], dst[i]), $"{typeof(T).Name} {op} n={n} i={i}: {a[i]} op {b[i]} expected {expected[i]} got {dst[i]}");
-                Assert.True(same(expected[i], acc[i]), $"{typeof(T).Name} {op} accumulate n={n} i={i}");
+                if (!same(expected[i], dst[i])) Assert.Fail($"{typeof(T).Name} {op} n={n} i={i}: {a[i]} op {b[i]} expected {expected[i]} got {dst[i]}");
+                if (!same(expected[i], acc[i])) Assert.Fail($"{typeof(T).Name} {op} accumulate n={n} i={i}: expected {expected[i]} got {acc[i]}");
             }
         }
     }
@@ -127,7 +127,7 @@ public sealed class KernelReducerTests(ITestOutputHelper output)
         for (var i = 0; i < all.Length; i++)
         {
             var expected = (float)BitConverter.UInt16BitsToHalf((ushort)i);
-            Assert.True(SameFloat(expected, widened[i]), $"half 0x{i:X4}: expected {expected} got {widened[i]}");
+            if (!SameFloat(expected, widened[i])) Assert.Fail($"half 0x{i:X4}: expected {expected} got {widened[i]}");
         }
 
         var rng = new Random(11);
@@ -145,7 +145,7 @@ public sealed class KernelReducerTests(ITestOutputHelper output)
                 var expected = BitConverter.HalfToUInt16Bits((Half)f);
                 var got = (ushort)narrowed[j];
                 if (float.IsNaN(f)) Assert.True(Half.IsNaN(BitConverter.UInt16BitsToHalf(got)));
-                else Assert.True(expected == got, $"float {f} (0x{BitConverter.SingleToUInt32Bits(f):X8}): expected 0x{expected:X4} got 0x{got:X4}");
+                else if (expected != got) Assert.Fail($"float {f} (0x{BitConverter.SingleToUInt32Bits(f):X8}): expected 0x{expected:X4} got 0x{got:X4}");
                 var bf = (ushort)Float16Vectors.SingleToBf16(System.Runtime.Intrinsics.Vector256.Create(f))[0];
                 Assert.Equal(BFloat16.FromSingle(f), bf);
             }

@@ -150,45 +150,6 @@ internal sealed unsafe partial class ShmLink : IPeerLink
         return n;
     }
 
-    /// <summary>Reduces as many whole elements as are available straight out of the ring into the front of
-    /// <paramref name="acc"/> (acc[i] = acc[i] op received[i]) and returns how many elements it consumed
-    /// (0 when fewer than sizeof(T) bytes are available). The caller advances <paramref name="acc"/> itself.</summary>
-    public int TryReceiveReduce<T>(Span<T> acc, ReduceOp op) where T : unmanaged
-    {
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        if (acc.IsEmpty) return 0;
-        var size = sizeof(T);
-        var avail = Available((long)acc.Length * size, size);
-        var elems = (int)Math.Min(avail / size, acc.Length);
-        var done = 0;
-        var chunkElems = Math.Max(1, PublishChunk / size);
-        while (done < elems)
-        {
-            var idx = (int)(_recvPos & _mask);
-            var contiguous = _capacity - idx;
-            if (contiguous >= size)
-            {
-                var k = Math.Min(Math.Min(elems - done, contiguous / size), chunkElems);
-                Reducer.Accumulate(acc.Slice(done, k), new ReadOnlySpan<T>(_recvData + idx, k), op);
-                done += k;
-                _recvPos += (long)k * size;
-            }
-            else
-            {
-                // One element straddles the wrap-around point (only when the stream is not element-aligned).
-                T tmp;
-                var t = (byte*)&tmp;
-                new ReadOnlySpan<byte>(_recvData + idx, contiguous).CopyTo(new Span<byte>(t, contiguous));
-                new ReadOnlySpan<byte>(_recvData, size - contiguous).CopyTo(new Span<byte>(t + contiguous, size - contiguous));
-                Reducer.Accumulate(acc.Slice(done, 1), new ReadOnlySpan<T>(&tmp, 1), op);
-                done++;
-                _recvPos += size;
-            }
-            Volatile.Write(ref *_recvTail, _recvPos);
-        }
-        return done;
-    }
-
     /// <summary>Bytes readable now (at least <paramref name="minimum"/> or 0); throws when none and the peer is gone.</summary>
     private long Available(long wanted, int minimum = 1)
     {

@@ -1,4 +1,5 @@
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Cluster.Training.Engine;
@@ -7,7 +8,8 @@ namespace Cluster.Training.Engine;
 /// bf16 compute with fp32 master weights: a bfloat16 copy of the model runs forward and backward; its gradients are
 /// copied into the fp32 master parameters (which DDP all-reduces and the optimizer updates); after the step the master
 /// weights are copied back into the bf16 copy. BatchNorm statistics live in the bf16 copy during training and are
-/// copied to the master (for evaluation, checkpoints and cross-rank sync) after every step.
+/// copied to the master (for evaluation, checkpoints and cross-rank sync) after every step. BatchNorm layers of the copy
+/// stay float32.
 /// </summary>
 internal sealed class Bf16Shadow : IDisposable
 {
@@ -19,6 +21,12 @@ internal sealed class Bf16Shadow : IDisposable
         Model = shadow;
         using (no_grad()) shadow.load_state_dict(master.state_dict());
         shadow.to(ScalarType.BFloat16);
+        // BatchNorm stays float32 (as under PyTorch autocast): libtorch's CPU kernels take bf16 activations with fp32
+        // affine parameters and running statistics, which keeps the statistics from drifting in 8-bit mantissas.
+        foreach (var (_, module) in shadow.named_modules())
+        {
+            if (module is BatchNorm1d or BatchNorm2d or BatchNorm3d) module.to(ScalarType.Float32);
+        }
         var sp = shadow.named_parameters().ToDictionary(p => p.name, p => (Tensor)p.parameter);
         parameters = master.named_parameters().Select(p => ((Tensor)p.parameter, sp[p.name])).ToArray();
         var sb = shadow.named_buffers().ToDictionary(b => b.name, b => b.buffer);

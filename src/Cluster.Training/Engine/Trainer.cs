@@ -141,6 +141,11 @@ public sealed partial class Trainer : IDisposable
             }
             if (!stopped) SaveCheckpoint(new SamplerCursor(epoch + 1, 0), cancellationToken);
         }
+        if (test is null && evaluator is not null) // resumed from a checkpoint of an already finished job: report its quality
+        {
+            shadow?.BuffersToMaster();
+            test = await evaluator.EvaluateAsync(master, ScalarType.Float32, cancellationToken).ConfigureAwait(false);
+        }
         if (checkpoints is not null && communicator.Rank == 0) await checkpoints.FlushAsync(cancellationToken).ConfigureAwait(false);
         return new TrainingResult(stoppedEarly ? "early_stopped" : "completed", epochsRun, step, skippedSteps, stoppedEarly, trainLoss, test,
             trainSeconds > 0 ? samples / trainSeconds : 0, clock.GetElapsedTime(started).TotalSeconds);
