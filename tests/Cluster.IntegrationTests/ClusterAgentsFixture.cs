@@ -58,7 +58,8 @@ public sealed class ClusterAgentsFixture : IAsyncLifetime
     /// <summary>A job YAML of 3 ranks (one per node) on synthetic data with a tiny MLP, 10 steps per epoch.</summary>
     public string WriteSpec(string name, int epochs, int checkpointInterval)
     {
-        var path = Path.Combine(Root, name + ".yaml");
+        Directory.CreateDirectory(Path.Combine(Root, name));
+        var path = Path.Combine(Root, name, "job.yaml");
         File.WriteAllText(path, $$"""
             name: {{name}}
             workers: { min: 3, max: 3, nprocPerNode: 1 }
@@ -69,12 +70,13 @@ public sealed class ClusterAgentsFixture : IAsyncLifetime
               batchSize: 32
               optimizer: { type: sgd, lr: 0.05, momentum: 0.9 }
               seed: 1
-            checkpoint: { dir: {{Path.Combine(Root, "ckpt")}}, intervalSteps: {{checkpointInterval}}, keepLast: 2 }
+            checkpoint: { dir: {{Path.Combine(Root, name, "ckpt")}}, intervalSteps: {{checkpointInterval}}, keepLast: 2 }
             """);
         return path;
     }
 
-    public string CheckpointRoot(string jobId) => Path.Combine(Root, "ckpt", jobId);
+    /// <summary>Where the coordinator puts job <paramref name="jobId"/>'s checkpoints (spec written with <paramref name="name"/>).</summary>
+    public string CheckpointRoot(string name, string jobId) => Path.Combine(Root, name, "ckpt", jobId);
 
     public async Task DisposeAsync()
     {

@@ -31,6 +31,8 @@ public sealed class ClusterAgentsTests(ClusterAgentsFixture cluster, ITestOutput
             return condition(s) ? s : null;
         }, deadline, () => $"job {jobId}: {what}\n{AgentOutput()}");
 
+    private static string Name(string jobId) => jobId == ClusterAgentsFixture.HoldJobId ? "hold" : jobId[..jobId.LastIndexOf('-')];
+
     private string AgentOutput() => string.Join("\n", cluster.Agents.Select(a => $"--- {a.Name}\n{a.Output}"));
 
     [Fact]
@@ -61,7 +63,7 @@ public sealed class ClusterAgentsTests(ClusterAgentsFixture cluster, ITestOutput
         }
 
         // keepLast 2 of 6 checkpoints (steps 5..30): exactly ckpt 5 and 6 remain, each with a manifest whose files verify.
-        var dirs = Directory.GetDirectories(cluster.CheckpointRoot(jobId)).Order().ToList();
+        var dirs = Directory.GetDirectories(cluster.CheckpointRoot(Name(jobId), jobId)).Order().ToList();
         Assert.Equal(["ckpt-00000005", "ckpt-00000006"], dirs.Select(Path.GetFileName));
         foreach (var dir in dirs)
         {
@@ -100,7 +102,7 @@ public sealed class ClusterAgentsTests(ClusterAgentsFixture cluster, ITestOutput
         Assert.Contains("rank 1", failed.FailureReason);
         Assert.True(await ClusterTestPoll.ProcessesGoneAsync(pids, TimeSpan.FromSeconds(15)),
             $"rank processes still alive: {string.Join(",", pids.Where(ClusterTestPoll.Alive))}");
-        foreach (var dir in Directory.GetDirectories(cluster.CheckpointRoot(jobId)))
+        foreach (var dir in Directory.GetDirectories(cluster.CheckpointRoot(Name(jobId), jobId)))
             Assert.True(File.Exists(Path.Combine(dir, CheckpointStore.ManifestFileName)), $"{dir} has no manifest (uncommitted checkpoint left visible)");
     }
 
@@ -110,7 +112,7 @@ public sealed class ClusterAgentsTests(ClusterAgentsFixture cluster, ITestOutput
         var jobId = await SubmitAsync(cluster.WriteSpec("hold", epochs: 100000, checkpointInterval: 5), ClusterAgentsFixture.HoldJobId);
         var holding = await WaitForAsync(jobId, s => s.OpenCheckpointId == 2 && s.LastCommittedCheckpoint?.CheckpointId == 1, TimeSpan.FromSeconds(120),
             "checkpoint 2 open after 1 committed");
-        var open = Path.Combine(cluster.CheckpointRoot(jobId), "ckpt-00000002");
+        var open = Path.Combine(cluster.CheckpointRoot(Name(jobId), jobId), "ckpt-00000002");
         await ClusterTestPoll.UntilAsync(() => Task.FromResult(File.Exists(Path.Combine(open, "model.bin")) ? "written" : null), TimeSpan.FromSeconds(30), () => "rank 0's files of checkpoint 2");
         var pids = holding.Ranks.Select(r => r.Pid).ToList();
         using (var p = Process.GetProcessById(holding.Ranks.Single(r => r.Rank == 0).Pid)) p.Kill();
@@ -122,7 +124,7 @@ public sealed class ClusterAgentsTests(ClusterAgentsFixture cluster, ITestOutput
         Assert.Equal(1, (await Job(jobId).GetLatestCheckpoint())!.CheckpointId);
         Assert.False(File.Exists(Path.Combine(open, CheckpointStore.ManifestFileName)));
         Assert.False(Directory.Exists(open), "the aborted checkpoint's directory was not removed");
-        Assert.NotNull(await CheckpointStore.ReadAsync(Path.Combine(cluster.CheckpointRoot(jobId), "ckpt-00000001"), CancellationToken.None));
+        Assert.NotNull(await CheckpointStore.ReadAsync(Path.Combine(cluster.CheckpointRoot(Name(jobId), jobId), "ckpt-00000001"), CancellationToken.None));
         Assert.True(await ClusterTestPoll.ProcessesGoneAsync(pids, TimeSpan.FromSeconds(15)));
     }
 

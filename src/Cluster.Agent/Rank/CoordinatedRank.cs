@@ -105,7 +105,7 @@ public sealed class CoordinatedRank(RankSettings settings, TextWriter output, Ti
         var coordinated = new CoordinatedSteps(session, assignment, spec, samplesPerStep, _time, Log);
         var options = new TrainerOptions
         {
-            Log = rank == 0 ? line => { Log(line); if (EpochLine.TryParse(line) is { } epoch) _ = report.ReportEpoch(epoch); } : Log,
+            Log = rank == 0 ? line => { Log(line); if (EpochLine.TryParse(line) is { } epoch) _ = report.ReportEpoch(epoch); } : null,
             Ddp = new DdpOptions
             {
                 BucketBytes = (int)(spec.Training.Ddp.BucketMb * 1024 * 1024),

@@ -20,9 +20,10 @@ namespace Cluster.Cli.Commands.Cluster;
 /// </summary>
 internal sealed partial class EmbeddedRun(TextWriter human, bool interactive)
 {
-    private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(500);
+    private const string NodeId = "local";
+    private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(250);
 
-    public async Task<(RunSummary Summary, int ExitCode)> RunAsync(JobSpec spec, int workers, string logsDirectory, CancellationToken cancellationToken)
+    public async Task<(RunSummary Summary, int ExitCode)> RunAsync(JobSpec spec, int workers, string logsDirectory, TimeSpan limit, CancellationToken cancellationToken)
     {
         var stopwatch = Stopwatch.StartNew();
         var jobId = JobSubmission.NewJobId(spec);
@@ -35,7 +36,7 @@ internal sealed partial class EmbeddedRun(TextWriter human, bool interactive)
             .UseEmbeddedCoordinator(new EmbeddedCoordinatorOptions { SiloPort = ports[0], GatewayPort = ports[1], ClusterId = clusterId })
             .AddNodeAgent(new NodeAgentOptions
             {
-                NodeId = "local", AdvertiseHost = "127.0.0.1", HostId = Environment.MachineName, NprocPerNode = workers,
+                NodeId = NodeId, AdvertiseHost = "127.0.0.1", HostId = Environment.MachineName, NprocPerNode = workers,
                 LogsDirectory = logsDirectory, Gateway = $"127.0.0.1:{ports[1]}", ClusterId = clusterId, ServiceId = "cluster",
                 WorkerCommand = SelfCommand.With(SelfCommand.CoordinatedWorker), PollInterval = TimeSpan.FromMilliseconds(200),
             }));
@@ -49,17 +50,25 @@ internal sealed partial class EmbeddedRun(TextWriter human, bool interactive)
             await grains.GetGrain<IJobDirectoryGrain>(JobDirectory.Key).Add(summary).WaitAsync(cancellationToken).ConfigureAwait(false);
             await human.WriteLineAsync($"run: job {jobId}, {workers} rank(s) through an embedded coordinator (gateway 127.0.0.1:{ports[1]}), logs in {RankLogs.JobDirectory(logsDirectory, jobId)}").ConfigureAwait(false);
             var report = grains.GetGrain<IJobReportGrain>(jobId);
+            using var tail = interactive ? null : new RankLogTail(logsDirectory, jobId, NodeId, workers, human);
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            deadline.CancelAfter(limit);
             JobStatus status;
             try
             {
                 status = interactive
-                    ? await new SpectreRunView().WatchAsync(job, report, Poll, cancellationToken).ConfigureAwait(false)
-                    : await WatchPlainAsync(job, report, cancellationToken).ConfigureAwait(false);
+                    ? await new SpectreRunView().WatchAsync(job, report, Poll, deadline.Token).ConfigureAwait(false)
+                    : await WatchPlainAsync(job, report, tail!, deadline.Token).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            catch (OperationCanceledException) when (deadline.IsCancellationRequested)
             {
-                await job.Cancel("interrupted").WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(false);
-                throw;
+                var why = cancellationToken.IsCancellationRequested ? "interrupted" : $"timed out after {limit.TotalSeconds:0.#} s";
+                var live = host.Services.GetRequiredService<NodeAgent>().LiveRanks;
+                await job.Cancel(why).WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(false);
+                cancellationToken.ThrowIfCancellationRequested();
+                var message = $"job {jobId} did not finish within {limit.TotalSeconds:0.#} s; {live} rank(s) still running were killed";
+                await human.WriteLineAsync($"run: {message}").ConfigureAwait(false);
+                return (new RunSummary { Status = "timed_out", Workers = workers, Error = message, WallSeconds = stopwatch.Elapsed.TotalSeconds }, ExitCodes.Failure);
             }
             var final = await report.Get().ConfigureAwait(false);
             if (status.State == JobState.Completed && final.Result is { } r)
@@ -90,11 +99,12 @@ internal sealed partial class EmbeddedRun(TextWriter human, bool interactive)
         }
     }
 
-    private async Task<JobStatus> WatchPlainAsync(IJobGrain job, IJobReportGrain report, CancellationToken cancellationToken)
+    private async Task<JobStatus> WatchPlainAsync(IJobGrain job, IJobReportGrain report, RankLogTail tail, CancellationToken cancellationToken)
     {
         var view = new RunProgress(human, TimeProvider.System);
         while (true)
         {
+            tail.Pump();
             var status = await job.GetStatus().WaitAsync(cancellationToken).ConfigureAwait(false);
             view.Update(status, await report.Get().WaitAsync(cancellationToken).ConfigureAwait(false));
             if (status.State.IsTerminal()) return status;
