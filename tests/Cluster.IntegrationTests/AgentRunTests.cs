@@ -4,6 +4,7 @@ using Xunit;
 namespace Cluster.IntegrationTests;
 
 /// <summary>`cluster run --workers N` on the embedded coordinator: in-process silo and agent, real rank processes.</summary>
+[Collection(AgentProcessesCollection.Name)]
 public sealed class AgentRunTests
 {
     public static readonly string[] RunVerb = ["run-coordinated"];

@@ -9,6 +9,7 @@ using Xunit.Abstractions;
 namespace Cluster.IntegrationTests;
 
 /// <summary>Clustered mode end to end: three agent processes on 127.0.0.1 sharing a real redis-server.</summary>
+[Collection(AgentProcessesCollection.Name)]
 public sealed class ClusterAgentsTests(ClusterAgentsFixture cluster, ITestOutputHelper output) : IClassFixture<ClusterAgentsFixture>
 {
     private static readonly TimeSpan Cli = TimeSpan.FromSeconds(60);

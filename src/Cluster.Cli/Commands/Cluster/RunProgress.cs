@@ -8,7 +8,8 @@ namespace Cluster.Cli.Commands.Cluster;
 internal sealed class RunProgress(TextWriter output, TimeProvider time)
 {
     private static readonly TimeSpan LineEvery = TimeSpan.FromSeconds(5);
-    private readonly long _started = time.GetTimestamp();
+    private long _firstStamp;
+    private long _firstStep = -1;
     private long _lastLine = long.MinValue;
     private int _lastEpoch;
     private JobState _lastState = JobState.Pending;
@@ -43,9 +44,16 @@ internal sealed class RunProgress(TextWriter output, TimeProvider time)
         var loss = status.Loss is { } l && double.IsFinite(l) ? l.ToString("F4", CultureInfo.InvariantCulture) : "-";
         var rate = status.SamplesPerSecond is { } r ? r.ToString("F0", CultureInfo.InvariantCulture) : "-";
         var eta = "-";
-        var elapsed = time.GetElapsedTime(_started);
-        if (total > 0 && status.Step > 0)
-            eta = Format(TimeSpan.FromSeconds(elapsed.TotalSeconds * (total - status.Step) / status.Step));
+        if (status.Step > 0 && _firstStep < 0)
+        {
+            _firstStep = status.Step;
+            _firstStamp = time.GetTimestamp();
+        }
+        else if (total > 0 && _firstStep >= 0 && status.Step > _firstStep)
+        {
+            var elapsed = time.GetElapsedTime(_firstStamp).TotalSeconds;
+            eta = Format(TimeSpan.FromSeconds(elapsed * (total - status.Step) / (status.Step - _firstStep)));
+        }
         return string.Create(CultureInfo.InvariantCulture,
             $"epoch {epoch}/{epochs}, step {status.Step}/{(total > 0 ? total : "?")}{(total > 0 ? $" ({100.0 * status.Step / total:F0}%)" : "")}, loss {loss}, {rate} samples/s, ETA {eta}");
     }
