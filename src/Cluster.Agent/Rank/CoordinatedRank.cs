@@ -112,7 +112,12 @@ public sealed class CoordinatedRank(RankSettings settings, TextWriter output, Ti
                 SyncBatchNormStats = spec.Training.Ddp.SyncBatchNorm,
                 GradientsCompressedAsBFloat16 = spec.Training.Ddp.CompressBf16,
             },
-            Resume = false,
+            // The trainer's own checkpoints (rank 0, end of epoch / max steps, <dir>/step-N) let a re-run of the same spec
+            // resume; the coordinator's step-interval checkpoints go to <dir>/<job>/ckpt-N through consensus.
+            CheckpointDirectory = string.IsNullOrWhiteSpace(spec.Checkpoint.Dir) ? null : Path.GetFullPath(spec.Checkpoint.Dir),
+            CheckpointIntervalSteps = 0,
+            KeepLast = spec.Checkpoint.KeepLast,
+            Resume = true,
             TimeProvider = _time,
         };
         using var trainer = new Trainer(spec.Training, data, communicator, options);
