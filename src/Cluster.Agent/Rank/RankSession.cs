@@ -17,6 +17,8 @@ internal sealed class RankSession : IAsyncDisposable
     private readonly CancellationTokenSource _abort = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
+    private readonly TimeSpan _lostAfter;
+    private long _lastContact = TimeProvider.System.GetTimestamp();
     private ProgressReport? _latest;
     private ProgressReport? _sent;
 
@@ -27,6 +29,9 @@ internal sealed class RankSession : IAsyncDisposable
         _memberId = memberId;
         _interval = interval;
         _log = log;
+        // Longer than the coordinator's default lease (15 s): by then the job has failed this rank anyway, so an orphaned
+        // rank (its agent or silo gone) stops instead of training forever.
+        _lostAfter = TimeSpan.FromSeconds(Math.Max(20, interval.TotalSeconds * 5));
         _loop = Task.Run(() => LoopAsync(_stop.Token));
     }
 
@@ -83,11 +88,15 @@ internal sealed class RankSession : IAsyncDisposable
                     {
                         reply = await _job.Heartbeat(new Heartbeat(_memberId, _assignment.Generation, _assignment.FencingToken)).WaitAsync(cancellationToken).ConfigureAwait(false);
                     }
+                    Interlocked.Exchange(ref _lastContact, TimeProvider.System.GetTimestamp());
                     Handle(reply);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
                     _log($"heartbeat to job '{_assignment.JobId}' failed: {e.Message}");
+                    var silent = TimeProvider.System.GetElapsedTime(Interlocked.Read(ref _lastContact));
+                    if (silent > _lostAfter)
+                        Handle(new ControlReply(ControlDirective.Abort, $"no answer from the coordinator for {silent.TotalSeconds:0} s", null));
                 }
             }
         }
