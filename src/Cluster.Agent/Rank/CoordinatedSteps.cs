@@ -87,7 +87,7 @@ internal sealed class CoordinatedSteps(RankSession session, RankAssignment assig
         Volatile.Write(ref _lastStep, step);
         var now = time.GetTimestamp();
         var seconds = time.GetElapsedTime(_rateStamp, now).TotalSeconds;
-        if (seconds < 1.0) return;
+        if (seconds < 1.0 && (_samplesPerSecond > 0 || seconds < 0.05)) return;
         if (step > _rateStep) _samplesPerSecond = (step - _rateStep) * samplesPerStep / seconds;
         _rateStep = step;
         _rateStamp = now;
