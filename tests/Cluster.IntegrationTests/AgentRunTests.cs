@@ -7,7 +7,7 @@ namespace Cluster.IntegrationTests;
 [Collection(AgentProcessesCollection.Name)]
 public sealed class AgentRunTests
 {
-    public static readonly string[] RunVerb = ["run-coordinated"];
+    public static readonly string[] RunVerb = ["run"];
 
     [Fact]
     public async Task Fashion_mnist_on_two_workers_through_the_embedded_coordinator_reaches_88_percent()

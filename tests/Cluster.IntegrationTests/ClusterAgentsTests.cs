@@ -150,7 +150,7 @@ public sealed class ClusterAgentsTests(ClusterAgentsFixture cluster, ITestOutput
             [WorkerEnvironment.Coordinator] = await GatewayAsync(),
             ["CLUSTER_ORLEANS_CLUSTER_ID"] = "cluster",
             ["CLUSTER_ORLEANS_SERVICE_ID"] = "cluster",
-        }, "coordinated-worker");
+        }, "worker", "--coordinated");
         Assert.Equal(4, await impostor.WaitForExitAsync(TimeSpan.FromSeconds(60))); // RankExitCodes.Refused
         Assert.Contains("does not match the job secret", impostor.Output);
         var status = await Job(jobId).GetStatus();

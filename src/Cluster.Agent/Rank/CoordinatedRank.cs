@@ -102,6 +102,7 @@ public sealed class CoordinatedRank(RankSettings settings, TextWriter output, Ti
         }
 
         var samplesPerStep = (double)spec.Training.BatchSize * spec.Training.GradAccumulation * assignment.WorldSize;
+        Trainer? current = null;
         var coordinated = new CoordinatedSteps(session, assignment, spec, samplesPerStep, _time, Log);
         var options = new TrainerOptions
         {
@@ -119,9 +120,10 @@ public sealed class CoordinatedRank(RankSettings settings, TextWriter output, Ti
             KeepLast = spec.Checkpoint.KeepLast,
             Resume = true,
             TimeProvider = _time,
+            StepCompleted = (s, ct) => coordinated.OnStepAsync(current!, s.Step, s.Cursor, s.Loss, ct),
         };
         using var trainer = new Trainer(spec.Training, data, communicator, options);
-        using var watch = coordinated.Watch(trainer, cancellationToken);
+        current = trainer;
         var result = await trainer.RunAsync(cancellationToken).ConfigureAwait(false);
         await coordinated.FinishAsync(trainer.Step, cancellationToken).ConfigureAwait(false);
         if (rank == 0)

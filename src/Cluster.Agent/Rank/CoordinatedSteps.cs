@@ -53,28 +53,6 @@ internal sealed class CoordinatedSteps(RankSession session, RankAssignment assig
         await session.AckAsync(directive.CheckpointId, cursor.Epoch, cursor.GlobalPosition, files, error, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Until the trainer calls <see cref="OnStepAsync"/> itself: posts the trainer's step count as progress.</summary>
-    public IDisposable Watch(Trainer trainer, CancellationToken cancellationToken)
-    {
-        var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        _ = Task.Run(async () =>
-        {
-            using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(250));
-            try
-            {
-                while (await timer.WaitForNextTickAsync(stop.Token).ConfigureAwait(false))
-                {
-                    var step = trainer.Step;
-                    if (step == Volatile.Read(ref _lastStep)) continue;
-                    UpdateRate(step);
-                    session.Post(session.Progress(step, _cursor.Epoch, _cursor.GlobalPosition, _loss, _samplesPerSecond));
-                }
-            }
-            catch (OperationCanceledException) { /* stopped */ }
-        }, CancellationToken.None);
-        return stop;
-    }
-
     /// <summary>Final synchronous progress report.</summary>
     public async Task FinishAsync(long step, CancellationToken cancellationToken)
     {

@@ -15,7 +15,5 @@ internal static class CommandTree
         yield return new StatusCommand();
         yield return new CancelCommand();
         yield return new LogsCommand();
-        yield return new CoordinatedWorkerCommand();
-        yield return new RunEmbeddedCommand();
     }
 }

@@ -6,7 +6,7 @@ namespace Cluster.Cli.Commands.Cluster;
 internal static class SelfCommand
 {
     /// <summary>Arguments that make `cluster` run one coordinated rank.</summary>
-    public static readonly string[] CoordinatedWorker = ["coordinated-worker"];
+    public static readonly string[] CoordinatedWorker = ["worker", "--coordinated"];
 
     public static IReadOnlyList<string> With(params string[] arguments)
     {
