@@ -7,8 +7,13 @@ internal static class CommandTree
 {
     public static IEnumerable<Command> Create()
     {
+        yield return new Bench.BenchCommand();
         yield return new RunCommand();
         yield return new WorkerCommand();
-        yield return new Bench.BenchCommand();
+        yield return new AgentCommand();
+        yield return new SubmitCommand();
+        yield return new StatusCommand();
+        yield return new CancelCommand();
+        yield return new LogsCommand();
     }
 }

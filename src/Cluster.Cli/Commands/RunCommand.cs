@@ -2,18 +2,22 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using Cluster.Abstractions;
+using Cluster.Cli.Commands.Cluster;
 using Cluster.Cli.Commands.Run;
 
 namespace Cluster.Cli.Commands;
 
-/// <summary>`cluster run job.yaml --workers N [--json]`: runs a training job on N local rank processes (static peer
-/// list on 127.0.0.1, random job secret). With --json the last stdout line is a JSON summary and all human text goes
+/// <summary>`cluster run job.yaml --workers N [--json]`: runs a training job on N local rank processes. By default through
+/// an embedded coordinator (in-process silo and node agent; the ranks join through the grains); with --static the ranks
+/// get a static peer list on 127.0.0.1 and a random job secret. With --json the last stdout line is a JSON summary and all human text goes
 /// to stderr.</summary>
 internal sealed class RunCommand : BaseCommand
 {
     private readonly Argument<FileInfo> job = new("job") { Description = "Job spec (YAML)" };
     private readonly Option<int?> workers = new("--workers") { Description = "Number of local rank processes (default: the spec's workers.min)" };
     private readonly Option<int> timeout = new("--timeout") { Description = "Kill the job after this many seconds", DefaultValueFactory = _ => 7 * 24 * 3600 };
+    private readonly Option<bool> staticPeers = new("--static") { Description = "Skip the coordinator: start the ranks with a static peer list" };
+    private readonly Option<string?> logs = new("--logs") { Description = "Folder of rank logs (default ~/.local/share/cluster/logs)" };
     private readonly Option<bool> json = new("--json") { Description = "Print a JSON summary as the last stdout line; human text goes to stderr" };
 
     public RunCommand() : base("run", "Run a training job on local worker processes")
@@ -22,10 +26,18 @@ internal sealed class RunCommand : BaseCommand
         Options.Add(workers);
         Options.Add(timeout);
         Options.Add(json);
+        Options.Add(staticPeers);
+        Options.Add(logs);
     }
 
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
     {
+        if (!parseResult.GetValue(staticPeers))
+        {
+            // Default: an embedded coordinator (in-process silo and node agent); the ranks join through the grains.
+            return await EmbeddedRunEntry.RunAsync(parseResult.GetValue(job) ?? throw new UsageException("a job spec file is required"),
+                parseResult.GetValue(workers), parseResult.GetValue(json), parseResult.GetValue(timeout), parseResult.GetValue(logs), cancellationToken).ConfigureAwait(false);
+        }
         var asJson = parseResult.GetValue(json);
         var human = asJson ? Console.Error : Console.Out;
         var file = parseResult.GetValue(job) ?? throw new UsageException("a job spec file is required");

@@ -5,6 +5,7 @@ using Cluster.Collectives;
 using Cluster.Training.Distributed;
 using Cluster.Training.Engine;
 using System.CommandLine;
+using Cluster.Cli.Commands.Cluster;
 
 namespace Cluster.Cli.Commands;
 
@@ -12,13 +13,20 @@ namespace Cluster.Cli.Commands;
 /// CLUSTER_WORKER_CONFIG and its rank from CLUSTER_RANK, joins the process group and trains.</summary>
 internal sealed class WorkerCommand : BaseCommand
 {
+    private readonly Option<bool> coordinated = new("--coordinated")
+    {
+        Description = "Started by a node agent: join the coordinator's rendezvous (job, node, local rank, secret and gateway from the environment)",
+    };
+
     public WorkerCommand() : base("worker", "Run one rank of a local job (started by `cluster run`)")
     {
         Hidden = true;
+        Options.Add(coordinated);
     }
 
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
     {
+        if (parseResult.GetValue(coordinated)) return await CoordinatedWorker.RunAsync(cancellationToken).ConfigureAwait(false);
         var configPath = Environment.GetEnvironmentVariable(WorkerConfig.PathVariable)
             ?? throw new UsageException($"{WorkerConfig.PathVariable} is not set (the worker command is started by `cluster run`)");
         var rankText = Environment.GetEnvironmentVariable(WorkerConfig.RankVariable)

@@ -16,6 +16,8 @@ public sealed partial class Trainer
         double lossSum = 0;
         long micro = 0, finite = 0;
         var pending = 0;
+        double stepLoss = 0;
+        var stepFinite = 0;
         while (await loader.NextAsync(cancellationToken).ConfigureAwait(false) is { } batch)
         {
             using (batch)
@@ -29,7 +31,7 @@ public sealed partial class Trainer
                     using var logits = output.to_type(ScalarType.Float32);
                     using var loss = nn.functional.cross_entropy(logits, batch.Labels);
                     var value = loss.item<float>();
-                    if (float.IsFinite(value)) { lossSum += value; finite++; }
+                    if (float.IsFinite(value)) { lossSum += value; finite++; stepLoss += value; stepFinite++; }
                     using var scaled = loss / spec.GradAccumulation;
                     scaled.backward();
                 }
@@ -37,7 +39,12 @@ public sealed partial class Trainer
                 pending++;
                 if (!last) continue;
                 pending = 0;
+                var before = step;
                 await OptimizerStepAsync(cancellationToken).ConfigureAwait(false);
+                if (step > before && options.StepCompleted is { } hook)
+                    await hook(new TrainerStep(step, batch.CursorAfter, stepFinite == 0 ? double.NaN : stepLoss / stepFinite), cancellationToken).ConfigureAwait(false);
+                stepLoss = 0;
+                stepFinite = 0;
                 if (options.CheckpointIntervalSteps > 0 && step % options.CheckpointIntervalSteps == 0)
                     SaveCheckpoint(batch.CursorAfter, cancellationToken);
                 if (spec.MaxSteps > 0 && step >= spec.MaxSteps)

@@ -19,4 +19,7 @@ public sealed record TrainerOptions
     /// <summary>Skip the per-epoch evaluation (tests that compare weights only).</summary>
     public bool SkipEvaluation { get; init; }
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+    /// <summary>Awaited on the training thread after every optimizer step (coordinated ranks: progress reports and
+    /// checkpoint consensus at the step boundary).</summary>
+    public Func<TrainerStep, CancellationToken, Task>? StepCompleted { get; init; }
 }

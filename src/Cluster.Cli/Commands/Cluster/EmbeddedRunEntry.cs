@@ -1,0 +1,28 @@
+using Cluster.Abstractions;
+using Cluster.Agent.Client;
+
+namespace Cluster.Cli.Commands.Cluster;
+
+/// <summary>The embedded-coordinator path of `cluster run`: validate the spec, run it, print the summary.</summary>
+internal static class EmbeddedRunEntry
+{
+    public static async Task<int> RunAsync(FileInfo file, int? workers, bool asJson, int timeoutSeconds, string? logs, CancellationToken cancellationToken)
+    {
+        var human = asJson ? Console.Error : Console.Out;
+        JobSpec spec;
+        try { spec = JobSubmission.Load(file.FullName); }
+        catch (JobSpecException e) { throw new UsageException(e.Message); }
+        var n = workers ?? spec.Workers.Min;
+        if (n is < 1 or > 256) throw new UsageException($"--workers must be in [1, 256] (got {n})");
+        if (timeoutSeconds < 1) throw new UsageException($"--timeout must be >= 1 second (got {timeoutSeconds})");
+        var logsDir = Path.GetFullPath(logs ?? ClusterDefaults.LogsDirectory);
+        var interactive = !asJson && !Console.IsOutputRedirected && Spectre.Console.AnsiConsole.Profile.Capabilities.Interactive;
+        var (summary, code) = await new EmbeddedRun(human, interactive)
+            .RunAsync(spec, n, logsDir, TimeSpan.FromSeconds(timeoutSeconds), cancellationToken).ConfigureAwait(false);
+        if (summary.Error is null)
+            await human.WriteLineAsync($"run: {summary.Status}: {summary.Epochs} epoch(s), {summary.Steps} steps, test accuracy {summary.TestAccuracy:F4}, " +
+                $"test loss {summary.TestLoss:F4}, {summary.SamplesPerSec:F0} samples/s, {summary.WallSeconds:F1} s").ConfigureAwait(false);
+        if (asJson) await Console.Out.WriteLineAsync(summary.ToJson()).ConfigureAwait(false);
+        return code;
+    }
+}
