@@ -46,6 +46,20 @@ internal sealed class LinkWaiter
             else Thread.Sleep(1);
             return;
         }
+        if (readSocket is null || writeSocket is null)
+        {
+            // One socket (the common case): poll(2) on it directly; Socket.Select allocates on some paths.
+            try
+            {
+                if (readSocket is not null) readSocket.Poll(SliceMicroseconds, SelectMode.SelectRead);
+                else writeSocket!.Poll(SliceMicroseconds, SelectMode.SelectWrite);
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                // A closed socket: the next TrySend/TryReceive reports it with the peer's rank.
+            }
+            return;
+        }
         _read.Clear();
         _write.Clear();
         if (readSocket is not null) _read.Add(readSocket);
