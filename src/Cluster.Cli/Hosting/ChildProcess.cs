@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Reflection;
 
 namespace Cluster.Cli.Hosting;
 
@@ -26,16 +25,9 @@ internal sealed class ChildProcess : IDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        var host = Environment.ProcessPath ?? throw new InvalidOperationException("cannot find this process's executable");
-        if (Path.GetFileNameWithoutExtension(host) == "dotnet")
-        {
-            info.FileName = host;
-            info.ArgumentList.Add(Assembly.GetEntryAssembly()!.Location);
-        }
-        else
-        {
-            info.FileName = host;
-        }
+        var command = Commands.Cluster.SelfCommand.With();
+        info.FileName = command[0];
+        foreach (var part in command.Skip(1)) info.ArgumentList.Add(part);
         foreach (var argument in arguments) info.ArgumentList.Add(argument);
         foreach (var (key, value) in environment) info.Environment[key] = value;
         var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {name}");

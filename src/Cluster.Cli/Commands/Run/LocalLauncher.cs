@@ -62,18 +62,9 @@ internal sealed class LocalLauncher(TextWriter output)
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        var self = Environment.ProcessPath ?? throw new InvalidOperationException("cannot find this executable's path");
-        if (Path.GetFileNameWithoutExtension(self) == "dotnet")
-        {
-            // Running as `dotnet cluster.dll`: start the same assembly the same way.
-            info.FileName = self;
-            info.ArgumentList.Add(typeof(LocalLauncher).Assembly.Location);
-        }
-        else
-        {
-            info.FileName = self;
-        }
-        info.ArgumentList.Add("worker");
+        var command = Cluster.SelfCommand.With("worker");
+        info.FileName = command[0];
+        foreach (var part in command.Skip(1)) info.ArgumentList.Add(part);
         info.Environment[WorkerConfig.PathVariable] = configPath;
         info.Environment[WorkerConfig.RankVariable] = rank.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
