@@ -1,6 +1,4 @@
 using System.CommandLine;
-using System.Diagnostics;
-using System.Security.Cryptography;
 using Cluster.Abstractions;
 using Cluster.Cli.Commands.Cluster;
 using Cluster.Cli.Commands.Run;
@@ -49,60 +47,12 @@ internal sealed class RunCommand : BaseCommand
         var limit = parseResult.GetValue(timeout);
         if (limit < 1) throw new UsageException($"--timeout must be >= 1 second (got {limit})");
 
-        var stopwatch = Stopwatch.StartNew();
-        var temp = Directory.CreateTempSubdirectory("cluster-run-");
-        try
-        {
-            var config = new WorkerConfig
-            {
-                JobId = $"{spec.Name}-{Convert.ToHexString(RandomNumberGenerator.GetBytes(4)).ToLowerInvariant()}",
-                SpecPath = file.FullName,
-                Hosts = Enumerable.Repeat("127.0.0.1", n).ToArray(),
-                Ports = FreePorts.Pick(n),
-                SecretHex = Convert.ToHexString(RandomNumberGenerator.GetBytes(32)),
-                ResultPath = Path.Combine(temp.FullName, "result.json"),
-                ThreadsPerRank = Math.Max(1, Environment.ProcessorCount / n),
-            };
-            var configPath = Path.Combine(temp.FullName, "worker.json");
-            config.Write(configPath);
-            await human.WriteLineAsync($"run: job {config.JobId}, {n} worker(s) on 127.0.0.1 ports {string.Join(",", config.Ports)}").ConfigureAwait(false);
-
-            (int Rank, int ExitCode)? failure;
-            try
-            {
-                failure = await new LocalLauncher(human).RunAsync(n, configPath, TimeSpan.FromSeconds(limit), cancellationToken).ConfigureAwait(false);
-            }
-            catch (TimeoutException ex)
-            {
-                await human.WriteLineAsync($"run: {ex.Message}").ConfigureAwait(false);
-                if (asJson) Console.Out.WriteLine(new RunSummary { Status = "timed_out", Workers = n, Error = ex.Message, WallSeconds = stopwatch.Elapsed.TotalSeconds }.ToJson());
-                return ExitCodes.Failure;
-            }
-            if (failure is { } f)
-            {
-                var message = $"rank {f.Rank} failed with exit code {f.ExitCode}";
-                await human.WriteLineAsync($"run: {message}").ConfigureAwait(false);
-                if (asJson)
-                    Console.Out.WriteLine(new RunSummary { Status = "failed", Workers = n, FailedRank = f.Rank, Error = message, WallSeconds = stopwatch.Elapsed.TotalSeconds }.ToJson());
-                return ExitCodes.Failure;
-            }
-            if (!File.Exists(config.ResultPath))
-            {
-                await human.WriteLineAsync("run: rank 0 exited without writing its result").ConfigureAwait(false);
-                if (asJson) Console.Out.WriteLine(new RunSummary { Status = "failed", Workers = n, Error = "no result from rank 0" }.ToJson());
-                return ExitCodes.Failure;
-            }
-            var summary = RunSummary.FromJson(await File.ReadAllTextAsync(config.ResultPath, cancellationToken).ConfigureAwait(false))
-                with { WallSeconds = stopwatch.Elapsed.TotalSeconds, Workers = n };
+        var summary = await StaticRun.RunAsync(spec, file.FullName, n, Math.Max(1, Environment.ProcessorCount / n), bench: null,
+            TimeSpan.FromSeconds(limit), human, cancellationToken).ConfigureAwait(false);
+        if (StaticRun.Succeeded(summary))
             await human.WriteLineAsync($"run: {summary.Status}: {summary.Epochs} epoch(s), {summary.Steps} steps, test accuracy {summary.TestAccuracy:F4}, " +
                 $"test loss {summary.TestLoss:F4}, {summary.SamplesPerSec:F0} samples/s, {summary.WallSeconds:F1} s").ConfigureAwait(false);
-            if (asJson) Console.Out.WriteLine(summary.ToJson());
-            return ExitCodes.Success;
-        }
-        finally
-        {
-            try { temp.Delete(recursive: true); }
-            catch (IOException) { /* best effort */ }
-        }
+        if (asJson) Console.Out.WriteLine(summary.ToJson());
+        return StaticRun.Succeeded(summary) ? ExitCodes.Success : ExitCodes.Failure;
     }
 }

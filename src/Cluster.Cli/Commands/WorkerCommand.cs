@@ -46,12 +46,19 @@ internal sealed class WorkerCommand : BaseCommand
             }, cancellationToken).ConfigureAwait(false);
             var data = JobData.Load(spec.Training);
             if (rank == 0) Log($"train {data.Train.Count} / test {data.Test.Count} samples of {data.Shape}, {data.Classes} classes, model {spec.Training.Model.Type}, precision {spec.Training.Precision}");
+            var bench = config.Bench;
+            if (bench is not null) spec.Training.MaxSteps = bench.MaxSteps;
             var options = new TrainerOptions
             {
                 Log = rank == 0 ? Log : null,
-                CheckpointDirectory = string.IsNullOrWhiteSpace(spec.Checkpoint.Dir) ? null : Path.GetFullPath(spec.Checkpoint.Dir),
-                CheckpointIntervalSteps = spec.Checkpoint.IntervalSteps,
+                CheckpointDirectory = bench is not null ? bench.CheckpointDirectory
+                    : string.IsNullOrWhiteSpace(spec.Checkpoint.Dir) ? null : Path.GetFullPath(spec.Checkpoint.Dir),
+                CheckpointIntervalSteps = bench?.CheckpointIntervalSteps ?? spec.Checkpoint.IntervalSteps,
                 KeepLast = spec.Checkpoint.KeepLast,
+                Resume = bench is null,
+                SkipEvaluation = bench is not null,
+                SkipGradientSync = bench?.SkipGradientSync ?? false,
+                TimingWarmupSteps = bench?.WarmupSteps ?? 0,
                 Ddp = new DdpOptions
                 {
                     BucketBytes = (int)(spec.Training.Ddp.BucketMb * 1024 * 1024),
@@ -77,7 +84,7 @@ internal sealed class WorkerCommand : BaseCommand
                     Status = result.Status, Epochs = result.Epochs, Steps = result.Steps, SkippedSteps = result.SkippedSteps,
                     TrainLoss = result.TrainLoss, TestAccuracy = result.Test?.Accuracy, TestLoss = result.Test?.Loss,
                     TestMacroF1 = result.Test?.MacroF1, SamplesPerSec = result.SamplesPerSecond, WallSeconds = result.WallSeconds,
-                    Workers = communicator.WorldSize,
+                    Workers = communicator.WorldSize, Timings = RunTimings.From(result.Timings),
                 };
                 var temp = config.ResultPath + ".tmp";
                 await File.WriteAllTextAsync(temp, summary.ToJson(), cancellationToken).ConfigureAwait(false);

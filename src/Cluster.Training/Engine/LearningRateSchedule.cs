@@ -17,6 +17,7 @@ public sealed class LearningRateSchedule
     private readonly ScheduleSpec spec;
     private readonly double baseLr;
     private readonly LRScheduler? inner;
+    private readonly List<double> observed = [];
     private long step;
 
     public LearningRateSchedule(optim.Optimizer optimizer, ScheduleSpec spec, double baseLr, long totalSteps)
@@ -40,6 +41,8 @@ public sealed class LearningRateSchedule
 
     public double CurrentLr => optimizer.ParamGroups.First().LearningRate;
     public long Steps => step;
+    /// <summary>Evaluation losses fed to reduce-on-plateau so far (saved with checkpoints, replayed by <see cref="Restore"/>).</summary>
+    public IReadOnlyList<double> ObservedLosses => observed;
 
     /// <summary>Call after every optimizer step.</summary>
     public void OnOptimizerStep()
@@ -61,13 +64,32 @@ public sealed class LearningRateSchedule
     /// <summary>Call once per epoch with the evaluation loss.</summary>
     public void OnEpochEnd(double evalLoss)
     {
-        if (spec.Type == "plateau" && step >= spec.WarmupSteps) inner?.step(evalLoss, null);
+        if (spec.Type != "plateau" || step < spec.WarmupSteps || inner is null) return;
+        observed.Add(evalLoss);
+        inner.step(evalLoss, null);
     }
 
     /// <summary>Re-creates the position after resuming: replays <paramref name="steps"/> optimizer steps.</summary>
     public void FastForward(long steps)
     {
         for (var i = 0; i < steps; i++) OnOptimizerStep();
+    }
+
+    /// <summary>
+    /// Re-creates the position after resuming: replays <paramref name="steps"/> optimizer steps and, for reduce-on-plateau,
+    /// the evaluation losses it had seen (its best loss, patience counter and reductions), starting from the base learning
+    /// rate so that a learning rate restored with the optimizer state is not reduced twice.
+    /// </summary>
+    public void Restore(long steps, IReadOnlyList<double>? plateauLosses)
+    {
+        FastForward(steps);
+        if (spec.Type != "plateau" || plateauLosses is not { Count: > 0 } || inner is null) return;
+        SetLr(baseLr);
+        foreach (var loss in plateauLosses)
+        {
+            observed.Add(loss);
+            inner.step(loss, null);
+        }
     }
 
     private double CurrentLrOfInnerStart() => (spec.MaxLr ?? baseLr) / 25.0;

@@ -21,12 +21,7 @@ public sealed partial class Trainer
         ArgumentNullException.ThrowIfNull(cursor);
         Directory.CreateDirectory(directory);
         shadow?.BuffersToMaster();
-        var progress = new TrainerProgress
-        {
-            Step = step, Epoch = cursor.Epoch, Position = cursor.GlobalPosition, SkippedSteps = skippedSteps,
-            BestMetric = earlyStopping is { Best: var b } && !double.IsNaN(b) ? b : null,
-            EpochsWithoutImprovement = earlyStopping?.EpochsWithoutImprovement ?? 0, WorldSize = communicator.WorldSize,
-        };
+        var progress = CurrentProgress(cursor);
         var parts = new List<ICheckpointPart> { new JsonCheckpointPart<TrainerProgress>(RankProgressFile(communicator.Rank), () => progress, _ => { }) };
         if (communicator.Rank == 0)
         {

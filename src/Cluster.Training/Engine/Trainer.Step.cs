@@ -18,10 +18,16 @@ public sealed partial class Trainer
         var pending = 0;
         double stepLoss = 0;
         var stepFinite = 0;
-        while (await loader.NextAsync(cancellationToken).ConfigureAwait(false) is { } batch)
+        var clock = options.TimeProvider;
+        while (true)
         {
+            var waitStart = clock.GetTimestamp();
+            var batch = await loader.NextAsync(cancellationToken).ConfigureAwait(false);
+            timings.DataWait += clock.GetElapsedTime(waitStart);
+            if (batch is null) break;
             using (batch)
             {
+                var computeStart = clock.GetTimestamp();
                 var last = pending == spec.GradAccumulation - 1 || loader.Consumed == loader.Steps;
                 manual_seed(MixSeed(spec.Seed, communicator.Rank, step * spec.GradAccumulation + pending)); // dropout: reproducible on resume
                 using (last ? null : ddp.NoSync())
@@ -35,12 +41,19 @@ public sealed partial class Trainer
                     using var scaled = loss / spec.GradAccumulation;
                     scaled.backward();
                 }
+                timings.Compute += clock.GetElapsedTime(computeStart);
+                timings.MicroBatches++;
                 micro++;
                 pending++;
                 if (!last) continue;
                 pending = 0;
                 var before = step;
                 await OptimizerStepAsync(cancellationToken).ConfigureAwait(false);
+                if (step > before && step == options.TimingWarmupSteps)
+                {
+                    timings.Reset(); // benchmarks: the first steps (allocator, caches, connections) are not typical
+                    timingSince = clock.GetTimestamp();
+                }
                 if (step > before && options.StepCompleted is { } hook)
                     await hook(new TrainerStep(step, batch.CursorAfter, stepFinite == 0 ? double.NaN : stepLoss / stepFinite), cancellationToken).ConfigureAwait(false);
                 stepLoss = 0;
@@ -60,8 +73,24 @@ public sealed partial class Trainer
     /// <summary>All-reduce, NaN/Inf guard, clipping, optimizer and schedule step, buffer sync.</summary>
     private async Task OptimizerStepAsync(CancellationToken cancellationToken)
     {
+        var clock = options.TimeProvider;
+        var start = clock.GetTimestamp();
         shadow?.GradientsToMaster();
-        await ddp.SynchronizeGradientsAsync(cancellationToken).ConfigureAwait(false);
+        var local = clock.GetElapsedTime(start);
+        if (!options.SkipGradientSync)
+        {
+            var syncStart = clock.GetTimestamp();
+            await ddp.SynchronizeGradientsAsync(cancellationToken).ConfigureAwait(false);
+            timings.GradientSync += clock.GetElapsedTime(syncStart);
+        }
+        var optimizerStart = clock.GetTimestamp();
+        await StepOptimizerAsync(cancellationToken).ConfigureAwait(false);
+        timings.Optimizer += local + clock.GetElapsedTime(optimizerStart);
+    }
+
+    /// <summary>NaN/Inf guard, clipping, optimizer and schedule step, buffer sync.</summary>
+    private async Task StepOptimizerAsync(CancellationToken cancellationToken)
+    {
         // Gradients are identical on every rank after the all-reduce (a NaN anywhere spreads everywhere), so every rank
         // takes the same decision.
         var norm = nn.utils.clip_grad_norm_(trainable, spec.ClipGradNorm > 0 ? spec.ClipGradNorm : 1e30);
@@ -79,6 +108,7 @@ public sealed partial class Trainer
         optimizer.zero_grad();
         schedule.OnOptimizerStep();
         step++;
+        timings.Steps++;
         if (shadow is not null)
         {
             shadow.Model.zero_grad();

@@ -31,6 +31,9 @@ public sealed partial class Trainer : IDisposable
     private optim.Optimizer optimizer = null!;
     private LearningRateSchedule schedule = null!;
     private Parameter[] trainable = [];
+    private readonly StepTimings timings = new();
+    private long timingSince;
+    private long lastSavedStep = -1;
     private long step;
     private int skippedSteps;
 
@@ -65,6 +68,8 @@ public sealed partial class Trainer : IDisposable
     /// <summary>The fp32 (master) model: the one evaluated, checkpointed and all-reduced.</summary>
     public nn.Module<Tensor, Tensor> Model => master;
     public long Step => step;
+    /// <summary>Where this rank's training time went so far.</summary>
+    public StepTimings Timings => timings;
 
     public async Task<TrainingResult> RunAsync(CancellationToken cancellationToken)
     {
@@ -94,7 +99,7 @@ public sealed partial class Trainer : IDisposable
             progress = checkpoints!.Load(info, master, optimizer);
             step = progress.Step;
             skippedSteps = progress.SkippedSteps;
-            schedule.FastForward(step);
+            schedule.Restore(step, progress.PlateauLosses);
             if (progress.BestMetric is { } best) earlyStopping?.Restore(best, progress.EpochsWithoutImprovement);
             Log($"resumed from {info.Directory}: step {step}, epoch {progress.Epoch + 1}, position {progress.Position}");
         }
@@ -114,15 +119,17 @@ public sealed partial class Trainer : IDisposable
             {
                 Finetuning.UnfreezeAll(master);
                 shadow?.MirrorTrainable();
+                var seen = schedule.ObservedLosses.ToArray();
                 BuildOptimization(totalSteps);
-                schedule.FastForward(step);
+                schedule.Restore(step, seen);
                 Log($"epoch {epoch + 1}: unfroze all parameters, new optimizer");
             }
-            var epochStart = clock.GetTimestamp();
+            var epochStart = timingSince = clock.GetTimestamp();
             var cursor = new SamplerCursor(epoch, epoch == progress.Epoch ? progress.Position : 0);
             var (loss, microBatches, stopped) = await TrainEpochAsync(sampler, loaderOptions, cursor, cancellationToken).ConfigureAwait(false);
             stop = stopped;
             trainSeconds += clock.GetElapsedTime(epochStart).TotalSeconds;
+            timings.Train += clock.GetElapsedTime(timingSince);
             samples += microBatches * spec.BatchSize * world;
             trainLoss = await AverageAsync(loss, cancellationToken).ConfigureAwait(false);
             epochsRun = epoch + 1;
@@ -147,8 +154,12 @@ public sealed partial class Trainer : IDisposable
             test = await evaluator.EvaluateAsync(master, ScalarType.Float32, cancellationToken).ConfigureAwait(false);
         }
         if (checkpoints is not null && communicator.Rank == 0) await checkpoints.FlushAsync(cancellationToken).ConfigureAwait(false);
+        Log(FormattableString.Invariant($"timings (rank {communicator.Rank}): {timings.StepMs:F1} ms per step = data wait {timings.DataWaitMsPerStep:F2} ") +
+            FormattableString.Invariant($"({timings.DataWaitFraction:P1}), forward+backward {timings.ComputeMsPerStep:F1}, gradient all-reduce {timings.GradientSyncMsPerStep:F2} ") +
+            FormattableString.Invariant($"({timings.GradientSyncFraction:P1}), optimizer {timings.OptimizerMsPerStep:F2}; checkpoint stall {timings.CheckpointStallMsPerSave:F1} ms per save ") +
+            FormattableString.Invariant($"(max {timings.MaxCheckpointStall.TotalMilliseconds:F1} ms, {timings.CheckpointSaves} saves)"));
         return new TrainingResult(stoppedEarly ? "early_stopped" : "completed", epochsRun, step, skippedSteps, stoppedEarly, trainLoss, test,
-            trainSeconds > 0 ? samples / trainSeconds : 0, clock.GetElapsedTime(started).TotalSeconds);
+            trainSeconds > 0 ? samples / trainSeconds : 0, clock.GetElapsedTime(started).TotalSeconds, timings);
     }
 
     public void Dispose()
@@ -180,16 +191,25 @@ public sealed partial class Trainer : IDisposable
 
     private void SaveCheckpoint(SamplerCursor cursor, CancellationToken cancellationToken)
     {
-        if (checkpoints is null || communicator.Rank != 0) return;
+        // The interval save and the end-of-epoch (or max-steps) save can fall on the same step: one is enough.
+        if (checkpoints is null || communicator.Rank != 0 || step == lastSavedStep) return;
+        lastSavedStep = step;
+        var start = options.TimeProvider.GetTimestamp();
         shadow?.BuffersToMaster();
-        var progress = new TrainerProgress
-        {
-            Step = step, Epoch = cursor.Epoch, Position = cursor.GlobalPosition, SkippedSteps = skippedSteps,
-            BestMetric = earlyStopping is { Best: var b } && !double.IsNaN(b) ? b : null,
-            EpochsWithoutImprovement = earlyStopping?.EpochsWithoutImprovement ?? 0, WorldSize = communicator.WorldSize,
-        };
-        checkpoints.Save(progress, master, optimizer, cancellationToken);
+        checkpoints.Save(CurrentProgress(cursor), master, optimizer, cancellationToken);
+        var stall = options.TimeProvider.GetElapsedTime(start);
+        timings.CheckpointSaves++;
+        timings.CheckpointStall += stall;
+        if (stall > timings.MaxCheckpointStall) timings.MaxCheckpointStall = stall;
     }
+
+    private TrainerProgress CurrentProgress(SamplerCursor cursor) => new()
+    {
+        Step = step, Epoch = cursor.Epoch, Position = cursor.GlobalPosition, SkippedSteps = skippedSteps,
+        BestMetric = earlyStopping is { Best: var b } && !double.IsNaN(b) ? b : null,
+        EpochsWithoutImprovement = earlyStopping?.EpochsWithoutImprovement ?? 0, WorldSize = communicator.WorldSize,
+        PlateauLosses = schedule.ObservedLosses.Count > 0 ? schedule.ObservedLosses.ToArray() : null,
+    };
 
     private void Log(string message) => options.Log?.Invoke(message);
 }

@@ -18,6 +18,11 @@ public sealed record TrainerOptions
     public int LoaderWorkers { get; init; } = 2;
     /// <summary>Skip the per-epoch evaluation (tests that compare weights only).</summary>
     public bool SkipEvaluation { get; init; }
+    /// <summary>Benchmark only: skip the gradient all-reduce (ranks diverge) to measure a step without communication,
+    /// as PyTorch's <c>no_sync</c> does. Never set it for real training.</summary>
+    public bool SkipGradientSync { get; init; }
+    /// <summary>Benchmarks: <see cref="Trainer.Timings"/> start counting after this many optimizer steps (0: from the start).</summary>
+    public long TimingWarmupSteps { get; init; }
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
     /// <summary>Awaited on the training thread after every optimizer step (coordinated ranks: progress reports and
     /// checkpoint consensus at the step boundary).</summary>

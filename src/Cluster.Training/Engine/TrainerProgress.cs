@@ -13,5 +13,7 @@ public sealed record TrainerProgress
     [JsonPropertyName("skippedSteps")] public int SkippedSteps { get; init; }
     [JsonPropertyName("bestMetric")] public double? BestMetric { get; init; }
     [JsonPropertyName("epochsWithoutImprovement")] public int EpochsWithoutImprovement { get; init; }
+    /// <summary>Evaluation losses the reduce-on-plateau schedule has seen (replayed on resume); null for other schedules.</summary>
+    [JsonPropertyName("plateauLosses")] public double[]? PlateauLosses { get; init; }
     [JsonPropertyName("worldSize")] public int WorldSize { get; init; }
 }

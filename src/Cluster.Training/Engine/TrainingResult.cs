@@ -1,6 +1,7 @@
 namespace Cluster.Training.Engine;
 
-/// <summary>Outcome of <see cref="Trainer.RunAsync"/>. <see cref="SamplesPerSecond"/> counts samples of all ranks.</summary>
+/// <summary>Outcome of <see cref="Trainer.RunAsync"/>. <see cref="SamplesPerSecond"/> counts samples of all ranks;
+/// <see cref="Timings"/> are this rank's.</summary>
 public sealed record TrainingResult(
     string Status,
     int Epochs,
@@ -10,4 +11,5 @@ public sealed record TrainingResult(
     double TrainLoss,
     EvaluationResult? Test,
     double SamplesPerSecond,
-    double WallSeconds);
+    double WallSeconds,
+    StepTimings Timings);

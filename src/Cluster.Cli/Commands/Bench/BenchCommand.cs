@@ -6,6 +6,7 @@ internal sealed class BenchCommand : System.CommandLine.Command
     public BenchCommand() : base("bench", "benchmarks across real local rank processes")
     {
         Subcommands.Add(new BenchAllReduceCommand());
+        Subcommands.Add(new BenchDdpCommand());
         Subcommands.Add(new BenchWorkerCommand());
     }
 }

@@ -17,6 +17,7 @@ internal sealed record RunSummary
     [JsonPropertyName("test_macro_f1")] public double? TestMacroF1 { get; init; }
     [JsonPropertyName("samples_per_sec")] public double SamplesPerSec { get; init; }
     [JsonPropertyName("wall_seconds")] public double WallSeconds { get; init; }
+    [JsonPropertyName("timings")] public RunTimings? Timings { get; init; }
     [JsonPropertyName("failed_rank")] public int? FailedRank { get; init; }
     [JsonPropertyName("error")] public string? Error { get; init; }
 

@@ -1,0 +1,17 @@
+using System.Text.Json.Serialization;
+
+namespace Cluster.Cli.Commands.Run;
+
+/// <summary>How a `cluster bench ddp` rank deviates from the job spec: stop after <see cref="MaxSteps"/>, time from
+/// <see cref="WarmupSteps"/> on, skip the
+/// per-epoch evaluation, never resume, checkpoint into a scratch <see cref="CheckpointDirectory"/> every
+/// <see cref="CheckpointIntervalSteps"/> steps (0: never), and optionally skip the gradient all-reduce.</summary>
+internal sealed record WorkerBenchSettings
+{
+    [JsonPropertyName("maxSteps")] public long MaxSteps { get; init; }
+    /// <summary>Timings count from this step on (the first steps warm allocators and caches up).</summary>
+    [JsonPropertyName("warmupSteps")] public long WarmupSteps { get; init; }
+    [JsonPropertyName("skipGradientSync")] public bool SkipGradientSync { get; init; }
+    [JsonPropertyName("checkpointDirectory")] public string? CheckpointDirectory { get; init; }
+    [JsonPropertyName("checkpointIntervalSteps")] public int CheckpointIntervalSteps { get; init; }
+}

@@ -1,0 +1,46 @@
+namespace Cluster.Training.Engine;
+
+/// <summary>
+/// Where one rank's training time went, summed over the run (the figures behind the DDP-overhead, data-loader and
+/// checkpoint-stall benchmarks). Phases of an optimizer step: waiting for the next batch (<see cref="DataWait"/>),
+/// forward + loss + backward of every micro-batch (<see cref="Compute"/>), the gradient all-reduce
+/// (<see cref="GradientSync"/>), clipping + optimizer + schedule + BatchNorm buffer sync (<see cref="Optimizer"/>), and the
+/// checkpoint snapshot that blocks the training thread (<see cref="CheckpointStall"/>; rank 0, the background write is
+/// not counted). <see cref="Train"/> is the wall time of the training epochs (evaluation excluded).
+/// </summary>
+public sealed class StepTimings
+{
+    public long Steps { get; internal set; }
+    public long MicroBatches { get; internal set; }
+    public TimeSpan Train { get; internal set; }
+    public TimeSpan DataWait { get; internal set; }
+    public TimeSpan Compute { get; internal set; }
+    public TimeSpan GradientSync { get; internal set; }
+    public TimeSpan Optimizer { get; internal set; }
+    public int CheckpointSaves { get; internal set; }
+    public TimeSpan CheckpointStall { get; internal set; }
+    public TimeSpan MaxCheckpointStall { get; internal set; }
+
+    /// <summary>Mean wall time of one optimizer step (training time / steps).</summary>
+    public double StepMs => Steps == 0 ? 0 : Train.TotalMilliseconds / Steps;
+    /// <summary>Mean step time without the checkpoint stalls (what a step costs between checkpoints).</summary>
+    public double StepMsExcludingCheckpoints => Steps == 0 ? 0 : (Train - CheckpointStall).TotalMilliseconds / Steps;
+    public double DataWaitMsPerStep => PerStep(DataWait);
+    public double ComputeMsPerStep => PerStep(Compute);
+    public double GradientSyncMsPerStep => PerStep(GradientSync);
+    public double OptimizerMsPerStep => PerStep(Optimizer);
+    /// <summary>Share of the training time spent waiting for data (target ≤ 5 %).</summary>
+    public double DataWaitFraction => Train > TimeSpan.Zero ? DataWait / Train : 0;
+    /// <summary>Share of the training time spent in the gradient all-reduce.</summary>
+    public double GradientSyncFraction => Train > TimeSpan.Zero ? GradientSync / Train : 0;
+    public double CheckpointStallMsPerSave => CheckpointSaves == 0 ? 0 : CheckpointStall.TotalMilliseconds / CheckpointSaves;
+
+    internal void Reset()
+    {
+        Steps = MicroBatches = 0;
+        Train = DataWait = Compute = GradientSync = Optimizer = CheckpointStall = MaxCheckpointStall = TimeSpan.Zero;
+        CheckpointSaves = 0;
+    }
+
+    private double PerStep(TimeSpan total) => Steps == 0 ? 0 : total.TotalMilliseconds / Steps;
+}

@@ -1,0 +1,73 @@
+using Cluster.Training.Engine;
+using Cluster.Training.Tests.Fakes;
+using Xunit;
+
+namespace Cluster.Training.Tests;
+
+/// <summary><see cref="Trainer.Timings"/>: the figures behind `cluster bench ddp` (all-reduce share, data wait, checkpoint stall).</summary>
+[Collection(SerialTorchCollection.Name)]
+public sealed class TrainerTimingsTests : IDisposable
+{
+    private readonly string dir = Path.Combine(Path.GetTempPath(), "t1-timings-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
+    }
+
+    private static async Task<(TrainingResult Result, float[] Weights)[]> RunTwoRanks(TrainerOptions options, string? checkpointDir)
+    {
+        var spec = TrainerTests.Spec(epochs: 2); // 256 samples, batch 16 per rank, 2 ranks: 8 steps per epoch
+        var comms = new ThreadGroup(2).CreateCommunicators();
+        // Built one after the other: model initialisation draws from torch's global generator.
+        var trainers = comms.Select(c => new Trainer(spec, JobData.Load(spec), c, options, c.Rank == 0 ? checkpointDir : null)).ToArray();
+        try
+        {
+            var results = await Task.WhenAll(trainers.Select(t => Task.Run(() => t.RunAsync(CancellationToken.None))))
+                .WaitAsync(TimeSpan.FromMinutes(2));
+            return results.Select((r, i) => (r, trainers[i].Model.parameters().SelectMany(p => p.detach().reshape(-1).data<float>().ToArray()).ToArray())).ToArray();
+        }
+        finally
+        {
+            foreach (var t in trainers) t.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task Timings_cover_every_step_and_a_step_is_checkpointed_at_most_once()
+    {
+        // Interval 4 → saves at steps 4, 8, 12, 16; steps 8 and 16 are also epoch ends, which must not save again.
+        var ranks = await RunTwoRanks(new TrainerOptions { SkipEvaluation = true, CheckpointIntervalSteps = 4 }, dir);
+        var (result, weights) = ranks[0];
+        var t = result.Timings;
+        Assert.Equal(16, result.Steps);
+        Assert.Equal(16, t.Steps);
+        Assert.Equal(16, t.MicroBatches);
+        Assert.True(t.Compute > TimeSpan.Zero && t.GradientSync > TimeSpan.Zero && t.Optimizer > TimeSpan.Zero, $"phases {t.Compute} {t.GradientSync} {t.Optimizer}");
+        Assert.True(t.Train >= t.DataWait + t.Compute + t.GradientSync + t.Optimizer, $"train {t.Train} < sum of phases");
+        Assert.InRange(t.DataWaitFraction, 0, 1);
+        Assert.Equal(4, t.CheckpointSaves);
+        Assert.True(t.MaxCheckpointStall > TimeSpan.Zero && t.CheckpointStallMsPerSave <= t.MaxCheckpointStall.TotalMilliseconds);
+        Assert.True(t.StepMsExcludingCheckpoints < t.StepMs);
+        Assert.Equal(0, ranks[1].Result.Timings.CheckpointSaves);
+        Assert.Equal(weights, ranks[1].Weights); // the all-reduce kept the ranks identical
+    }
+
+    [Fact]
+    public async Task Skipping_the_gradient_all_reduce_leaves_ranks_apart_and_counts_no_sync_time()
+    {
+        var ranks = await RunTwoRanks(new TrainerOptions { SkipEvaluation = true, SkipGradientSync = true }, null);
+        Assert.All(ranks, r => Assert.Equal(TimeSpan.Zero, r.Result.Timings.GradientSync));
+        Assert.All(ranks, r => Assert.Equal(16, r.Result.Timings.Steps));
+        Assert.NotEqual(ranks[0].Weights, ranks[1].Weights); // each rank stepped on its own gradients
+    }
+
+    [Fact]
+    public async Task Timing_warm_up_steps_are_not_counted()
+    {
+        var ranks = await RunTwoRanks(new TrainerOptions { SkipEvaluation = true, TimingWarmupSteps = 5 }, null);
+        Assert.Equal(16, ranks[0].Result.Steps);
+        Assert.Equal(11, ranks[0].Result.Timings.Steps);
+        Assert.Equal(11, ranks[0].Result.Timings.MicroBatches);
+    }
+}
