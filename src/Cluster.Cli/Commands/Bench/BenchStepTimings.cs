@@ -1,0 +1,26 @@
+namespace Cluster.Cli.Commands.Bench;
+
+/// <summary>Per-step timings in milliseconds (preallocated, one slot per timed step).</summary>
+internal sealed class BenchStepTimings(int steps)
+{
+    public double[] Step { get; } = new double[steps];
+    public double[] ZeroGrad { get; } = new double[steps];
+    public double[] Forward { get; } = new double[steps];
+    public double[] Backward { get; } = new double[steps];
+    public double[] Optimizer { get; } = new double[steps];
+    /// <summary>NaN-filled until the first convolution has been timed (models without one keep NaN).</summary>
+    public double[] Conv1Forward { get; } = Enumerable.Repeat(double.NaN, steps).ToArray();
+    public double AllocatedBytesPerStep { get; set; }
+
+    public static double Median(double[] values)
+    {
+        var sorted = values.Where(v => !double.IsNaN(v)).Order().ToArray();
+        if (sorted.Length == 0) return double.NaN;
+        var mid = sorted.Length / 2;
+        return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+    }
+
+    public static double Mean(double[] values) => values.Any(v => !double.IsNaN(v)) ? values.Where(v => !double.IsNaN(v)).Average() : double.NaN;
+
+    public static double Min(double[] values) => values.Any(v => !double.IsNaN(v)) ? values.Where(v => !double.IsNaN(v)).Min() : double.NaN;
+}
