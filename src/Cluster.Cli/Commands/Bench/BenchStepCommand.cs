@@ -37,15 +37,15 @@ internal sealed class BenchStepCommand : BaseCommand
 
         var rows = new (string Name, double[] Values)[]
         {
-            ("step", t.Step), ("zero_grad", t.ZeroGrad), ("forward+loss", t.Forward), ("backward", t.Backward), ("optimizer", t.Optimizer), ("conv1 forward", t.Conv1Forward),
+            ("step", t.Step), ("step thread CPU", t.StepThreadCpu), ("step process CPU", t.StepProcessCpu), ("zero_grad", t.ZeroGrad), ("forward+loss", t.Forward), ("backward", t.Backward), ("optimizer", t.Optimizer), ("conv1 forward", t.Conv1Forward),
         };
-        await human.WriteLineAsync($"{"phase",-14} {"median ms",10} {"mean ms",9} {"min ms",8}").ConfigureAwait(false);
+        await human.WriteLineAsync($"{"phase",-16} {"median ms",10} {"mean ms",9} {"min ms",8}").ConfigureAwait(false);
         foreach (var (name, values) in rows)
         {
             var median = BenchStepTimings.Median(values);
             if (double.IsNaN(median)) continue;
             await human.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"{name,-14} {median,10:0.000} {BenchStepTimings.Mean(values),9:0.000} {BenchStepTimings.Min(values),8:0.000}")).ConfigureAwait(false);
+                $"{name,-16} {median,10:0.000} {BenchStepTimings.Mean(values),9:0.000} {BenchStepTimings.Min(values),8:0.000}")).ConfigureAwait(false);
         }
         await human.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"managed bytes allocated per step: {t.AllocatedBytesPerStep:0}")).ConfigureAwait(false);
 
@@ -56,6 +56,7 @@ internal sealed class BenchStepCommand : BaseCommand
                 torch.get_num_interop_threads(), settings.Batch, settings.Precision, settings.ChannelsLast, settings.TrainerExtras,
                 settings.Data ?? "fashion-mnist", settings.Steps,
                 R(BenchStepTimings.Median(t.Step)), R(BenchStepTimings.Mean(t.Step)), R(BenchStepTimings.Min(t.Step)),
+                R(BenchStepTimings.Median(t.StepThreadCpu)), R(BenchStepTimings.Median(t.StepProcessCpu)),
                 R(BenchStepTimings.Median(t.ZeroGrad)), R(BenchStepTimings.Median(t.Forward)), R(BenchStepTimings.Median(t.Backward)),
                 R(BenchStepTimings.Median(t.Optimizer)), double.IsNaN(conv1) ? null : R(conv1), Math.Round(t.AllocatedBytesPerStep, 1));
             await Console.Out.WriteLineAsync(JsonSerializer.Serialize(summary, BenchStepJson.Default.BenchStepSummary)).ConfigureAwait(false);

@@ -69,6 +69,8 @@ internal sealed class BenchStepRunner : IDisposable
     private void Step(int index, BenchStepTimings? timings, int slot)
     {
         var batch = data[index];
+        var cpu0 = BenchStepCpuClock.ThreadMs();
+        var proc0 = BenchStepCpuClock.ProcessMs();
         var t0 = Stopwatch.GetTimestamp();
         optimizer.zero_grad();
         if (settings.TrainerExtras) manual_seed(index);
@@ -88,6 +90,8 @@ internal sealed class BenchStepRunner : IDisposable
             bf16?.WeightsFromMaster();
             var t4 = Stopwatch.GetTimestamp();
             if (timings is null) return;
+            timings.StepThreadCpu[slot] = BenchStepCpuClock.ThreadMs() - cpu0;
+            timings.StepProcessCpu[slot] = BenchStepCpuClock.ProcessMs() - proc0;
             timings.ZeroGrad[slot] = Ms(t0, t1);
             timings.Forward[slot] = Ms(t1, t2);
             timings.Backward[slot] = Ms(t2, t3);

@@ -19,6 +19,8 @@ internal sealed record BenchStepSummary(
     [property: JsonPropertyName("step_ms_median")] double StepMsMedian,
     [property: JsonPropertyName("step_ms_mean")] double StepMsMean,
     [property: JsonPropertyName("step_ms_min")] double StepMsMin,
+    [property: JsonPropertyName("step_thread_cpu_ms_median")] double StepThreadCpuMsMedian,
+    [property: JsonPropertyName("step_process_cpu_ms_median")] double StepProcessCpuMsMedian,
     [property: JsonPropertyName("zero_grad_ms_median")] double ZeroGradMsMedian,
     [property: JsonPropertyName("forward_ms_median")] double ForwardMsMedian,
     [property: JsonPropertyName("backward_ms_median")] double BackwardMsMedian,

@@ -4,6 +4,10 @@ namespace Cluster.Cli.Commands.Bench;
 internal sealed class BenchStepTimings(int steps)
 {
     public double[] Step { get; } = new double[steps];
+    /// <summary>CPU time of the stepping thread (all of the step's compute when torch runs one thread).</summary>
+    public double[] StepThreadCpu { get; } = new double[steps];
+    /// <summary>CPU time of the whole process during the step (all torch threads, spinning included).</summary>
+    public double[] StepProcessCpu { get; } = new double[steps];
     public double[] ZeroGrad { get; } = new double[steps];
     public double[] Forward { get; } = new double[steps];
     public double[] Backward { get; } = new double[steps];
