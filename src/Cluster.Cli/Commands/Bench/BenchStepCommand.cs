@@ -29,7 +29,7 @@ internal sealed class BenchStepCommand : BaseCommand
         if (settings.InteropThreads > 0) torch.set_num_interop_threads(settings.InteropThreads);
         var total = settings.Warmup + settings.Steps;
         await human.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-            $"# bench step: {settings.Model}{(settings.Model == "cnn" ? $" k={settings.KernelSize}" : "")}, {settings.Optimizer} lr {settings.Lr}, batch {settings.Batch}, {settings.Precision}{(settings.ChannelsLast ? ", channels_last" : "")}{(settings.TrainerExtras ? ", trainer extras" : "")}, threads {torch.get_num_threads()} (interop {torch.get_num_interop_threads()}), {settings.Warmup} warmup + {settings.Steps} timed steps, data {settings.Data ?? "fashion-mnist"}")).ConfigureAwait(false);
+            $"# bench step: {settings.Model}{(settings.Model == "cnn" ? $" k={settings.KernelSize}" : "")}, {settings.Optimizer} lr {settings.Lr}, batch {settings.Batch}, {settings.Precision}{(settings.ChannelsLast ? ", channels_last" : "")}{(settings.TrainerExtras ? ", trainer extras" : "")}{(settings.DisposeScope ? ", dispose scope" : "")}, threads {torch.get_num_threads()} (interop {torch.get_num_interop_threads()}), {settings.Warmup} warmup + {settings.Steps} timed steps, data {settings.Data ?? "fashion-mnist"}")).ConfigureAwait(false);
 
         using var data = BenchStepData.Load(settings, total, cancellationToken);
         using var runner = new BenchStepRunner(settings, data);
@@ -48,6 +48,8 @@ internal sealed class BenchStepCommand : BaseCommand
                 $"{name,-16} {median,10:0.000} {BenchStepTimings.Mean(values),9:0.000} {BenchStepTimings.Min(values),8:0.000}")).ConfigureAwait(false);
         }
         await human.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"managed bytes allocated per step: {t.AllocatedBytesPerStep:0}")).ConfigureAwait(false);
+        if (t.UndisposedPerStep >= 0)
+            await human.WriteLineAsync($"tensors left undisposed per step (disposed by the scope): {t.UndisposedPerStep}").ConfigureAwait(false);
 
         if (json)
         {

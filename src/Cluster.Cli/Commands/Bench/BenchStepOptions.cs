@@ -20,9 +20,11 @@ internal sealed class BenchStepOptions
     public Option<bool> ChannelsLast { get; } = new("--channels-last") { Description = "images and model in channels_last memory format" };
     public Option<bool> TrainerExtras { get; } = new("--trainer-extras") { Description = "also do the trainer's per-step extras: dropout seed, loss.item(), clip_grad_norm_ (NaN guard)" };
 
+    public Option<bool> DisposeScope { get; } = new("--dispose-scope") { Description = "run each step in a torch DisposeScope (disposes tensors that TorchSharp leaves to the GC)" };
+
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { Model, KernelSize, Dropout, Optimizer, Lr, Batch, Threads, InteropThreads, Precision, Steps, Warmup, Data, ChannelsLast, TrainerExtras })
+        foreach (var option in new Option[] { Model, KernelSize, Dropout, Optimizer, Lr, Batch, Threads, InteropThreads, Precision, Steps, Warmup, Data, ChannelsLast, TrainerExtras, DisposeScope })
             command.Options.Add(option);
     }
 
@@ -33,6 +35,6 @@ internal sealed class BenchStepOptions
         return new BenchStepSettings(parseResult.GetValue(Model)!, parseResult.GetValue(KernelSize), parseResult.GetValue(Dropout),
             optimizer, lr, parseResult.GetValue(Batch), parseResult.GetValue(Threads), parseResult.GetValue(InteropThreads),
             parseResult.GetValue(Precision)!, parseResult.GetValue(Steps), parseResult.GetValue(Warmup), parseResult.GetValue(Data),
-            parseResult.GetValue(ChannelsLast), parseResult.GetValue(TrainerExtras)).Validate();
+            parseResult.GetValue(ChannelsLast), parseResult.GetValue(TrainerExtras), parseResult.GetValue(DisposeScope)).Validate();
     }
 }

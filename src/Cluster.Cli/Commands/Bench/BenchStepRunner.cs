@@ -69,6 +69,7 @@ internal sealed class BenchStepRunner : IDisposable
     private void Step(int index, BenchStepTimings? timings, int slot)
     {
         var batch = data[index];
+        using var scope = settings.DisposeScope ? NewDisposeScope() : null;
         var cpu0 = BenchStepCpuClock.ThreadMs();
         var proc0 = BenchStepCpuClock.ProcessMs();
         var t0 = Stopwatch.GetTimestamp();
@@ -92,6 +93,7 @@ internal sealed class BenchStepRunner : IDisposable
             if (timings is null) return;
             timings.StepThreadCpu[slot] = BenchStepCpuClock.ThreadMs() - cpu0;
             timings.StepProcessCpu[slot] = BenchStepCpuClock.ProcessMs() - proc0;
+            if (scope is not null && slot == 0) timings.UndisposedPerStep = scope.DisposablesCount;
             timings.ZeroGrad[slot] = Ms(t0, t1);
             timings.Forward[slot] = Ms(t1, t2);
             timings.Backward[slot] = Ms(t2, t3);

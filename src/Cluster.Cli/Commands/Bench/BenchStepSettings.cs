@@ -16,7 +16,8 @@ internal sealed record BenchStepSettings(
     int Warmup,
     string? Data,
     bool ChannelsLast,
-    bool TrainerExtras)
+    bool TrainerExtras,
+    bool DisposeScope)
 {
     public static readonly IReadOnlyList<string> Models = ["cnn", "resnet20", "mlp"];
     public static readonly IReadOnlyList<string> Optimizers = ["adam", "sgd"];

@@ -15,6 +15,9 @@ internal sealed class BenchStepTimings(int steps)
     /// <summary>NaN-filled until the first convolution has been timed (models without one keep NaN).</summary>
     public double[] Conv1Forward { get; } = Enumerable.Repeat(double.NaN, steps).ToArray();
     public double AllocatedBytesPerStep { get; set; }
+    /// <summary>With --dispose-scope: tensors created in the first timed step that nobody disposed (TorchSharp's
+    /// <c>.grad</c> wrappers in zero_grad/step, for instance); the scope disposes them. -1 without the scope.</summary>
+    public long UndisposedPerStep { get; set; } = -1;
 
     public static double Median(double[] values)
     {
