@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using Cluster.Training.Engine;
 using TorchSharp;
 
 namespace Cluster.Cli.Commands.Bench;
@@ -25,11 +26,14 @@ internal sealed class BenchStepCommand : BaseCommand
         var json = parseResult.GetValue(_json);
         var human = json ? Console.Error : Console.Out;
 
+        // Before the first torch call: libgomp reads OMP_WAIT_POLICY when libtorch loads.
+        if (settings.OmpWait is { } policy) OpenMpWaitPolicy.Apply(policy, overwrite: true);
+        var ompWait = OpenMpWaitPolicy.Current?.ToLowerInvariant() ?? "default";
         torch.set_num_threads(settings.Threads);
         if (settings.InteropThreads > 0) torch.set_num_interop_threads(settings.InteropThreads);
         var total = settings.Warmup + settings.Steps;
         await human.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-            $"# bench step: {settings.Model}{(settings.Model == "cnn" ? $" k={settings.KernelSize}" : "")}, {settings.Optimizer} lr {settings.Lr}, batch {settings.Batch}, {settings.Precision}{(settings.ChannelsLast ? ", channels_last" : "")}{(settings.TrainerExtras ? ", trainer extras" : "")}{(settings.DisposeScope ? ", dispose scope" : "")}, threads {torch.get_num_threads()} (interop {torch.get_num_interop_threads()}), {settings.Warmup} warmup + {settings.Steps} timed steps, data {settings.Data ?? "fashion-mnist"}")).ConfigureAwait(false);
+            $"# bench step: {settings.Model}{(settings.Model == "cnn" ? $" k={settings.KernelSize}" : "")}, {settings.Optimizer} lr {settings.Lr}, batch {settings.Batch}, {settings.Precision}{(settings.ChannelsLast ? ", channels_last" : "")}{(settings.TrainerExtras ? ", trainer extras" : "")}{(settings.DisposeScope ? ", dispose scope" : "")}, threads {torch.get_num_threads()} (interop {torch.get_num_interop_threads()}, OMP wait {ompWait}), {settings.Warmup} warmup + {settings.Steps} timed steps, data {settings.Data ?? "fashion-mnist"}")).ConfigureAwait(false);
 
         using var data = BenchStepData.Load(settings, total, cancellationToken);
         using var runner = new BenchStepRunner(settings, data);
@@ -55,7 +59,7 @@ internal sealed class BenchStepCommand : BaseCommand
         {
             var conv1 = BenchStepTimings.Median(t.Conv1Forward);
             var summary = new BenchStepSummary("torchsharp", settings.Model, settings.KernelSize, settings.Optimizer, settings.Threads,
-                torch.get_num_interop_threads(), settings.Batch, settings.Precision, settings.ChannelsLast, settings.TrainerExtras,
+                torch.get_num_interop_threads(), settings.Batch, settings.Precision, settings.ChannelsLast, settings.TrainerExtras, ompWait,
                 settings.Data ?? "fashion-mnist", settings.Steps,
                 R(BenchStepTimings.Median(t.Step)), R(BenchStepTimings.Mean(t.Step)), R(BenchStepTimings.Min(t.Step)),
                 R(BenchStepTimings.Median(t.StepThreadCpu)), R(BenchStepTimings.Median(t.StepProcessCpu)),

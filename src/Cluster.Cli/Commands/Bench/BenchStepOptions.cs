@@ -22,9 +22,11 @@ internal sealed class BenchStepOptions
 
     public Option<bool> DisposeScope { get; } = new("--dispose-scope") { Description = "run each step in a torch DisposeScope (disposes tensors that TorchSharp leaves to the GC)" };
 
+    public Option<string?> OmpWait { get; } = new("--omp-wait") { Description = "passive | active: OMP_WAIT_POLICY for libtorch's threads (default: the environment's, libgomp's default is active)" };
+
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { Model, KernelSize, Dropout, Optimizer, Lr, Batch, Threads, InteropThreads, Precision, Steps, Warmup, Data, ChannelsLast, TrainerExtras, DisposeScope })
+        foreach (var option in new Option[] { Model, KernelSize, Dropout, Optimizer, Lr, Batch, Threads, InteropThreads, Precision, Steps, Warmup, Data, ChannelsLast, TrainerExtras, DisposeScope, OmpWait })
             command.Options.Add(option);
     }
 
@@ -35,6 +37,6 @@ internal sealed class BenchStepOptions
         return new BenchStepSettings(parseResult.GetValue(Model)!, parseResult.GetValue(KernelSize), parseResult.GetValue(Dropout),
             optimizer, lr, parseResult.GetValue(Batch), parseResult.GetValue(Threads), parseResult.GetValue(InteropThreads),
             parseResult.GetValue(Precision)!, parseResult.GetValue(Steps), parseResult.GetValue(Warmup), parseResult.GetValue(Data),
-            parseResult.GetValue(ChannelsLast), parseResult.GetValue(TrainerExtras), parseResult.GetValue(DisposeScope)).Validate();
+            parseResult.GetValue(ChannelsLast), parseResult.GetValue(TrainerExtras), parseResult.GetValue(DisposeScope), parseResult.GetValue(OmpWait)).Validate();
     }
 }

@@ -17,7 +17,8 @@ internal sealed record BenchStepSettings(
     string? Data,
     bool ChannelsLast,
     bool TrainerExtras,
-    bool DisposeScope)
+    bool DisposeScope,
+    string? OmpWait)
 {
     public static readonly IReadOnlyList<string> Models = ["cnn", "resnet20", "mlp"];
     public static readonly IReadOnlyList<string> Optimizers = ["adam", "sgd"];
@@ -40,6 +41,7 @@ internal sealed record BenchStepSettings(
         if (InteropThreads is < 0 or > 1024) throw new UsageException($"--interop-threads must be in [0, 1024] (got {InteropThreads})");
         if (Steps is < 1 or > 1_000_000) throw new UsageException($"--steps must be in [1, 1000000] (got {Steps})");
         if (Warmup is < 0 or > 1_000_000) throw new UsageException($"--warmup must be in [0, 1000000] (got {Warmup})");
+        if (OmpWait is not (null or "passive" or "active")) throw new UsageException($"--omp-wait '{OmpWait}' is not one of passive, active");
         if (ChannelsLast && Model == "mlp") throw new UsageException("--channels-last needs a convolutional --model (cnn or resnet20)");
         if (Data is not null && !Synthetic && !Directory.Exists(Data)) throw new UsageException($"--data: directory '{Data}' does not exist");
         return this;

@@ -14,6 +14,7 @@ internal sealed record BenchStepSummary(
     [property: JsonPropertyName("precision")] string Precision,
     [property: JsonPropertyName("channels_last")] bool ChannelsLast,
     [property: JsonPropertyName("trainer_extras")] bool TrainerExtras,
+    [property: JsonPropertyName("omp_wait_policy")] string OmpWaitPolicy,
     [property: JsonPropertyName("data")] string Data,
     [property: JsonPropertyName("steps")] int Steps,
     [property: JsonPropertyName("step_ms_median")] double StepMsMedian,
