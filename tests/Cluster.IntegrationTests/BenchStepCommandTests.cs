@@ -36,7 +36,22 @@ public sealed class BenchStepCommandTests
         Assert.Contains("median ms", result.Stderr);
     }
 
+    [Fact]
+    public async Task Omp_wait_policy_reaches_libtorch_environment_and_two_threads_run()
+    {
+        var result = await CliRunner.RunAsync(Deadline, "bench", "step", "--threads", "2", "--omp-wait", "passive",
+            "--data", "synthetic", "--steps", "2", "--warmup", "1", "--batch", "8", "--dispose-scope", "--trainer-extras", "--json");
+
+        Assert.True(result.ExitCode == 0, result.ToString());
+        using var doc = JsonDocument.Parse(result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[^1]);
+        Assert.Equal("passive", doc.RootElement.GetProperty("omp_wait_policy").GetString());
+        Assert.Equal(2, doc.RootElement.GetProperty("threads").GetInt32());
+        Assert.True(doc.RootElement.GetProperty("trainer_extras").GetBoolean());
+        Assert.Contains("tensors left undisposed per step", result.Stderr);
+    }
+
     [Theory]
+    [InlineData("--omp-wait", "sometimes", "--omp-wait 'sometimes'")]
     [InlineData("--threads", "0", "--threads")]
     [InlineData("--model", "vgg", "--model 'vgg'")]
     [InlineData("--kernel-size", "4", "--kernel-size")]
