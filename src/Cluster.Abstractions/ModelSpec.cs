@@ -9,6 +9,8 @@ public sealed class ModelSpec
     public string Type { get; set; } = "mlp";
     /// <summary>Dropout probability of the MLP/CNN classifier (ignored by ResNets).</summary>
     public double Dropout { get; set; } = 0.2;
+    /// <summary>Convolution kernel size of the CNN (odd, 1..7; padding k/2 keeps H and W). Ignored by the other models.</summary>
+    public int KernelSize { get; set; } = 5;
     public string? Assembly { get; set; }
     public string? TypeName { get; set; }
 
@@ -16,6 +18,7 @@ public sealed class ModelSpec
     {
         SpecChecks.OneOf($"{path}.type", Type, Types, errors);
         if (!(Dropout >= 0 && Dropout < 1)) errors.Add(new($"{path}.dropout", $"must be in [0, 1) (got {Dropout})"));
+        if (KernelSize is < 1 or > 7 || KernelSize % 2 == 0) errors.Add(new($"{path}.kernelSize", $"must be odd and in [1, 7] (got {KernelSize})"));
         if (Type == "custom")
         {
             if (string.IsNullOrWhiteSpace(Assembly)) errors.Add(new($"{path}.assembly", "is required for a custom model"));

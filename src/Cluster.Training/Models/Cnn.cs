@@ -4,8 +4,8 @@ using static TorchSharp.torch;
 
 namespace Cluster.Training.Models;
 
-/// <summary>LeNet-style CNN: [conv5×5(32) → ReLU → maxpool2] → [conv5×5(64) → ReLU → maxpool2] → Linear(64·H/4·W/4, 128)
-/// → ReLU → Dropout → Linear(128, classes) ("head"). 28×28×1 input: 454,922 parameters.</summary>
+/// <summary>LeNet-style CNN: [convk×k(32) → ReLU → maxpool2] → [convk×k(64) → ReLU → maxpool2] (k = 5 by default, padding k/2) → Linear(64·H/4·W/4, 128)
+/// → ReLU → Dropout → Linear(128, classes) ("head"). 28×28×1 input: 454,922 parameters (k = 5), 421,642 (k = 3).</summary>
 internal sealed class Cnn : nn.Module<Tensor, Tensor>
 {
     private readonly Conv2d conv1;
@@ -16,10 +16,12 @@ internal sealed class Cnn : nn.Module<Tensor, Tensor>
     private readonly Dropout dropout;
     private readonly Linear head;
 
-    public Cnn(long channels, long height, long width, int classes, double dropout = 0.2) : base(nameof(Cnn))
+    public Cnn(long channels, long height, long width, int classes, double dropout = 0.2, int kernelSize = 5) : base(nameof(Cnn))
     {
-        conv1 = nn.Conv2d(channels, 32, 5, padding: 2);
-        conv2 = nn.Conv2d(32, 64, 5, padding: 2);
+        if (kernelSize is < 1 or > 7 || kernelSize % 2 == 0)
+            throw new ArgumentOutOfRangeException(nameof(kernelSize), kernelSize, "kernel size must be odd and in [1, 7]");
+        conv1 = nn.Conv2d(channels, 32, kernelSize, padding: kernelSize / 2);
+        conv2 = nn.Conv2d(32, 64, kernelSize, padding: kernelSize / 2);
         fc1 = nn.Linear(64 * (height / 4) * (width / 4), 128);
         this.dropout = nn.Dropout(dropout);
         head = nn.Linear(128, classes);

@@ -23,7 +23,7 @@ public static class ModelFactory
         return spec.Type switch
         {
             "mlp" => new Mlp(features, classes, dropout: spec.Dropout),
-            "cnn" => RequireImage(spec.Type, c) ?? new Cnn(c, h, w, classes, spec.Dropout),
+            "cnn" => RequireImage(spec.Type, c) ?? new Cnn(c, h, w, classes, spec.Dropout, spec.KernelSize),
             "resnet20" => RequireImage(spec.Type, c) ?? ResNet.ResNet20(c, classes),
             "resnet18" => RequireImage(spec.Type, c) ?? ResNet.ResNet18(c, classes),
             "custom" => CreateCustom(spec, new ModelContext(inputShape, classes, spec.Dropout)),

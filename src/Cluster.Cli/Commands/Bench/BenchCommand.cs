@@ -8,5 +8,6 @@ internal sealed class BenchCommand : System.CommandLine.Command
         Subcommands.Add(new BenchAllReduceCommand());
         Subcommands.Add(new BenchDdpCommand());
         Subcommands.Add(new BenchWorkerCommand());
+        Subcommands.Add(new BenchStepCommand());
     }
 }
