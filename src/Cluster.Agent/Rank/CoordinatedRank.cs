@@ -24,6 +24,9 @@ public sealed class CoordinatedRank(RankSettings settings, TextWriter output, Ti
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(settings);
+        // Idle OpenMP threads sleep instead of spinning on cores the communicator and the other ranks need (a user's own
+        // OMP_WAIT_POLICY wins); must precede the first TorchSharp call.
+        global::Cluster.Training.Engine.OpenMpWaitPolicy.Apply("PASSIVE");
         TorchSharp.torch.set_num_threads(settings.Threads);
         await using var client = await CoordinatorClient.ConnectStaticAsync(settings.Gateways, settings.ClusterId, settings.ServiceId,
             TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);

@@ -34,6 +34,9 @@ internal sealed class WorkerCommand : BaseCommand
         if (!int.TryParse(rankText, NumberStyles.None, CultureInfo.InvariantCulture, out var rank)) throw new UsageException($"{WorkerConfig.RankVariable} '{rankText}' is not a rank");
         var config = WorkerConfig.Read(configPath);
         var spec = JobSpecLoader.LoadFile(config.SpecPath);
+        // Idle OpenMP threads sleep instead of spinning on cores the communicator and the other ranks need (a user's own
+        // OMP_WAIT_POLICY wins); must precede the first TorchSharp call.
+        global::Cluster.Training.Engine.OpenMpWaitPolicy.Apply("PASSIVE");
         TorchSharp.torch.set_num_threads(config.ThreadsPerRank);
         void Log(string line) => Console.Out.WriteLine(line);
         try
