@@ -3,8 +3,8 @@ using Xunit;
 
 namespace Cluster.IntegrationTests;
 
-/// <summary>`cluster bench ddp` end to end: real rank processes train the synthetic example with and without the
-/// gradient all-reduce and report the per-step figures.</summary>
+/// <summary>`cluster bench ddp` end to end: real rank processes train the synthetic example in alternating blocks with
+/// and without the gradient all-reduce and report the per-step figures.</summary>
 public sealed class BenchDdpCommandTests
 {
     private static string Smoke => Path.Combine(RepoPaths.Root, "examples", "synthetic-smoke.yaml");
@@ -13,7 +13,7 @@ public sealed class BenchDdpCommandTests
     public async Task Reports_overhead_data_wait_and_checkpoint_stall()
     {
         var result = await CliRunner.RunAsync(TimeSpan.FromMinutes(4), "bench", "ddp", Smoke, "--workers", "2", "--steps", "6",
-            "--warmup", "2", "--rounds", "1", "--checkpoint-every", "3", "--json");
+            "--warmup", "2", "--rounds", "1", "--block", "2", "--checkpoint-every", "3", "--json");
         Assert.True(result.ExitCode == 0, result.ToString());
         var last = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[^1];
         using var doc = JsonDocument.Parse(last);
@@ -21,6 +21,7 @@ public sealed class BenchDdpCommandTests
         Assert.Equal("ddp", root.GetProperty("bench").GetString());
         Assert.Equal(2, root.GetProperty("workers").GetInt32());
         Assert.Equal(6, root.GetProperty("steps").GetInt32());
+        Assert.Equal(2, root.GetProperty("block_steps").GetInt32());
         Assert.True(root.GetProperty("sync_step_ms").GetDouble() > 0, last);
         Assert.True(root.GetProperty("nosync_step_ms").GetDouble() > 0, last);
         Assert.True(root.GetProperty("gradient_sync_ms").GetDouble() > 0, last);
@@ -36,6 +37,7 @@ public sealed class BenchDdpCommandTests
     [InlineData("--steps", "0", "--steps must be >= 1")]
     [InlineData("--workers", "0", "--workers must be in [1, 64]")]
     [InlineData("--checkpoint-every", "-1", "--checkpoint-every must be >= 0")]
+    [InlineData("--block", "0", "--block must be >= 1")]
     public async Task Bad_input_fails_with_a_message_naming_the_option(string option, string value, string message)
     {
         var result = await CliRunner.RunAsync(TimeSpan.FromSeconds(60), "bench", "ddp", Smoke, option, value);

@@ -50,6 +50,8 @@ public sealed class TrainerTimingsTests : IDisposable
         Assert.True(t.MaxCheckpointStall > TimeSpan.Zero && t.CheckpointStallMsPerSave <= t.MaxCheckpointStall.TotalMilliseconds);
         Assert.True(t.StepMsExcludingCheckpoints < t.StepMs);
         Assert.Equal(0, ranks[1].Result.Timings.CheckpointSaves);
+        Assert.Equal(16, t.SyncedSteps);
+        Assert.Equal(0, t.UnsyncedSteps);
         Assert.Equal(weights, ranks[1].Weights); // the all-reduce kept the ranks identical
     }
 
@@ -60,6 +62,19 @@ public sealed class TrainerTimingsTests : IDisposable
         Assert.All(ranks, r => Assert.Equal(TimeSpan.Zero, r.Result.Timings.GradientSync));
         Assert.All(ranks, r => Assert.Equal(16, r.Result.Timings.Steps));
         Assert.NotEqual(ranks[0].Weights, ranks[1].Weights); // each rank stepped on its own gradients
+    }
+
+    [Fact]
+    public async Task Alternating_blocks_time_steps_with_and_without_the_all_reduce_in_one_run()
+    {
+        var ranks = await RunTwoRanks(new TrainerOptions { SkipEvaluation = true, AlternateGradientSyncSteps = 4 }, null);
+        var t = ranks[0].Result.Timings;
+        Assert.Equal(8, t.SyncedSteps); // steps 0-3 and 8-11 all-reduce, 4-7 and 12-15 do not
+        Assert.Equal(8, t.UnsyncedSteps);
+        Assert.True(t.SyncedStepMs > 0 && t.UnsyncedStepMs > 0, $"{t.SyncedStepMs} {t.UnsyncedStepMs}");
+        Assert.True(t.GradientSync > TimeSpan.Zero);
+        Assert.True(t.SyncedStepTime + t.UnsyncedStepTime <= t.Train, "per-step times exceed the training time");
+        Assert.NotEqual(ranks[0].Weights, ranks[1].Weights); // the unsynchronised blocks let the ranks drift apart
     }
 
     [Fact]

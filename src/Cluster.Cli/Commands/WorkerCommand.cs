@@ -60,7 +60,7 @@ internal sealed class WorkerCommand : BaseCommand
                 KeepLast = spec.Checkpoint.KeepLast,
                 Resume = bench is null,
                 SkipEvaluation = bench is not null,
-                SkipGradientSync = bench?.SkipGradientSync ?? false,
+                AlternateGradientSyncSteps = bench?.AlternateGradientSyncSteps ?? 0,
                 TimingWarmupSteps = bench?.WarmupSteps ?? 0,
                 Ddp = new DdpOptions
                 {

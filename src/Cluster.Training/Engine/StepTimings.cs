@@ -17,6 +17,12 @@ public sealed class StepTimings
     public TimeSpan Compute { get; internal set; }
     public TimeSpan GradientSync { get; internal set; }
     public TimeSpan Optimizer { get; internal set; }
+    /// <summary>Optimizer steps that did / did not all-reduce gradients, and their summed wall time (from waiting for the
+    /// step's first batch to the end of the optimizer step; checkpoints excluded).</summary>
+    public long SyncedSteps { get; internal set; }
+    public TimeSpan SyncedStepTime { get; internal set; }
+    public long UnsyncedSteps { get; internal set; }
+    public TimeSpan UnsyncedStepTime { get; internal set; }
     public int CheckpointSaves { get; internal set; }
     public TimeSpan CheckpointStall { get; internal set; }
     public TimeSpan MaxCheckpointStall { get; internal set; }
@@ -25,6 +31,8 @@ public sealed class StepTimings
     public double StepMs => Steps == 0 ? 0 : Train.TotalMilliseconds / Steps;
     /// <summary>Mean step time without the checkpoint stalls (what a step costs between checkpoints).</summary>
     public double StepMsExcludingCheckpoints => Steps == 0 ? 0 : (Train - CheckpointStall).TotalMilliseconds / Steps;
+    public double SyncedStepMs => SyncedSteps == 0 ? 0 : SyncedStepTime.TotalMilliseconds / SyncedSteps;
+    public double UnsyncedStepMs => UnsyncedSteps == 0 ? 0 : UnsyncedStepTime.TotalMilliseconds / UnsyncedSteps;
     public double DataWaitMsPerStep => PerStep(DataWait);
     public double ComputeMsPerStep => PerStep(Compute);
     public double GradientSyncMsPerStep => PerStep(GradientSync);
@@ -37,8 +45,8 @@ public sealed class StepTimings
 
     internal void Reset()
     {
-        Steps = MicroBatches = 0;
-        Train = DataWait = Compute = GradientSync = Optimizer = CheckpointStall = MaxCheckpointStall = TimeSpan.Zero;
+        Steps = MicroBatches = SyncedSteps = UnsyncedSteps = 0;
+        Train = DataWait = Compute = GradientSync = Optimizer = CheckpointStall = MaxCheckpointStall = SyncedStepTime = UnsyncedStepTime = TimeSpan.Zero;
         CheckpointSaves = 0;
     }
 

@@ -19,9 +19,11 @@ public sealed partial class Trainer
         double stepLoss = 0;
         var stepFinite = 0;
         var clock = options.TimeProvider;
+        long stepStart = 0;
         while (true)
         {
             var waitStart = clock.GetTimestamp();
+            if (pending == 0) stepStart = waitStart;
             var batch = await loader.NextAsync(cancellationToken).ConfigureAwait(false);
             timings.DataWait += clock.GetElapsedTime(waitStart);
             if (batch is null) break;
@@ -48,7 +50,13 @@ public sealed partial class Trainer
                 if (!last) continue;
                 pending = 0;
                 var before = step;
-                await OptimizerStepAsync(cancellationToken).ConfigureAwait(false);
+                var synced = await OptimizerStepAsync(cancellationToken).ConfigureAwait(false);
+                if (step > before)
+                {
+                    var took = clock.GetElapsedTime(stepStart);
+                    if (synced) { timings.SyncedSteps++; timings.SyncedStepTime += took; }
+                    else { timings.UnsyncedSteps++; timings.UnsyncedStepTime += took; }
+                }
                 if (step > before && step == options.TimingWarmupSteps)
                 {
                     timings.Reset(); // benchmarks: the first steps (allocator, caches, connections) are not typical
@@ -71,13 +79,16 @@ public sealed partial class Trainer
     }
 
     /// <summary>All-reduce, NaN/Inf guard, clipping, optimizer and schedule step, buffer sync.</summary>
-    private async Task OptimizerStepAsync(CancellationToken cancellationToken)
+    /// <returns>Whether gradients were all-reduced (benchmarks may skip it).</returns>
+    private async Task<bool> OptimizerStepAsync(CancellationToken cancellationToken)
     {
         var clock = options.TimeProvider;
         var start = clock.GetTimestamp();
         shadow?.GradientsToMaster();
         var local = clock.GetElapsedTime(start);
-        if (!options.SkipGradientSync)
+        var block = options.AlternateGradientSyncSteps;
+        var sync = !options.SkipGradientSync && (block <= 0 || step / block % 2 == 0);
+        if (sync)
         {
             var syncStart = clock.GetTimestamp();
             await ddp.SynchronizeGradientsAsync(cancellationToken).ConfigureAwait(false);
@@ -86,6 +97,7 @@ public sealed partial class Trainer
         var optimizerStart = clock.GetTimestamp();
         await StepOptimizerAsync(cancellationToken).ConfigureAwait(false);
         timings.Optimizer += local + clock.GetElapsedTime(optimizerStart);
+        return sync;
     }
 
     /// <summary>NaN/Inf guard, clipping, optimizer and schedule step, buffer sync.</summary>

@@ -8,11 +8,12 @@ namespace Cluster.Cli.Commands.Bench;
 
 /// <summary>
 /// `cluster bench ddp job.yaml`: the DDP communication overhead, data-loader wait and checkpoint stall of a real training
-/// job. Runs the job's training loop on N local ranks for warm-up + S steps, alternately with the gradient all-reduce
-/// and without it (PyTorch's <c>no_sync</c> measurement), for R rounds each, and prints rank 0's per-step figures:
-/// step time with and without all-reduce (overhead = their difference over the time without), the all-reduce time
-/// itself, the share of the step spent waiting for data, and the checkpoint stall per save (checkpoints go to a scratch
-/// folder every --checkpoint-every steps in the runs with all-reduce). Evaluation is skipped and nothing is resumed.
+/// job. Runs the job's training loop on N local ranks for warm-up + S steps, R times; within each run blocks of --block
+/// steps alternate with and without the gradient all-reduce (PyTorch's <c>no_sync</c> measurement, under the same
+/// conditions), and prints rank 0's per-step figures (medians over the runs): step time with and without all-reduce
+/// (overhead = their difference over the time without), the all-reduce time itself, the share of the step spent waiting
+/// for data, and the checkpoint stall per save (checkpoints go to a scratch folder every --checkpoint-every steps; their
+/// stall is not part of the step times). Evaluation is skipped and nothing is resumed.
 /// </summary>
 internal sealed class BenchDdpCommand : BaseCommand
 {
@@ -21,7 +22,8 @@ internal sealed class BenchDdpCommand : BaseCommand
     private readonly Option<int?> threads = new("--threads") { Description = "Torch threads per rank (default: cores / workers)" };
     private readonly Option<int> steps = new("--steps") { Description = "Timed optimizer steps per run", DefaultValueFactory = _ => 200 };
     private readonly Option<int> warmup = new("--warmup") { Description = "Untimed optimizer steps first", DefaultValueFactory = _ => 20 };
-    private readonly Option<int> rounds = new("--rounds") { Description = "Runs with and without all-reduce (alternating)", DefaultValueFactory = _ => 2 };
+    private readonly Option<int> rounds = new("--rounds") { Description = "Runs", DefaultValueFactory = _ => 2 };
+    private readonly Option<int> block = new("--block") { Description = "Steps per block; blocks alternate with and without all-reduce", DefaultValueFactory = _ => 10 };
     private readonly Option<int> checkpointEvery = new("--checkpoint-every") { Description = "Checkpoint interval in steps (0: none)", DefaultValueFactory = _ => 50 };
     private readonly Option<int> timeout = new("--timeout") { Description = "Seconds per run", DefaultValueFactory = _ => 1800 };
     private readonly Option<bool> json = new("--json") { Description = "JSON summary as the last stdout line; human text on stderr" };
@@ -29,7 +31,7 @@ internal sealed class BenchDdpCommand : BaseCommand
     public BenchDdpCommand() : base("ddp", "DDP overhead, data wait and checkpoint stall of a training job on local ranks")
     {
         Arguments.Add(job);
-        foreach (var option in new Option[] { workers, threads, steps, warmup, rounds, checkpointEvery, timeout, json }) Options.Add(option);
+        foreach (var option in new Option[] { workers, threads, steps, warmup, rounds, block, checkpointEvery, timeout, json }) Options.Add(option);
     }
 
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
@@ -48,35 +50,32 @@ internal sealed class BenchDdpCommand : BaseCommand
         var untimed = parseResult.GetValue(warmup);
         if (untimed < 0) throw new UsageException($"--warmup must be >= 0 (got {untimed})");
         var r = Positive(parseResult.GetValue(rounds), "--rounds");
+        var k = Positive(parseResult.GetValue(block), "--block");
         var every = parseResult.GetValue(checkpointEvery);
         if (every < 0) throw new UsageException($"--checkpoint-every must be >= 0 (got {every})");
         var limit = TimeSpan.FromSeconds(Positive(parseResult.GetValue(timeout), "--timeout"));
 
         var scratch = Directory.CreateTempSubdirectory("cluster-bench-ddp-");
-        var sync = new List<RunTimings>();
-        var nosync = new List<RunTimings>();
+        var runs = new List<RunTimings>();
         try
         {
             for (var round = 0; round < r; round++)
             {
-                foreach (var skip in new[] { false, true })
+                var settings = new WorkerBenchSettings
                 {
-                    var settings = new WorkerBenchSettings
-                    {
-                        MaxSteps = untimed + timed, WarmupSteps = untimed, SkipGradientSync = skip,
-                        CheckpointDirectory = skip || every == 0 ? null : Path.Combine(scratch.FullName, $"round-{round}"),
-                        CheckpointIntervalSteps = skip ? 0 : every,
-                    };
-                    await human.WriteLineAsync($"bench ddp: round {round + 1}/{r}, {(skip ? "without" : "with")} gradient all-reduce, {untimed}+{timed} steps").ConfigureAwait(false);
-                    var summary = await StaticRun.RunAsync(spec, file.FullName, n, perRank, settings, limit, human, cancellationToken).ConfigureAwait(false);
-                    if (!StaticRun.Succeeded(summary) || summary.Timings is not { } t)
-                    {
-                        await human.WriteLineAsync($"bench ddp: run failed: {summary.Error ?? summary.Status}").ConfigureAwait(false);
-                        if (asJson) Console.Out.WriteLine(summary.ToJson());
-                        return ExitCodes.Failure;
-                    }
-                    (skip ? nosync : sync).Add(t);
+                    MaxSteps = untimed + timed, WarmupSteps = untimed, AlternateGradientSyncSteps = k,
+                    CheckpointDirectory = every == 0 ? null : Path.Combine(scratch.FullName, $"round-{round}"),
+                    CheckpointIntervalSteps = every,
+                };
+                await human.WriteLineAsync($"bench ddp: run {round + 1}/{r}, {untimed}+{timed} steps, blocks of {k} with and without gradient all-reduce").ConfigureAwait(false);
+                var summary = await StaticRun.RunAsync(spec, file.FullName, n, perRank, settings, limit, human, cancellationToken).ConfigureAwait(false);
+                if (!StaticRun.Succeeded(summary) || summary.Timings is not { } t)
+                {
+                    await human.WriteLineAsync($"bench ddp: run failed: {summary.Error ?? summary.Status}").ConfigureAwait(false);
+                    if (asJson) Console.Out.WriteLine(summary.ToJson());
+                    return ExitCodes.Failure;
                 }
+                runs.Add(t);
             }
         }
         finally
@@ -85,7 +84,7 @@ internal sealed class BenchDdpCommand : BaseCommand
             catch (IOException) { /* best effort */ }
         }
 
-        var result = BenchDdpResult.From(spec.Training.Model.Type, spec.Training.Precision, n, perRank, spec.Training.BatchSize, timed, sync, nosync);
+        var result = BenchDdpResult.From(spec.Training.Model.Type, spec.Training.Precision, n, perRank, spec.Training.BatchSize, timed, k, runs);
         await human.WriteLineAsync(result.Describe()).ConfigureAwait(false);
         if (asJson) Console.Out.WriteLine(JsonSerializer.Serialize(result));
         return ExitCodes.Success;

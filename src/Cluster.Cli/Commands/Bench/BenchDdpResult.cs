@@ -16,9 +16,10 @@ internal sealed record BenchDdpResult
     [JsonPropertyName("batch_per_rank")] public int BatchPerRank { get; init; }
     [JsonPropertyName("steps")] public int Steps { get; init; }
     [JsonPropertyName("rounds")] public int Rounds { get; init; }
+    [JsonPropertyName("block_steps")] public int BlockSteps { get; init; }
     [JsonPropertyName("sync_step_ms")] public double SyncStepMs { get; init; }
     [JsonPropertyName("nosync_step_ms")] public double NoSyncStepMs { get; init; }
-    /// <summary>(step with all-reduce − step without) / step without.</summary>
+    /// <summary>(step with all-reduce − step without) / step without; both from the same runs.</summary>
     [JsonPropertyName("comm_overhead_fraction")] public double CommOverheadFraction { get; init; }
     [JsonPropertyName("gradient_sync_ms")] public double GradientSyncMs { get; init; }
     [JsonPropertyName("compute_ms")] public double ComputeMs { get; init; }
@@ -29,33 +30,33 @@ internal sealed record BenchDdpResult
     [JsonPropertyName("checkpoint_saves")] public int CheckpointSaves { get; init; }
     [JsonPropertyName("checkpoint_stall_ms")] public double CheckpointStallMs { get; init; }
     [JsonPropertyName("checkpoint_stall_max_ms")] public double CheckpointStallMaxMs { get; init; }
-    /// <summary>Mean stall per save over the step time with all-reduce.</summary>
+    /// <summary>Mean stall per save over the mean step time (checkpoints excluded).</summary>
     [JsonPropertyName("checkpoint_stall_fraction")] public double CheckpointStallFraction { get; init; }
 
-    public static BenchDdpResult From(string model, string precision, int workers, int threads, int batch, int steps,
-        IReadOnlyList<RunTimings> sync, IReadOnlyList<RunTimings> nosync)
+    public static BenchDdpResult From(string model, string precision, int workers, int threads, int batch, int steps, int block,
+        IReadOnlyList<RunTimings> runs)
     {
-        var syncMs = Median(sync.Select(t => t.StepMsExcludingCheckpoints));
-        var nosyncMs = Median(nosync.Select(t => t.StepMsExcludingCheckpoints));
-        var all = sync.Concat(nosync).ToList();
-        var saves = sync.Sum(t => t.CheckpointSaves);
-        var stall = saves == 0 ? 0 : sync.Sum(t => t.CheckpointStallMs * t.CheckpointSaves) / saves;
+        var syncMs = Median(runs.Select(t => t.SyncedStepMs));
+        var nosyncMs = Median(runs.Select(t => t.UnsyncedStepMs));
+        var saves = runs.Sum(t => t.CheckpointSaves);
+        var stall = saves == 0 ? 0 : runs.Sum(t => t.CheckpointStallMs * t.CheckpointSaves) / saves;
+        var stepMs = Median(runs.Select(t => t.StepMsExcludingCheckpoints));
         return new BenchDdpResult
         {
-            Model = model, Precision = precision, Workers = workers, ThreadsPerRank = threads, BatchPerRank = batch, Steps = steps, Rounds = sync.Count,
-            SyncStepMs = syncMs, NoSyncStepMs = nosyncMs, CommOverheadFraction = nosyncMs > 0 ? (syncMs - nosyncMs) / nosyncMs : 0,
-            GradientSyncMs = Median(sync.Select(t => t.GradientSyncMs)), ComputeMs = Median(all.Select(t => t.ComputeMs)),
-            OptimizerMs = Median(all.Select(t => t.OptimizerMs)), DataWaitMs = Median(all.Select(t => t.DataWaitMs)),
-            DataWaitFractionMax = all.Max(t => t.DataWaitFraction),
-            CheckpointSaves = saves, CheckpointStallMs = stall, CheckpointStallMaxMs = sync.Count == 0 ? 0 : sync.Max(t => t.CheckpointStallMaxMs),
-            CheckpointStallFraction = syncMs > 0 ? stall / syncMs : 0,
+            Model = model, Precision = precision, Workers = workers, ThreadsPerRank = threads, BatchPerRank = batch, Steps = steps, Rounds = runs.Count,
+            BlockSteps = block, SyncStepMs = syncMs, NoSyncStepMs = nosyncMs, CommOverheadFraction = nosyncMs > 0 ? (syncMs - nosyncMs) / nosyncMs : 0,
+            GradientSyncMs = Median(runs.Select(t => t.GradientSyncMs)), ComputeMs = Median(runs.Select(t => t.ComputeMs)),
+            OptimizerMs = Median(runs.Select(t => t.OptimizerMs)), DataWaitMs = Median(runs.Select(t => t.DataWaitMs)),
+            DataWaitFractionMax = runs.Count == 0 ? 0 : runs.Max(t => t.DataWaitFraction),
+            CheckpointSaves = saves, CheckpointStallMs = stall, CheckpointStallMaxMs = runs.Count == 0 ? 0 : runs.Max(t => t.CheckpointStallMaxMs),
+            CheckpointStallFraction = stepMs > 0 ? stall / stepMs : 0,
         };
     }
 
     public string Describe()
     {
         var b = new StringBuilder();
-        b.AppendLine(Line($"# DDP step, model {Model} ({Precision}), {Workers} ranks × {ThreadsPerRank} thread(s), batch {BatchPerRank} per rank, {Steps} timed steps, {Rounds} round(s) each"));
+        b.AppendLine(Line($"# DDP step, model {Model} ({Precision}), {Workers} ranks × {ThreadsPerRank} thread(s), batch {BatchPerRank} per rank, {Steps} timed steps per run, {Rounds} run(s), blocks of {BlockSteps} steps with / without all-reduce"));
         b.AppendLine(Line($"step with gradient all-reduce     {SyncStepMs,9:F2} ms (checkpoint stalls excluded)"));
         b.AppendLine(Line($"step without (no_sync)            {NoSyncStepMs,9:F2} ms"));
         b.AppendLine(Line($"communication overhead            {CommOverheadFraction,9:P1}   (target <= 10 %; PyTorch DDP gloo measured 15 % on this machine kind)"));

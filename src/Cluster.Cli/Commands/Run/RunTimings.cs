@@ -8,6 +8,8 @@ internal sealed record RunTimings
 {
     [JsonPropertyName("step_ms")] public double StepMs { get; init; }
     [JsonPropertyName("step_ms_excluding_checkpoints")] public double StepMsExcludingCheckpoints { get; init; }
+    [JsonPropertyName("synced_step_ms")] public double SyncedStepMs { get; init; }
+    [JsonPropertyName("unsynced_step_ms")] public double UnsyncedStepMs { get; init; }
     [JsonPropertyName("data_wait_ms")] public double DataWaitMs { get; init; }
     [JsonPropertyName("data_wait_fraction")] public double DataWaitFraction { get; init; }
     [JsonPropertyName("compute_ms")] public double ComputeMs { get; init; }
@@ -20,7 +22,8 @@ internal sealed record RunTimings
 
     public static RunTimings From(StepTimings t) => new()
     {
-        StepMs = t.StepMs, StepMsExcludingCheckpoints = t.StepMsExcludingCheckpoints, DataWaitMs = t.DataWaitMsPerStep, DataWaitFraction = t.DataWaitFraction, ComputeMs = t.ComputeMsPerStep,
+        StepMs = t.StepMs, StepMsExcludingCheckpoints = t.StepMsExcludingCheckpoints, SyncedStepMs = t.SyncedStepMs, UnsyncedStepMs = t.UnsyncedStepMs,
+        DataWaitMs = t.DataWaitMsPerStep, DataWaitFraction = t.DataWaitFraction, ComputeMs = t.ComputeMsPerStep,
         GradientSyncMs = t.GradientSyncMsPerStep, GradientSyncFraction = t.GradientSyncFraction, OptimizerMs = t.OptimizerMsPerStep,
         CheckpointSaves = t.CheckpointSaves, CheckpointStallMs = t.CheckpointStallMsPerSave,
         CheckpointStallMaxMs = t.MaxCheckpointStall.TotalMilliseconds,
