@@ -38,10 +38,7 @@ internal sealed class RunCommand : BaseCommand
         }
         var asJson = parseResult.GetValue(json);
         var human = asJson ? Console.Error : Console.Out;
-        var file = parseResult.GetValue(job) ?? throw new UsageException("a job spec file is required");
-        JobSpec spec;
-        try { spec = JobSpecLoader.LoadFile(file.FullName); }
-        catch (JobSpecException ex) { throw new UsageException(ex.Message); }
+        var (file, spec) = SpecArgument.Load(parseResult, job);
         var n = parseResult.GetValue(workers) ?? spec.Workers.Min;
         if (n < 1 || n > 256) throw new UsageException($"--workers must be in [1, 256] (got {n})");
         var limit = parseResult.GetValue(timeout);

@@ -38,10 +38,7 @@ internal sealed class BenchDdpCommand : BaseCommand
     {
         var asJson = parseResult.GetValue(json);
         var human = asJson ? Console.Error : Console.Out;
-        var file = parseResult.GetValue(job) ?? throw new UsageException("a job spec file is required");
-        JobSpec spec;
-        try { spec = JobSpecLoader.LoadFile(file.FullName); }
-        catch (JobSpecException ex) { throw new UsageException(ex.Message); }
+        var (file, spec) = SpecArgument.Load(parseResult, job);
         var n = parseResult.GetValue(workers);
         if (n < 1 || n > 64) throw new UsageException($"--workers must be in [1, 64] (got {n})");
         var perRank = parseResult.GetValue(threads) ?? Math.Max(1, Environment.ProcessorCount / n);
