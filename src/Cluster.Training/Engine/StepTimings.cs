@@ -10,7 +10,8 @@ namespace Cluster.Training.Engine;
 /// </summary>
 public sealed class StepTimings
 {
-    public long Steps { get; internal set; }
+    /// <summary>Optimizer steps timed (skipped non-finite steps are not counted).</summary>
+    public long Steps => SyncedSteps + UnsyncedSteps;
     public long MicroBatches { get; internal set; }
     public TimeSpan Train { get; internal set; }
     public TimeSpan DataWait { get; internal set; }
@@ -45,7 +46,7 @@ public sealed class StepTimings
 
     internal void Reset()
     {
-        Steps = MicroBatches = SyncedSteps = UnsyncedSteps = 0;
+        MicroBatches = SyncedSteps = UnsyncedSteps = 0;
         Train = DataWait = Compute = GradientSync = Optimizer = CheckpointStall = MaxCheckpointStall = SyncedStepTime = UnsyncedStepTime = TimeSpan.Zero;
         CheckpointSaves = 0;
     }

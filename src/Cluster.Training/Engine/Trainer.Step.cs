@@ -56,11 +56,11 @@ public sealed partial class Trainer
                     var took = clock.GetElapsedTime(stepStart);
                     if (synced) { timings.SyncedSteps++; timings.SyncedStepTime += took; }
                     else { timings.UnsyncedSteps++; timings.UnsyncedStepTime += took; }
-                }
-                if (step > before && step == options.TimingWarmupSteps)
-                {
-                    timings.Reset(); // benchmarks: the first steps (allocator, caches, connections) are not typical
-                    timingSince = clock.GetTimestamp();
+                    if (step == options.TimingWarmupSteps)
+                    {
+                        timings.Reset(); // benchmarks: the first steps (allocator, caches, connections) are not typical
+                        timingSince = clock.GetTimestamp();
+                    }
                 }
                 if (step > before && options.StepCompleted is { } hook)
                     await hook(new TrainerStep(step, batch.CursorAfter, stepFinite == 0 ? double.NaN : stepLoss / stepFinite), cancellationToken).ConfigureAwait(false);
@@ -87,7 +87,7 @@ public sealed partial class Trainer
         shadow?.GradientsToMaster();
         var local = clock.GetElapsedTime(start);
         var block = options.AlternateGradientSyncSteps;
-        var sync = !options.SkipGradientSync && (block <= 0 || step / block % 2 == 0);
+        var sync = block <= 0 || step / block % 2 == 0;
         if (sync)
         {
             var syncStart = clock.GetTimestamp();
@@ -120,7 +120,6 @@ public sealed partial class Trainer
         optimizer.zero_grad();
         schedule.OnOptimizerStep();
         step++;
-        timings.Steps++;
         if (shadow is not null)
         {
             shadow.Model.zero_grad();

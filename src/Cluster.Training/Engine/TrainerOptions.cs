@@ -18,9 +18,6 @@ public sealed record TrainerOptions
     public int LoaderWorkers { get; init; } = 2;
     /// <summary>Skip the per-epoch evaluation (tests that compare weights only).</summary>
     public bool SkipEvaluation { get; init; }
-    /// <summary>Benchmark only: skip the gradient all-reduce (ranks diverge) to measure a step without communication,
-    /// as PyTorch's <c>no_sync</c> does. Never set it for real training.</summary>
-    public bool SkipGradientSync { get; init; }
     /// <summary>Benchmark only: alternate blocks of this many optimizer steps with and without the gradient all-reduce
     /// (0: off), so both kinds of step are timed in one run under the same conditions (<see cref="StepTimings.SyncedStepMs"/>,
     /// <see cref="StepTimings.UnsyncedStepMs"/>). Ranks diverge; never set it for real training.</summary>

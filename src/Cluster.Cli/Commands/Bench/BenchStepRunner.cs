@@ -74,6 +74,7 @@ internal sealed class BenchStepRunner : IDisposable
         var proc0 = BenchStepCpuClock.ProcessMs();
         var t0 = Stopwatch.GetTimestamp();
         optimizer.zero_grad();
+        bf16?.Model.zero_grad(); // the bf16 copy's gradients too, as the trainer does: backward writes, not accumulates
         if (settings.TrainerExtras) manual_seed(index);
         var t1 = Stopwatch.GetTimestamp();
         using (var x = images[index].to_type(computeType))
