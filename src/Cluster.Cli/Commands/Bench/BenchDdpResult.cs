@@ -70,10 +70,5 @@ internal sealed record BenchDdpResult
 
     private static string Line(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        if (sorted.Length == 0) return 0;
-        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
-    }
+    private static double Median(IEnumerable<double> values) => BenchStats.Median(values.ToArray());
 }

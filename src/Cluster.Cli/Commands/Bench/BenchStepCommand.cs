@@ -46,10 +46,10 @@ internal sealed class BenchStepCommand : BaseCommand
         await human.WriteLineAsync($"{"phase",-16} {"median ms",10} {"mean ms",9} {"min ms",8}").ConfigureAwait(false);
         foreach (var (name, values) in rows)
         {
-            var median = BenchStepTimings.Median(values);
+            var median = BenchStats.Median(values);
             if (double.IsNaN(median)) continue;
             await human.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                $"{name,-16} {median,10:0.000} {BenchStepTimings.Mean(values),9:0.000} {BenchStepTimings.Min(values),8:0.000}")).ConfigureAwait(false);
+                $"{name,-16} {median,10:0.000} {BenchStats.Mean(values),9:0.000} {BenchStats.Min(values),8:0.000}")).ConfigureAwait(false);
         }
         await human.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"managed bytes allocated per step: {t.AllocatedBytesPerStep:0}")).ConfigureAwait(false);
         if (t.UndisposedPerStep >= 0)
@@ -57,14 +57,14 @@ internal sealed class BenchStepCommand : BaseCommand
 
         if (json)
         {
-            var conv1 = BenchStepTimings.Median(t.Conv1Forward);
+            var conv1 = BenchStats.Median(t.Conv1Forward);
             var summary = new BenchStepSummary("torchsharp", settings.Model, settings.KernelSize, settings.Optimizer, settings.Threads,
                 torch.get_num_interop_threads(), settings.Batch, settings.Precision, settings.ChannelsLast, settings.TrainerExtras, ompWait,
                 settings.Data ?? "fashion-mnist", settings.Steps,
-                R(BenchStepTimings.Median(t.Step)), R(BenchStepTimings.Mean(t.Step)), R(BenchStepTimings.Min(t.Step)),
-                R(BenchStepTimings.Median(t.StepThreadCpu)), R(BenchStepTimings.Median(t.StepProcessCpu)),
-                R(BenchStepTimings.Median(t.ZeroGrad)), R(BenchStepTimings.Median(t.Forward)), R(BenchStepTimings.Median(t.Backward)),
-                R(BenchStepTimings.Median(t.Optimizer)), double.IsNaN(conv1) ? null : R(conv1), Math.Round(t.AllocatedBytesPerStep, 1));
+                R(BenchStats.Median(t.Step)), R(BenchStats.Mean(t.Step)), R(BenchStats.Min(t.Step)),
+                R(BenchStats.Median(t.StepThreadCpu)), R(BenchStats.Median(t.StepProcessCpu)),
+                R(BenchStats.Median(t.ZeroGrad)), R(BenchStats.Median(t.Forward)), R(BenchStats.Median(t.Backward)),
+                R(BenchStats.Median(t.Optimizer)), double.IsNaN(conv1) ? null : R(conv1), Math.Round(t.AllocatedBytesPerStep, 1));
             await Console.Out.WriteLineAsync(JsonSerializer.Serialize(summary, BenchStepJson.Default.BenchStepSummary)).ConfigureAwait(false);
         }
         return ExitCodes.Success;

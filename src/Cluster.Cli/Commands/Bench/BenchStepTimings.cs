@@ -18,16 +18,4 @@ internal sealed class BenchStepTimings(int steps)
     /// <summary>With --dispose-scope: tensors created in the first timed step that nobody disposed (TorchSharp's
     /// <c>.grad</c> wrappers in zero_grad/step, for instance); the scope disposes them. -1 without the scope.</summary>
     public long UndisposedPerStep { get; set; } = -1;
-
-    public static double Median(double[] values)
-    {
-        var sorted = values.Where(v => !double.IsNaN(v)).Order().ToArray();
-        if (sorted.Length == 0) return double.NaN;
-        var mid = sorted.Length / 2;
-        return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-    }
-
-    public static double Mean(double[] values) => values.Any(v => !double.IsNaN(v)) ? values.Where(v => !double.IsNaN(v)).Average() : double.NaN;
-
-    public static double Min(double[] values) => values.Any(v => !double.IsNaN(v)) ? values.Where(v => !double.IsNaN(v)).Min() : double.NaN;
 }
