@@ -1,9 +1,9 @@
 namespace Cluster.Training.Checkpoints;
 
 /// <summary>
-/// Checkpointing that blocks the training thread only for the in-memory snapshot: <see cref="Begin"/> serialises
-/// every part to byte arrays (tensors cloned to CPU memory) and returns; the files are written, fsynced and
-/// published on a background task. At most one write is in flight: a second <see cref="Begin"/> first waits for
+/// Checkpointing that blocks the training thread only for the capture: <see cref="Begin"/> copies every capturable
+/// part's tensors (<see cref="ICapturableCheckpointPart"/>; other parts are serialised at once) and returns; the
+/// copies are serialised, written, fsynced and published on a background task. At most one write is in flight: a second <see cref="Begin"/> first waits for
 /// the previous one (that wait counts as stall) and rethrows its failure.
 /// </summary>
 public sealed class BackgroundCheckpointer : IAsyncDisposable
@@ -29,11 +29,12 @@ public sealed class BackgroundCheckpointer : IAsyncDisposable
         var clock = _store.TimeProvider;
         long start = clock.GetTimestamp();
         WaitPrevious(cancellationToken);
-        var snapshot = _store.Snapshot(state, parts);
+        var capture = _store.Capture(state, parts);
         var stall = clock.GetElapsedTime(start);
         var task = Task.Run(() =>
         {
             long writeStart = clock.GetTimestamp();
+            var snapshot = _store.Serialize(capture);
             var info = _store.Write(snapshot, out var deleted);
             return new CheckpointWriteResult(info, snapshot.TotalBytes, stall, clock.GetElapsedTime(writeStart), deleted);
         }, CancellationToken.None);

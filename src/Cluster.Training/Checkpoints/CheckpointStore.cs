@@ -25,30 +25,61 @@ public sealed class CheckpointStore
     public TimeProvider TimeProvider => _options.TimeProvider;
 
     /// <summary>Serialises <paramref name="state"/> and every part into memory (call at a step boundary).</summary>
-    public CheckpointSnapshot Snapshot(CheckpointState state, IReadOnlyList<ICheckpointPart> parts)
+    public CheckpointSnapshot Snapshot(CheckpointState state, IReadOnlyList<ICheckpointPart> parts) => Serialize(Capture(state, parts));
+
+    /// <summary>
+    /// Freezes <paramref name="state"/> and every part at a step boundary: parts that implement
+    /// <see cref="ICapturableCheckpointPart"/> copy their tensors, the others are serialised now.
+    /// </summary>
+    public CheckpointCapture Capture(CheckpointState state, IReadOnlyList<ICheckpointPart> parts)
     {
         ArgumentNullException.ThrowIfNull(state);
         ArgumentNullException.ThrowIfNull(parts);
         state.Validate();
-        var files = new List<(string, ReadOnlyMemory<byte>)>(parts.Count + 1);
         var names = new HashSet<string>(StringComparer.Ordinal) { CheckpointNames.State };
         foreach (var part in parts)
         {
             CheckpointNames.ValidatePart(part.Name);
             if (!names.Add(part.Name)) throw new ArgumentException($"Two checkpoint parts are named '{part.Name}'.", nameof(parts));
-            ReadOnlyMemory<byte> bytes;
-            lock (_lastSizes)
-            {
-                var ms = new MemoryStream(_lastSizes.GetValueOrDefault(part.Name, 4096));
-                part.Write(ms);
-                bytes = ms.GetBuffer().AsMemory(0, (int)ms.Length); // no extra copy
-                _lastSizes[part.Name] = bytes.Length;
-            }
-            files.Add((part.Name, bytes));
         }
-        var stamped = state.CreatedUtc == default ? state with { CreatedUtc = _options.TimeProvider.GetUtcNow() } : state;
-        files.Add((CheckpointNames.State, JsonSerializer.SerializeToUtf8Bytes(stamped, CheckpointJson.Options)));
-        return new CheckpointSnapshot(state.Step, files);
+        var captured = new List<ICapturedPart>(parts.Count + 1);
+        try
+        {
+            foreach (var part in parts)
+                captured.Add(part is ICapturableCheckpointPart capturable ? capturable.Capture() : new SerializedPart(part.Name, SerializeNow(part.Name, part.Write)));
+            var stamped = state.CreatedUtc == default ? state with { CreatedUtc = _options.TimeProvider.GetUtcNow() } : state;
+            captured.Add(new SerializedPart(CheckpointNames.State, JsonSerializer.SerializeToUtf8Bytes(stamped, CheckpointJson.Options)));
+        }
+        catch
+        {
+            foreach (var part in captured) part.Dispose();
+            throw;
+        }
+        return new CheckpointCapture(state.Step, captured);
+    }
+
+    /// <summary>Serialises a capture into memory (any thread) and disposes it.</summary>
+    public CheckpointSnapshot Serialize(CheckpointCapture capture)
+    {
+        ArgumentNullException.ThrowIfNull(capture);
+        using (capture)
+        {
+            var files = new List<(string, ReadOnlyMemory<byte>)>(capture.Parts.Count);
+            foreach (var part in capture.Parts)
+                files.Add((part.Name, part is SerializedPart done ? done.Bytes : SerializeNow(part.Name, part.Write)));
+            return new CheckpointSnapshot(capture.Step, files);
+        }
+    }
+
+    private ReadOnlyMemory<byte> SerializeNow(string name, Action<Stream> write)
+    {
+        lock (_lastSizes)
+        {
+            var ms = new MemoryStream(_lastSizes.GetValueOrDefault(name, 4096));
+            write(ms);
+            _lastSizes[name] = (int)ms.Length;
+            return ms.GetBuffer().AsMemory(0, (int)ms.Length); // no extra copy
+        }
     }
 
     /// <summary>Persists a snapshot durably, then deletes checkpoints beyond KeepLast. Returns the new checkpoint.</summary>

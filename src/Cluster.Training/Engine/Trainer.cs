@@ -44,7 +44,8 @@ public sealed partial class Trainer : IDisposable
         this.communicator = communicator ?? throw new ArgumentNullException(nameof(communicator));
         this.options = options ?? new TrainerOptions();
         var dir = this.options.CheckpointDirectory ?? checkpointDir;
-        if (dir is not null) checkpoints = new TrainerCheckpoint(dir, this.options.KeepLast, this.options.TimeProvider);
+        if (dir is not null) checkpoints = new TrainerCheckpoint(dir, this.options.KeepLast, this.options.TimeProvider,
+            () => (OptimizerHelper)OptimizerFactory.Create(spec.Optimizer, trainable));
         var s = data.Shape;
         manual_seed(spec.Seed);
         master = ModelFactory.Create(spec.Model, [s.Channels, s.Height, s.Width], data.Classes);
@@ -93,7 +94,7 @@ public sealed partial class Trainer : IDisposable
             Finetuning.UnfreezeAll(master);
             shadow?.MirrorTrainable();
         }
-        BuildOptimization(totalSteps);
+        await BuildOptimizationAsync(totalSteps, cancellationToken).ConfigureAwait(false);
         if (resumeFrom is { Info: var info })
         {
             progress = checkpoints!.Load(info, master, optimizer);
@@ -120,7 +121,7 @@ public sealed partial class Trainer : IDisposable
                 Finetuning.UnfreezeAll(master);
                 shadow?.MirrorTrainable();
                 var seen = schedule.ObservedLosses.ToArray();
-                BuildOptimization(totalSteps);
+                await BuildOptimizationAsync(totalSteps, cancellationToken).ConfigureAwait(false);
                 schedule.Restore(step, seen);
                 Log($"epoch {epoch + 1}: unfroze all parameters, new optimizer");
             }
@@ -171,7 +172,7 @@ public sealed partial class Trainer : IDisposable
         master.Dispose();
     }
 
-    private void BuildOptimization(long totalSteps)
+    private async Task BuildOptimizationAsync(long totalSteps, CancellationToken cancellationToken)
     {
         ddp?.Dispose();
         optimizer?.Dispose();
@@ -179,6 +180,8 @@ public sealed partial class Trainer : IDisposable
         optimizer = OptimizerFactory.Create(spec.Optimizer, trainable);
         schedule = new LearningRateSchedule(optimizer, spec.Schedule, spec.Optimizer.Lr, totalSteps);
         ddp = new DistributedDataParallel(master, communicator, options.Ddp);
+        // Rank 0 writes checkpoints: pay the first save's one-time costs now, not inside a training step.
+        if (checkpoints is not null && communicator.Rank == 0) await checkpoints.PrepareAsync(master, optimizer, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<double> AverageAsync(double value, CancellationToken cancellationToken)

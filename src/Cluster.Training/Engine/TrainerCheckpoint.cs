@@ -20,9 +20,15 @@ public sealed class TrainerCheckpoint : IAsyncDisposable
 
     private readonly CheckpointStore store;
     private readonly BackgroundCheckpointer writer;
+    private readonly OptimizerTwin? optimizerTwin;
 
-    public TrainerCheckpoint(string directory, int keepLast, TimeProvider? timeProvider = null)
+    /// <param name="createOptimizerTwin">
+    /// Builds an optimizer like the live one over the same parameters (see <see cref="OptimizerTwin"/>): with it, a save
+    /// stalls training only for copying tensors; without it, the optimizer state is serialised on the training thread.
+    /// </param>
+    public TrainerCheckpoint(string directory, int keepLast, TimeProvider? timeProvider = null, Func<OptimizerHelper>? createOptimizerTwin = null)
     {
+        optimizerTwin = createOptimizerTwin is null ? null : new OptimizerTwin(createOptimizerTwin);
         store = new CheckpointStore(new CheckpointOptions { Directory = directory, KeepLast = keepLast, TimeProvider = timeProvider ?? TimeProvider.System });
         writer = new BackgroundCheckpointer(store);
     }
@@ -50,19 +56,34 @@ public sealed class TrainerCheckpoint : IAsyncDisposable
         return progress!;
     }
 
-    /// <summary>Snapshots now and writes in the background (waits for the previous write first).</summary>
-    public void Save(TrainerProgress progress, nn.Module model, optim.Optimizer optimizer, CancellationToken cancellationToken)
+    /// <summary>Captures now and serialises and writes in the background (waits for the previous write first).</summary>
+    public void Save(TrainerProgress progress, nn.Module model, optim.Optimizer optimizer, CancellationToken cancellationToken) =>
+        writer.Begin(StateOf(progress), Parts(progress, model, optimizer), cancellationToken);
+
+    /// <summary>
+    /// Readies the writing rank for saves with a new live optimizer: builds its twin and runs one capture that is thrown
+    /// away, so that the first save's one-time costs (JIT, JSON metadata, first tensor copies) are not paid inside a
+    /// training step. Waits for the previous save's write first (a twin being written must not be replaced).
+    /// </summary>
+    public async Task PrepareAsync(nn.Module model, optim.Optimizer optimizer, CancellationToken cancellationToken)
     {
-        var state = new CheckpointState
-        {
-            Step = progress.Step, Epoch = progress.Epoch, Cursor = new SamplerCursor(progress.Epoch, progress.Position), WorldSize = progress.WorldSize,
-        };
-        writer.Begin(state, [
-            new ModuleCheckpointPart(model, ModelFile),
-            new OptimizerCheckpointPart((OptimizerHelper)optimizer, OptimizerFile),
-            new JsonCheckpointPart<TrainerProgress>(ProgressFile, () => progress, _ => { }),
-        ], cancellationToken);
+        await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+        optimizerTwin?.Prepare((OptimizerHelper)optimizer);
+        var progress = new TrainerProgress { WorldSize = 1 };
+        store.Capture(StateOf(progress), Parts(progress, model, optimizer)).Dispose();
     }
+
+    private static CheckpointState StateOf(TrainerProgress progress) => new()
+    {
+        Step = progress.Step, Epoch = progress.Epoch, Cursor = new SamplerCursor(progress.Epoch, progress.Position), WorldSize = progress.WorldSize,
+    };
+
+    private ICheckpointPart[] Parts(TrainerProgress progress, nn.Module model, optim.Optimizer optimizer) =>
+    [
+        new ModuleCheckpointPart(model, ModelFile),
+        new OptimizerCheckpointPart((OptimizerHelper)optimizer, OptimizerFile, optimizerTwin),
+        new JsonCheckpointPart<TrainerProgress>(ProgressFile, () => progress, _ => { }),
+    ];
 
     public Task FlushAsync(CancellationToken cancellationToken) => writer.FlushAsync(cancellationToken);
 
@@ -70,5 +91,10 @@ public sealed class TrainerCheckpoint : IAsyncDisposable
     public static string? ModelFileOfLatest(string directory) =>
         new CheckpointStore(new CheckpointOptions { Directory = directory }).Latest() is { } info ? Path.Combine(info.Directory, ModelFile) : null;
 
-    public ValueTask DisposeAsync() => writer.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        await writer.DisposeAsync().ConfigureAwait(false);
+        // A write still running past its deadline may be reading the twin: leak it rather than free it under the reader.
+        if (writer.Last is not { Completion.IsCompleted: false }) optimizerTwin?.Dispose();
+    }
 }
