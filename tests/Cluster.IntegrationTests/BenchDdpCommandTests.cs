@@ -31,6 +31,8 @@ public sealed class BenchDdpCommandTests
         Assert.Equal(3, root.GetProperty("checkpoint_saves").GetInt32());
         Assert.True(root.GetProperty("checkpoint_stall_ms").GetDouble() > 0, last);
         Assert.Contains("communication overhead", result.Stderr);
+        // The static launcher gave the ranks the malloc settings (a value already in this environment would have won).
+        Assert.Contains($"glibc malloc: MALLOC_ARENA_MAX={Environment.GetEnvironmentVariable("MALLOC_ARENA_MAX") ?? "1"} ", result.Stderr);
     }
 
     [Theory]

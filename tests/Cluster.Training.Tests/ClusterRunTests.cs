@@ -49,6 +49,9 @@ public sealed class ClusterRunTests : IDisposable
         Assert.True(summary.GetProperty("samples_per_sec").GetDouble() > 0);
         Assert.True(summary.GetProperty("wall_seconds").GetDouble() > 0);
         Assert.Contains("[rank 0] epoch 2/2", stderr); // human text goes to stderr with --json
+        // The launcher gave the ranks the malloc settings (a value already in this environment would have won).
+        Assert.Contains($"glibc malloc: MALLOC_ARENA_MAX={Environment.GetEnvironmentVariable("MALLOC_ARENA_MAX") ?? "1"} " +
+            $"MALLOC_MMAP_THRESHOLD_={Environment.GetEnvironmentVariable("MALLOC_MMAP_THRESHOLD_") ?? "33554432"}", stderr);
     }
 
     [Fact]

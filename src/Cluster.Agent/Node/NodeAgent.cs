@@ -116,6 +116,7 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
             env[AgentEnvironment.ClusterId] = _options.ClusterId;
             env[AgentEnvironment.ServiceId] = _options.ServiceId;
             env[AgentEnvironment.Threads] = threads.ToString(CultureInfo.InvariantCulture);
+            global::Cluster.Training.Engine.RankMallocSettings.ApplyTo(env);
             foreach (var (key, value) in _options.ExtraEnvironment) env[key] = value;
             var memberId = MemberIds.Of(_options.NodeId, local);
             var logPath = RankLogs.MemberLog(_options.LogsDirectory, spec.JobId, _options.NodeId, local);

@@ -101,6 +101,7 @@ public sealed class CoordinatedRank(RankSettings settings, TextWriter output, Ti
         if (rank == 0)
         {
             Log($"train {data.Train.Count} / test {data.Test.Count} samples of {data.Shape}, {data.Classes} classes, model {spec.Training.Model.Type}, {totalSteps} steps");
+            Log("glibc malloc: " + global::Cluster.Training.Engine.RankMallocSettings.InEffect());
             await report.ReportPlan(totalSteps, spec.Training.Epochs).WaitAsync(cancellationToken).ConfigureAwait(false);
         }
 

@@ -49,6 +49,7 @@ internal sealed class WorkerCommand : BaseCommand
             }, cancellationToken).ConfigureAwait(false);
             var data = JobData.Load(spec.Training);
             if (rank == 0) Log($"train {data.Train.Count} / test {data.Test.Count} samples of {data.Shape}, {data.Classes} classes, model {spec.Training.Model.Type}, precision {spec.Training.Precision}");
+            if (rank == 0) Log("glibc malloc: " + global::Cluster.Training.Engine.RankMallocSettings.InEffect());
             var bench = config.Bench;
             if (bench is not null) spec.Training.MaxSteps = bench.MaxSteps;
             var options = new TrainerOptions

@@ -129,7 +129,8 @@ public sealed partial class Trainer : IDisposable
             var cursor = new SamplerCursor(epoch, epoch == progress.Epoch ? progress.Position : 0);
             var (loss, microBatches, stopped) = await TrainEpochAsync(sampler, loaderOptions, cursor, cancellationToken).ConfigureAwait(false);
             stop = stopped;
-            trainSeconds += clock.GetElapsedTime(epochStart).TotalSeconds;
+            var epochTrainSeconds = clock.GetElapsedTime(epochStart).TotalSeconds;
+            trainSeconds += epochTrainSeconds;
             timings.Train += clock.GetElapsedTime(timingSince);
             samples += microBatches * spec.BatchSize * world;
             trainLoss = await AverageAsync(loss, cancellationToken).ConfigureAwait(false);
@@ -140,7 +141,7 @@ public sealed partial class Trainer : IDisposable
                 test = await evaluator.EvaluateAsync(master, ScalarType.Float32, cancellationToken).ConfigureAwait(false);
                 schedule.OnEpochEnd(test.Loss);
                 Log($"epoch {epoch + 1}/{spec.Epochs}: step {step}, train_loss {trainLoss:F4}, test_loss {test.Loss:F4}, test_accuracy {test.Accuracy:F4}, " +
-                    $"macro_f1 {test.MacroF1:F4}, lr {schedule.CurrentLr:G4}, {clock.GetElapsedTime(epochStart).TotalSeconds:F1} s");
+                    $"macro_f1 {test.MacroF1:F4}, lr {schedule.CurrentLr:G4}, {clock.GetElapsedTime(epochStart).TotalSeconds:F1} s (training {epochTrainSeconds:F1} s)");
                 if (earlyStopping is not null && !earlyStopping.Observe(earlyStopping.Pick(test)) && earlyStopping.ShouldStop)
                 {
                     Log($"early stopping: {spec.EarlyStopping!.Metric} did not improve for {spec.EarlyStopping.Patience} epochs (best {earlyStopping.Best:F4})");

@@ -67,6 +67,7 @@ internal sealed class LocalLauncher(TextWriter output)
         foreach (var part in command.Skip(1)) info.ArgumentList.Add(part);
         info.Environment[WorkerConfig.PathVariable] = configPath;
         info.Environment[WorkerConfig.RankVariable] = rank.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        global::Cluster.Training.Engine.RankMallocSettings.ApplyTo(info.Environment);
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         process.OutputDataReceived += (_, e) => Write(rank, e.Data);
         process.ErrorDataReceived += (_, e) => Write(rank, e.Data);
