@@ -34,6 +34,7 @@ public sealed class BenchStepCommandTests
         else Assert.Equal(JsonValueKind.Null, conv1.ValueKind);
         Assert.True(root.GetProperty("managed_bytes_per_step").GetDouble() >= 0);
         Assert.Contains("median ms", result.Stderr);
+        Assert.Contains("# glibc malloc: MALLOC_ARENA_MAX=", result.Stderr); // says which allocator settings the figures were taken with
     }
 
     [Fact]

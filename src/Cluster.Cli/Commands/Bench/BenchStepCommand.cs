@@ -34,6 +34,8 @@ internal sealed class BenchStepCommand : BaseCommand
         var total = settings.Warmup + settings.Steps;
         await human.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
             $"# bench step: {settings.Model}{(settings.Model == "cnn" ? $" k={settings.KernelSize}" : "")}, {settings.Optimizer} lr {settings.Lr}, batch {settings.Batch}, {settings.Precision}{(settings.ChannelsLast ? ", channels_last" : "")}{(settings.TrainerExtras ? ", trainer extras" : "")}{(settings.DisposeScope ? ", dispose scope" : "")}, threads {torch.get_num_threads()} (interop {torch.get_num_interop_threads()}, OMP wait {ompWait}), {settings.Warmup} warmup + {settings.Steps} timed steps, data {settings.Data ?? "fashion-mnist"}")).ConfigureAwait(false);
+        // Ranks get these from their launcher; this process runs with whatever its own environment set at start.
+        await human.WriteLineAsync("# glibc malloc: " + global::Cluster.Training.Engine.RankMallocSettings.InEffect()).ConfigureAwait(false);
 
         using var data = BenchStepData.Load(settings, total, cancellationToken);
         using var runner = new BenchStepRunner(settings, data);
