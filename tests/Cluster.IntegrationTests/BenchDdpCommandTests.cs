@@ -24,7 +24,11 @@ public sealed class BenchDdpCommandTests
         Assert.Equal(2, root.GetProperty("block_steps").GetInt32());
         Assert.True(root.GetProperty("sync_step_ms").GetDouble() > 0, last);
         Assert.True(root.GetProperty("nosync_step_ms").GetDouble() > 0, last);
+        Assert.True(root.GetProperty("sync_step_median_ms").GetDouble() > 0, last);
+        Assert.True(root.GetProperty("nosync_step_median_ms").GetDouble() > 0, last);
         Assert.True(root.GetProperty("gradient_sync_ms").GetDouble() > 0, last);
+        // Half the steps skip the all-reduce, so per step that ran it the call takes longer than averaged over all steps.
+        Assert.True(root.GetProperty("gradient_sync_ms_per_synced_step").GetDouble() > root.GetProperty("gradient_sync_ms").GetDouble(), last);
         Assert.True(root.GetProperty("compute_ms").GetDouble() > 0, last);
         Assert.InRange(root.GetProperty("data_wait_fraction_max").GetDouble(), 0, 1);
         // Steps 3, 6 and 8 of 2 warm-up + 6 timed steps (the last is also the max-steps save, counted once).

@@ -10,6 +10,17 @@ namespace Cluster.Training.Engine;
 /// </summary>
 public sealed class StepTimings
 {
+    private readonly List<double>? syncedSamples;
+    private readonly List<double>? unsyncedSamples;
+
+    /// <param name="keepStepSamples">Keep every step's wall time for the medians (benchmarks; a few bytes per step).</param>
+    public StepTimings(bool keepStepSamples = false)
+    {
+        if (!keepStepSamples) return;
+        syncedSamples = new List<double>(1024);
+        unsyncedSamples = new List<double>(1024);
+    }
+
     /// <summary>Optimizer steps timed (skipped non-finite steps are not counted).</summary>
     public long Steps => SyncedSteps + UnsyncedSteps;
     public long MicroBatches { get; internal set; }
@@ -24,6 +35,8 @@ public sealed class StepTimings
     public TimeSpan SyncedStepTime { get; internal set; }
     public long UnsyncedSteps { get; internal set; }
     public TimeSpan UnsyncedStepTime { get; internal set; }
+    /// <summary>Benchmarks with alternating blocks: barriers that aligned the ranks at a block boundary (outside the timed steps).</summary>
+    public int BlockBarriers { get; internal set; }
     public int CheckpointSaves { get; internal set; }
     public TimeSpan CheckpointStall { get; internal set; }
     public TimeSpan MaxCheckpointStall { get; internal set; }
@@ -34,9 +47,15 @@ public sealed class StepTimings
     public double StepMsExcludingCheckpoints => Steps == 0 ? 0 : (Train - CheckpointStall).TotalMilliseconds / Steps;
     public double SyncedStepMs => SyncedSteps == 0 ? 0 : SyncedStepTime.TotalMilliseconds / SyncedSteps;
     public double UnsyncedStepMs => UnsyncedSteps == 0 ? 0 : UnsyncedStepTime.TotalMilliseconds / UnsyncedSteps;
+    /// <summary>Median wall time of a step with / without the all-reduce (only with <c>keepStepSamples</c>, else 0): unlike
+    /// the means, a rare stall of the host or a peer does not move it (PyTorch's comparison script reports medians).</summary>
+    public double SyncedStepMedianMs => Median(syncedSamples);
+    public double UnsyncedStepMedianMs => Median(unsyncedSamples);
     public double DataWaitMsPerStep => PerStep(DataWait);
     public double ComputeMsPerStep => PerStep(Compute);
     public double GradientSyncMsPerStep => PerStep(GradientSync);
+    /// <summary>The all-reduce's time per step that ran it (differs from <see cref="GradientSyncMsPerStep"/> only when some steps skipped it).</summary>
+    public double GradientSyncMsPerSyncedStep => SyncedSteps == 0 ? 0 : GradientSync.TotalMilliseconds / SyncedSteps;
     public double OptimizerMsPerStep => PerStep(Optimizer);
     /// <summary>Share of the training time spent waiting for data (target ≤ 5 %).</summary>
     public double DataWaitFraction => Train > TimeSpan.Zero ? DataWait / Train : 0;
@@ -48,7 +67,34 @@ public sealed class StepTimings
     {
         MicroBatches = SyncedSteps = UnsyncedSteps = 0;
         Train = DataWait = Compute = GradientSync = Optimizer = CheckpointStall = MaxCheckpointStall = SyncedStepTime = UnsyncedStepTime = TimeSpan.Zero;
-        CheckpointSaves = 0;
+        CheckpointSaves = BlockBarriers = 0;
+        syncedSamples?.Clear();
+        unsyncedSamples?.Clear();
+    }
+
+    internal void RecordStep(bool synced, TimeSpan took)
+    {
+        if (synced)
+        {
+            SyncedSteps++;
+            SyncedStepTime += took;
+            syncedSamples?.Add(took.TotalMilliseconds);
+        }
+        else
+        {
+            UnsyncedSteps++;
+            UnsyncedStepTime += took;
+            unsyncedSamples?.Add(took.TotalMilliseconds);
+        }
+    }
+
+    private static double Median(List<double>? samples)
+    {
+        if (samples is not { Count: > 0 }) return 0;
+        var sorted = samples.ToArray();
+        Array.Sort(sorted);
+        var mid = sorted.Length / 2;
+        return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
     }
 
     private double PerStep(TimeSpan total) => Steps == 0 ? 0 : total.TotalMilliseconds / Steps;

@@ -54,8 +54,15 @@ public sealed partial class Trainer
                 if (step > before)
                 {
                     var took = clock.GetElapsedTime(stepStart);
-                    if (synced) { timings.SyncedSteps++; timings.SyncedStepTime += took; }
-                    else { timings.UnsyncedSteps++; timings.UnsyncedStepTime += took; }
+                    timings.RecordStep(synced, took);
+                    if (options.AlternateGradientSyncSteps > 0 && step % options.AlternateGradientSyncSteps == 0)
+                    {
+                        // Benchmarks: every block starts with the ranks aligned, outside the timed steps, so the drift
+                        // a block without all-reduce builds up is not charged to the next block's first step (PyTorch's
+                        // script does the same with dist.barrier()).
+                        await communicator.BarrierAsync(cancellationToken).ConfigureAwait(false);
+                        timings.BlockBarriers++;
+                    }
                     if (step == options.TimingWarmupSteps)
                     {
                         timings.Reset(); // benchmarks: the first steps (allocator, caches, connections) are not typical

@@ -31,7 +31,7 @@ public sealed partial class Trainer : IDisposable
     private optim.Optimizer optimizer = null!;
     private LearningRateSchedule schedule = null!;
     private Parameter[] trainable = [];
-    private readonly StepTimings timings = new();
+    private readonly StepTimings timings;
     private long timingSince;
     private long lastSavedStep = -1;
     private long step;
@@ -43,6 +43,7 @@ public sealed partial class Trainer : IDisposable
         this.data = data ?? throw new ArgumentNullException(nameof(data));
         this.communicator = communicator ?? throw new ArgumentNullException(nameof(communicator));
         this.options = options ?? new TrainerOptions();
+        timings = new StepTimings(keepStepSamples: this.options.AlternateGradientSyncSteps > 0);
         var dir = this.options.CheckpointDirectory ?? checkpointDir;
         if (dir is not null) checkpoints = new TrainerCheckpoint(dir, this.options.KeepLast, this.options.TimeProvider,
             () => (OptimizerHelper)OptimizerFactory.Create(spec.Optimizer, trainable));

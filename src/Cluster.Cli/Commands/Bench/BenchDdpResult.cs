@@ -21,7 +21,13 @@ internal sealed record BenchDdpResult
     [JsonPropertyName("nosync_step_ms")] public double NoSyncStepMs { get; init; }
     /// <summary>(step with all-reduce − step without) / step without; both from the same runs.</summary>
     [JsonPropertyName("comm_overhead_fraction")] public double CommOverheadFraction { get; init; }
+    [JsonPropertyName("sync_step_median_ms")] public double SyncStepMedianMs { get; init; }
+    [JsonPropertyName("nosync_step_median_ms")] public double NoSyncStepMedianMs { get; init; }
+    /// <summary>The same overhead from per-step medians (PyTorch's comparison script's method): rare stalls excluded.</summary>
+    [JsonPropertyName("comm_overhead_median_fraction")] public double CommOverheadMedianFraction { get; init; }
     [JsonPropertyName("gradient_sync_ms")] public double GradientSyncMs { get; init; }
+    /// <summary>The all-reduce call per step that made it (steps without it excluded): transfer plus waiting for the peers.</summary>
+    [JsonPropertyName("gradient_sync_ms_per_synced_step")] public double GradientSyncMsPerSyncedStep { get; init; }
     [JsonPropertyName("compute_ms")] public double ComputeMs { get; init; }
     [JsonPropertyName("optimizer_ms")] public double OptimizerMs { get; init; }
     [JsonPropertyName("data_wait_ms")] public double DataWaitMs { get; init; }
@@ -38,6 +44,8 @@ internal sealed record BenchDdpResult
     {
         var syncMs = Median(runs.Select(t => t.SyncedStepMs));
         var nosyncMs = Median(runs.Select(t => t.UnsyncedStepMs));
+        var syncMedian = Median(runs.Select(t => t.SyncedStepMedianMs));
+        var nosyncMedian = Median(runs.Select(t => t.UnsyncedStepMedianMs));
         var saves = runs.Sum(t => t.CheckpointSaves);
         var stall = saves == 0 ? 0 : runs.Sum(t => t.CheckpointStallMs * t.CheckpointSaves) / saves;
         var stepMs = Median(runs.Select(t => t.StepMsExcludingCheckpoints));
@@ -45,7 +53,10 @@ internal sealed record BenchDdpResult
         {
             Model = model, Precision = precision, Workers = workers, ThreadsPerRank = threads, BatchPerRank = batch, Steps = steps, Rounds = runs.Count,
             BlockSteps = block, SyncStepMs = syncMs, NoSyncStepMs = nosyncMs, CommOverheadFraction = nosyncMs > 0 ? (syncMs - nosyncMs) / nosyncMs : 0,
-            GradientSyncMs = Median(runs.Select(t => t.GradientSyncMs)), ComputeMs = Median(runs.Select(t => t.ComputeMs)),
+            SyncStepMedianMs = syncMedian, NoSyncStepMedianMs = nosyncMedian,
+            CommOverheadMedianFraction = nosyncMedian > 0 ? (syncMedian - nosyncMedian) / nosyncMedian : 0,
+            GradientSyncMs = Median(runs.Select(t => t.GradientSyncMs)), GradientSyncMsPerSyncedStep = Median(runs.Select(t => t.GradientSyncMsPerSyncedStep)),
+            ComputeMs = Median(runs.Select(t => t.ComputeMs)),
             OptimizerMs = Median(runs.Select(t => t.OptimizerMs)), DataWaitMs = Median(runs.Select(t => t.DataWaitMs)),
             DataWaitFractionMax = runs.Count == 0 ? 0 : runs.Max(t => t.DataWaitFraction),
             CheckpointSaves = saves, CheckpointStallMs = stall, CheckpointStallMaxMs = runs.Count == 0 ? 0 : runs.Max(t => t.CheckpointStallMaxMs),
@@ -57,11 +68,12 @@ internal sealed record BenchDdpResult
     {
         var b = new StringBuilder();
         b.AppendLine(Line($"# DDP step, model {Model} ({Precision}), {Workers} ranks × {ThreadsPerRank} thread(s), batch {BatchPerRank} per rank, {Steps} timed steps per run, {Rounds} run(s), blocks of {BlockSteps} steps with / without all-reduce"));
-        b.AppendLine(Line($"step with gradient all-reduce     {SyncStepMs,9:F2} ms (checkpoint stalls excluded)"));
-        b.AppendLine(Line($"step without (no_sync)            {NoSyncStepMs,9:F2} ms"));
-        b.AppendLine(Line($"communication overhead            {CommOverheadFraction,9:P1}   (target <= 10 %; PyTorch DDP gloo measured 15 % on this machine kind)"));
-        b.AppendLine(Line($"  gradient all-reduce itself      {GradientSyncMs,9:F2} ms per step"));
-        b.AppendLine(Line($"  forward + backward              {ComputeMs,9:F2} ms per step"));
+        b.AppendLine(Line($"step with gradient all-reduce     {SyncStepMs,9:F2} ms mean, {SyncStepMedianMs:F2} ms median (checkpoint stalls excluded)"));
+        b.AppendLine(Line($"step without (no_sync)            {NoSyncStepMs,9:F2} ms mean, {NoSyncStepMedianMs:F2} ms median"));
+        b.AppendLine(Line($"communication overhead            {CommOverheadFraction,9:P1}   from means (target <= 10 %; PyTorch DDP gloo measured 15 % on this machine kind)"));
+        b.AppendLine(Line($"communication overhead            {CommOverheadMedianFraction,9:P1}   from medians (the method of bench/pytorch/ddp.py)"));
+        b.AppendLine(Line($"  gradient all-reduce itself      {GradientSyncMsPerSyncedStep,9:F2} ms per step with all-reduce (transfer + waiting for the slower rank)"));
+        b.AppendLine(Line($"  forward + backward              {ComputeMs,9:F2} ms per step (all steps)"));
         b.AppendLine(Line($"  optimizer (+clip, buffers)      {OptimizerMs,9:F2} ms per step"));
         b.AppendLine(Line($"data wait                         {DataWaitMs,9:F3} ms per step, at most {DataWaitFractionMax:P2} of a step (target <= 5 %)"));
         b.Append(Line($"checkpoint stall                  {CheckpointStallMs,9:F2} ms per save ({CheckpointSaves} saves, max {CheckpointStallMaxMs:F2} ms) = {CheckpointStallFraction:P2} of a step (target <= 5 %)"));

@@ -10,10 +10,13 @@ internal sealed record RunTimings
     [JsonPropertyName("step_ms_excluding_checkpoints")] public double StepMsExcludingCheckpoints { get; init; }
     [JsonPropertyName("synced_step_ms")] public double SyncedStepMs { get; init; }
     [JsonPropertyName("unsynced_step_ms")] public double UnsyncedStepMs { get; init; }
+    [JsonPropertyName("synced_step_median_ms")] public double SyncedStepMedianMs { get; init; }
+    [JsonPropertyName("unsynced_step_median_ms")] public double UnsyncedStepMedianMs { get; init; }
     [JsonPropertyName("data_wait_ms")] public double DataWaitMs { get; init; }
     [JsonPropertyName("data_wait_fraction")] public double DataWaitFraction { get; init; }
     [JsonPropertyName("compute_ms")] public double ComputeMs { get; init; }
     [JsonPropertyName("gradient_sync_ms")] public double GradientSyncMs { get; init; }
+    [JsonPropertyName("gradient_sync_ms_per_synced_step")] public double GradientSyncMsPerSyncedStep { get; init; }
     [JsonPropertyName("gradient_sync_fraction")] public double GradientSyncFraction { get; init; }
     [JsonPropertyName("optimizer_ms")] public double OptimizerMs { get; init; }
     [JsonPropertyName("checkpoint_saves")] public int CheckpointSaves { get; init; }
@@ -23,8 +26,9 @@ internal sealed record RunTimings
     public static RunTimings From(StepTimings t) => new()
     {
         StepMs = t.StepMs, StepMsExcludingCheckpoints = t.StepMsExcludingCheckpoints, SyncedStepMs = t.SyncedStepMs, UnsyncedStepMs = t.UnsyncedStepMs,
+        SyncedStepMedianMs = t.SyncedStepMedianMs, UnsyncedStepMedianMs = t.UnsyncedStepMedianMs,
         DataWaitMs = t.DataWaitMsPerStep, DataWaitFraction = t.DataWaitFraction, ComputeMs = t.ComputeMsPerStep,
-        GradientSyncMs = t.GradientSyncMsPerStep, GradientSyncFraction = t.GradientSyncFraction, OptimizerMs = t.OptimizerMsPerStep,
+        GradientSyncMs = t.GradientSyncMsPerStep, GradientSyncMsPerSyncedStep = t.GradientSyncMsPerSyncedStep, GradientSyncFraction = t.GradientSyncFraction, OptimizerMs = t.OptimizerMsPerStep,
         CheckpointSaves = t.CheckpointSaves, CheckpointStallMs = t.CheckpointStallMsPerSave,
         CheckpointStallMaxMs = t.MaxCheckpointStall.TotalMilliseconds,
     };
