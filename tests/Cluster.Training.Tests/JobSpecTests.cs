@@ -126,7 +126,6 @@ public sealed class JobSpecTests
         var dir = RepoPaths.Examples;
         var files = Directory.GetFiles(dir, "*.yaml", SearchOption.AllDirectories);
         Assert.Contains(files, f => Path.GetFileName(Path.GetDirectoryName(f)) == "bench"); // the PyTorch comparison jobs too
-        Assert.NotEmpty(files);
         foreach (var file in files) Assert.NotNull(JobSpecLoader.LoadFile(file));
     }
 }

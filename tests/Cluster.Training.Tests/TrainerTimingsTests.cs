@@ -52,7 +52,7 @@ public sealed class TrainerTimingsTests : IDisposable
         Assert.Equal(0, ranks[1].Result.Timings.CheckpointSaves);
         Assert.Equal(16, t.SyncedSteps);
         Assert.Equal(0, t.UnsyncedSteps);
-        Assert.Equal(0, t.SyncedStepMedianMs); // outside benchmarks no per-step samples are kept
+        Assert.Empty(t.SyncedStepSamplesMs); // outside benchmarks no per-step samples are kept
         Assert.Equal(weights, ranks[1].Weights); // the all-reduce kept the ranks identical
     }
 
@@ -64,9 +64,12 @@ public sealed class TrainerTimingsTests : IDisposable
         Assert.Equal(8, t.SyncedSteps); // steps 0-3 and 8-11 all-reduce, 4-7 and 12-15 do not
         Assert.Equal(8, t.UnsyncedSteps);
         Assert.Equal(4, t.BlockBarriers); // after steps 4, 8, 12 and 16: each block starts with the ranks aligned
-        // Medians of the kept per-step times: positive, and no larger than the whole kind's summed time.
-        Assert.InRange(t.SyncedStepMedianMs, double.Epsilon, t.SyncedStepTime.TotalMilliseconds);
-        Assert.InRange(t.UnsyncedStepMedianMs, double.Epsilon, t.UnsyncedStepTime.TotalMilliseconds);
+        // Every timed step's wall time is kept for the medians, and the samples add up to the summed times.
+        Assert.Equal(8, t.SyncedStepSamplesMs.Count);
+        Assert.Equal(8, t.UnsyncedStepSamplesMs.Count);
+        Assert.All(t.SyncedStepSamplesMs.Concat(t.UnsyncedStepSamplesMs), ms => Assert.True(ms > 0, $"{ms}"));
+        Assert.InRange(Math.Abs(t.SyncedStepTime.TotalMilliseconds - t.SyncedStepSamplesMs.Sum()), 0, 0.01);
+        Assert.InRange(Math.Abs(t.UnsyncedStepTime.TotalMilliseconds - t.UnsyncedStepSamplesMs.Sum()), 0, 0.01);
         Assert.True(t.SyncedStepMs > 0 && t.UnsyncedStepMs > 0, $"{t.SyncedStepMs} {t.UnsyncedStepMs}");
         Assert.True(t.GradientSync > TimeSpan.Zero);
         Assert.True(t.SyncedStepTime + t.UnsyncedStepTime <= t.Train, "per-step times exceed the training time");

@@ -13,13 +13,18 @@ public sealed class StepTimings
     private readonly List<double>? syncedSamples;
     private readonly List<double>? unsyncedSamples;
 
-    /// <param name="keepStepSamples">Keep every step's wall time for the medians (benchmarks; a few bytes per step).</param>
+    /// <param name="keepStepSamples">Keep every step's wall time (benchmarks, for medians; 8 bytes per step).</param>
     public StepTimings(bool keepStepSamples = false)
     {
         if (!keepStepSamples) return;
         syncedSamples = new List<double>(1024);
         unsyncedSamples = new List<double>(1024);
     }
+
+    /// <summary>Wall time (ms) of every step with / without the all-reduce, when kept (<c>keepStepSamples</c>); else empty.
+    /// Unlike the means, their medians are not moved by a rare stall of the host or a peer.</summary>
+    public IReadOnlyList<double> SyncedStepSamplesMs => (IReadOnlyList<double>?)syncedSamples ?? [];
+    public IReadOnlyList<double> UnsyncedStepSamplesMs => (IReadOnlyList<double>?)unsyncedSamples ?? [];
 
     /// <summary>Optimizer steps timed (skipped non-finite steps are not counted).</summary>
     public long Steps => SyncedSteps + UnsyncedSteps;
@@ -47,10 +52,6 @@ public sealed class StepTimings
     public double StepMsExcludingCheckpoints => Steps == 0 ? 0 : (Train - CheckpointStall).TotalMilliseconds / Steps;
     public double SyncedStepMs => SyncedSteps == 0 ? 0 : SyncedStepTime.TotalMilliseconds / SyncedSteps;
     public double UnsyncedStepMs => UnsyncedSteps == 0 ? 0 : UnsyncedStepTime.TotalMilliseconds / UnsyncedSteps;
-    /// <summary>Median wall time of a step with / without the all-reduce (only with <c>keepStepSamples</c>, else 0): unlike
-    /// the means, a rare stall of the host or a peer does not move it (PyTorch's comparison script reports medians).</summary>
-    public double SyncedStepMedianMs => Median(syncedSamples);
-    public double UnsyncedStepMedianMs => Median(unsyncedSamples);
     public double DataWaitMsPerStep => PerStep(DataWait);
     public double ComputeMsPerStep => PerStep(Compute);
     public double GradientSyncMsPerStep => PerStep(GradientSync);
@@ -86,15 +87,6 @@ public sealed class StepTimings
             UnsyncedStepTime += took;
             unsyncedSamples?.Add(took.TotalMilliseconds);
         }
-    }
-
-    private static double Median(List<double>? samples)
-    {
-        if (samples is not { Count: > 0 }) return 0;
-        var sorted = samples.ToArray();
-        Array.Sort(sorted);
-        var mid = sorted.Length / 2;
-        return sorted.Length % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
     }
 
     private double PerStep(TimeSpan total) => Steps == 0 ? 0 : total.TotalMilliseconds / Steps;

@@ -26,10 +26,13 @@ internal sealed record RunTimings
     public static RunTimings From(StepTimings t) => new()
     {
         StepMs = t.StepMs, StepMsExcludingCheckpoints = t.StepMsExcludingCheckpoints, SyncedStepMs = t.SyncedStepMs, UnsyncedStepMs = t.UnsyncedStepMs,
-        SyncedStepMedianMs = t.SyncedStepMedianMs, UnsyncedStepMedianMs = t.UnsyncedStepMedianMs,
+        SyncedStepMedianMs = MedianOrZero(t.SyncedStepSamplesMs), UnsyncedStepMedianMs = MedianOrZero(t.UnsyncedStepSamplesMs),
         DataWaitMs = t.DataWaitMsPerStep, DataWaitFraction = t.DataWaitFraction, ComputeMs = t.ComputeMsPerStep,
         GradientSyncMs = t.GradientSyncMsPerStep, GradientSyncMsPerSyncedStep = t.GradientSyncMsPerSyncedStep, GradientSyncFraction = t.GradientSyncFraction, OptimizerMs = t.OptimizerMsPerStep,
         CheckpointSaves = t.CheckpointSaves, CheckpointStallMs = t.CheckpointStallMsPerSave,
         CheckpointStallMaxMs = t.MaxCheckpointStall.TotalMilliseconds,
     };
+
+    /// <summary>0 when no samples were kept (JSON has no NaN).</summary>
+    private static double MedianOrZero(IReadOnlyList<double> samples) => samples.Count == 0 ? 0 : Bench.BenchStats.Median([.. samples]);
 }
