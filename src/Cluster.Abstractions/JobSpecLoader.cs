@@ -58,6 +58,9 @@ public static class JobSpecLoader
     /// <summary>The spec as YAML (for passing to workers and for logs).</summary>
     public static string ToYaml(JobSpec spec) => Serializer.Serialize(spec);
 
+    /// <summary>One section of a spec (e.g. <c>training.model</c>) as canonical YAML.</summary>
+    public static string SectionYaml(object section) => Serializer.Serialize(section);
+
     private static string Describe(YamlException ex)
     {
         // YamlDotNet wraps conversion failures ("Exception during deserialization") around the real cause.

@@ -3,7 +3,8 @@ namespace Cluster.Coordinator.Contracts;
 /// <summary>
 /// What the coordinator needs from a job spec. The full spec travels as its YAML text (parsed by workers);
 /// the fields below are the ones the coordinator acts on. A "worker" is a node agent hosting
-/// <see cref="NprocPerNode"/> rank processes (like torchrun's --nnodes=min:max).
+/// <see cref="NprocPerNode"/> rank processes (like torchrun's --nnodes=min:max). <see cref="CheckpointDirectory"/> is the
+/// spec's lineage root (<c>checkpoint.dir/name</c>); <see cref="Fresh"/> ignores the checkpoints already there.
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record JobSpecSummary(
@@ -16,7 +17,8 @@ public sealed record JobSpecSummary(
     string CheckpointDirectory,
     int KeepLastCheckpoints,
     int RestartBudget,
-    long Seed)
+    long Seed,
+    bool Fresh = false)
 {
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid field.</summary>
     public void Validate()

@@ -13,4 +13,6 @@ public sealed record JobStatus(
     double? SamplesPerSecond,
     CheckpointManifest? LastCommittedCheckpoint,
     long? OpenCheckpointId,
-    string? FailureReason);
+    string? FailureReason,
+    string? RestoreNote = null,
+    string? LastCheckpointError = null);

@@ -13,4 +13,16 @@ public sealed record ProgressReport(
     int Epoch,
     long Cursor,
     double Loss,
-    double SamplesPerSecond);
+    double SamplesPerSecond,
+    CheckpointRequestKind Checkpoint = CheckpointRequestKind.None);
+
+/// <summary>What a progress report asks of the checkpoint consensus.</summary>
+public enum CheckpointRequestKind
+{
+    /// <summary>Nothing (interval steps still open a checkpoint).</summary>
+    None,
+    /// <summary>Save at this step (interval, end of epoch).</summary>
+    Save,
+    /// <summary>Save at this step, the last of the run.</summary>
+    Final,
+}

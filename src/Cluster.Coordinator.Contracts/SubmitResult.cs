@@ -5,4 +5,5 @@ namespace Cluster.Coordinator.Contracts;
 /// rank processes through the environment; ranks prove knowledge of it with <see cref="JoinProof"/>.
 /// </summary>
 [GenerateSerializer, Immutable]
-public sealed record SubmitResult(string JobId, bool Created, string JobSecretBase64);
+/// <see cref="RestoreNote"/> says where training starts (which checkpoint, or that the spec's run is already complete).
+public sealed record SubmitResult(string JobId, bool Created, string JobSecretBase64, string? RestoreNote = null, bool AlreadyComplete = false);

@@ -1,11 +1,14 @@
 using Cluster.Abstractions;
+using Cluster.Coordinator.Contracts;
+using Cluster.Coordinator.Contracts.Checkpoints;
+using Cluster.Training.Checkpoints;
 using Cluster.Training.Distributed;
 using Cluster.Training.Engine;
 using Xunit;
 
 namespace Cluster.IntegrationTests;
 
-/// <summary>The trainer's hooks used by coordinated ranks: a callback per optimizer step and synchronous per-rank checkpoint files.</summary>
+/// <summary>The trainer's hooks used by coordinated ranks: a callback per optimizer step and the checkpoint commit protocol.</summary>
 [Collection(AgentProcessesCollection.Name)]
 public sealed class AgentTrainerHookTests
 {
@@ -40,36 +43,51 @@ public sealed class AgentTrainerHookTests
     }
 
     [Fact]
-    public async Task Coordinated_checkpoint_files_are_written_durably_and_the_model_loads_back()
+    public async Task Saves_go_through_the_committer_at_interval_steps_epoch_ends_and_the_last_step()
     {
         var dir = Directory.CreateTempSubdirectory("cluster-hook-ckpt-");
         try
         {
             var spec = Spec();
             await using var communicator = new SingleProcessCommunicator();
-            IReadOnlyList<string>? names = null;
-            Trainer? current = null;
-            using var trainer = new Trainer(spec, JobData.Load(spec), communicator, new TrainerOptions
+            var committer = new Recorder(new LocalCheckpointCommitter(dir.FullName, LineageScan.Empty, 10, "hook", [], 3, 1));
+            using (var trainer = new Trainer(spec, JobData.Load(spec), communicator, new TrainerOptions
             {
-                SkipEvaluation = true, LoaderWorkers = 1,
-                StepCompleted = (s, _) =>
-                {
-                    if (s.Step == 5) names = current!.WriteCoordinatedCheckpoint(dir.FullName, s.Cursor);
-                    return Task.CompletedTask;
-                },
-            });
-            current = trainer;
-            await trainer.RunAsync(CancellationToken.None);
-            Assert.Equal(["rank-0.json", TrainerCheckpoint.ModelFile, TrainerCheckpoint.OptimizerFile, TrainerCheckpoint.ProgressFile], names);
-            Assert.All(names!, n => Assert.True(new FileInfo(Path.Combine(dir.FullName, n)).Length > 0));
-            Assert.Empty(Directory.GetFiles(dir.FullName, "*.tmp"));
-            Assert.Contains("\"step\": 5", File.ReadAllText(Path.Combine(dir.FullName, "rank-0.json")).Replace("\"step\":5", "\"step\": 5"));
+                SkipEvaluation = true, LoaderWorkers = 1, Checkpoints = committer, CheckpointIntervalSteps = 5,
+            }))
+                await trainer.RunAsync(CancellationToken.None);
+            // 2 epochs of 8 steps: interval steps 5, 10, 15; epoch ends 8 and 16 (the last one final).
+            Assert.Equal([(5L, false), (8L, false), (10L, false), (15L, false), (16L, true)], committer.Requests.Select(r => (r.Step, r.Final)));
+            Assert.Equal((1, 0L), (committer.Requests[1].Cursor.Epoch, committer.Requests[1].Cursor.GlobalPosition));
+            Assert.All(committer.Votes, v => Assert.Null(v.Error));
+            Assert.All(committer.Votes, v => Assert.Equal([TrainerCheckpoint.ModelFile, TrainerCheckpoint.OptimizerFile, TrainerCheckpoint.ProgressFile], v.Files.Select(f => f.Name)));
+            var last = CheckpointLineage.Scan(dir.FullName, 10).Latest!;
+            Assert.True(last.Final);
+            Assert.Equal(16, TrainerCheckpoint.PeekProgress(last).Step);
             using var reloaded = new Trainer(spec, JobData.Load(spec), communicator, new TrainerOptions { SkipEvaluation = true });
-            reloaded.Model.load(Path.Combine(dir.FullName, TrainerCheckpoint.ModelFile)); // TorchSharp format loads into a fresh model
+            reloaded.Model.load(Path.Combine(last.Directory, TrainerCheckpoint.ModelFile)); // TorchSharp format loads into a fresh model
         }
         finally
         {
             dir.Delete(recursive: true);
+        }
+    }
+
+    private sealed class Recorder(ICheckpointCommitter inner) : ICheckpointCommitter
+    {
+        public List<CheckpointRequest> Requests { get; } = [];
+        public List<(IReadOnlyList<CheckpointFile> Files, string? Error)> Votes { get; } = [];
+
+        public Task<CheckpointTicket?> OpenAsync(CheckpointRequest request, CancellationToken cancellationToken)
+        {
+            Requests.Add(request);
+            return inner.OpenAsync(request, cancellationToken);
+        }
+
+        public Task AckAsync(CheckpointTicket ticket, CheckpointRequest request, IReadOnlyList<CheckpointFile> files, string? error, CancellationToken cancellationToken)
+        {
+            Votes.Add((files, error));
+            return inner.AckAsync(ticket, request, files, error, cancellationToken);
         }
     }
 }

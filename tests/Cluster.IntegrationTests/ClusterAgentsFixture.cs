@@ -12,9 +12,6 @@ namespace Cluster.IntegrationTests;
 /// </summary>
 public sealed class ClusterAgentsFixture : IAsyncLifetime
 {
-    /// <summary>Job id whose checkpoint 2 every rank holds before acking (see Cluster.Agent's TestHold).</summary>
-    public const string HoldJobId = "hold-job";
-
     private readonly List<ClusterTestProcess> _agents = [];
     private ClusterTestProcess? _redis;
 
@@ -43,7 +40,7 @@ public sealed class ClusterAgentsFixture : IAsyncLifetime
             catch (SocketException) { return null; }
         }, TimeSpan.FromSeconds(15), () => $"redis-server on port {RedisPort}");
 
-        var env = new Dictionary<string, string> { ["CLUSTER_TEST_HOLD_CHECKPOINT"] = HoldJobId + ":2" };
+        var env = new Dictionary<string, string>();
         for (var i = 0; i < 3; i++)
         {
             _agents.Add(ClusterTestProcess.StartCli($"agent node-{i}", env, "agent", "--redis", Redis, "--advertise-host", "127.0.0.1",
@@ -75,8 +72,8 @@ public sealed class ClusterAgentsFixture : IAsyncLifetime
         return path;
     }
 
-    /// <summary>Where the coordinator puts job <paramref name="jobId"/>'s checkpoints (spec written with <paramref name="name"/>).</summary>
-    public string CheckpointRoot(string name, string jobId) => Path.Combine(Root, name, "ckpt", jobId);
+    /// <summary>The lineage root of the spec written with <paramref name="name"/>: checkpoint.dir/name.</summary>
+    public string CheckpointRoot(string name) => Path.Combine(Root, name, "ckpt", name);
 
     public async Task DisposeAsync()
     {

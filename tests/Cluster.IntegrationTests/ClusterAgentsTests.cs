@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json;
-using Cluster.Coordinator.Checkpoints;
+using Cluster.Coordinator.Contracts.Checkpoints;
 using Cluster.Coordinator.Contracts;
 using Xunit;
 using Xunit.Abstractions;
@@ -32,7 +32,7 @@ public sealed class ClusterAgentsTests(ClusterAgentsFixture cluster, ITestOutput
             return condition(s) ? s : null;
         }, deadline, () => $"job {jobId}: {what}\n{AgentOutput()}");
 
-    private static string Name(string jobId) => jobId == ClusterAgentsFixture.HoldJobId ? "hold" : jobId[..jobId.LastIndexOf('-')];
+    private static string Name(string jobId) => jobId[..jobId.LastIndexOf('-')];
 
     private string AgentOutput() => string.Join("\n", cluster.Agents.Select(a => $"--- {a.Name}\n{a.Output}"));
 
@@ -63,15 +63,18 @@ public sealed class ClusterAgentsTests(ClusterAgentsFixture cluster, ITestOutput
             Assert.Equal(30, doc.RootElement.GetProperty("report").GetProperty("result").GetProperty("steps").GetInt64());
         }
 
-        // keepLast 2 of 6 checkpoints (steps 5..30): exactly ckpt 5 and 6 remain, each with a manifest whose files verify.
-        var dirs = Directory.GetDirectories(cluster.CheckpointRoot(Name(jobId), jobId)).Order().ToList();
+        // keepLast 2 of 6 checkpoints (steps 5, 10 (end of epoch 1), 15, 20, 25, 30): exactly ckpt 5 and 6 remain, each with a
+        // manifest whose files verify; rank 0 wrote every file, and the last one is the final save of the finished run.
+        var dirs = Directory.GetDirectories(cluster.CheckpointRoot(Name(jobId))).Order().ToList();
         Assert.Equal(["ckpt-00000005", "ckpt-00000006"], dirs.Select(Path.GetFileName));
         foreach (var dir in dirs)
         {
-            var manifest = await CheckpointStore.ReadAsync(dir, CancellationToken.None);
+            var manifest = CheckpointFiles.TryRead(dir);
             Assert.NotNull(manifest);
             Assert.Equal(3, manifest!.WorldSize);
-            Assert.Equal(3, manifest.Ranks.Count);
+            Assert.Equal(0, Assert.Single(manifest.Ranks).Rank);
+            Assert.Equal(dir.EndsWith("6", StringComparison.Ordinal), manifest.Final);
+            CheckpointFiles.Verify(manifest);
             foreach (var file in manifest.Ranks.SelectMany(r => r.Files))
             {
                 var bytes = await File.ReadAllBytesAsync(Path.Combine(dir, file.Name));
@@ -106,31 +109,47 @@ public sealed class ClusterAgentsTests(ClusterAgentsFixture cluster, ITestOutput
         Assert.Contains("rank 1", failed.FailureReason);
         Assert.True(await ClusterTestPoll.ProcessesGoneAsync(pids, TimeSpan.FromSeconds(15)),
             $"rank processes still alive: {string.Join(",", pids.Where(ClusterTestPoll.Alive))}");
-        var dirs = Directory.GetDirectories(cluster.CheckpointRoot(Name(jobId), jobId));
+        var dirs = Directory.GetDirectories(cluster.CheckpointRoot(Name(jobId)));
         Assert.NotEmpty(dirs);
         foreach (var dir in dirs)
-            Assert.True(File.Exists(Path.Combine(dir, CheckpointStore.ManifestFileName)), $"{dir} has no manifest (uncommitted checkpoint left visible)");
+            Assert.True(File.Exists(Path.Combine(dir, CheckpointFiles.ManifestFileName)), $"{dir} has no manifest (uncommitted checkpoint left visible)");
     }
 
     [Fact]
     public async Task Killing_a_rank_during_a_checkpoint_write_keeps_the_previous_checkpoint_newest()
     {
-        var jobId = await SubmitAsync(cluster.WriteSpec("hold", epochs: 100000, checkpointInterval: 5), ClusterAgentsFixture.HoldJobId);
-        var holding = await WaitForAsync(jobId, s => s.OpenCheckpointId == 2 && s.LastCommittedCheckpoint?.CheckpointId == 1, TimeSpan.FromSeconds(120),
-            "checkpoint 2 open after 1 committed");
-        var open = Path.Combine(cluster.CheckpointRoot(Name(jobId), jobId), "ckpt-00000002");
-        await ClusterTestPoll.UntilAsync(() => Task.FromResult(File.Exists(Path.Combine(open, "model.bin")) ? "written" : null), TimeSpan.FromSeconds(30), () => "rank 0's files of checkpoint 2");
-        var pids = holding.Ranks.Select(r => r.Pid).ToList();
-        using (var p = Process.GetProcessById(holding.Ranks.Single(r => r.Rank == 0).Pid)) p.Kill();
+        // No hook in the product: rank 0 is stopped (SIGSTOP) the moment checkpoint k's directory appears, i.e. while it
+        // writes; if that write still won the race (checkpoint k committed), it is resumed and the next one is tried.
+        var jobId = await SubmitAsync(cluster.WriteSpec("hold", epochs: 100000, checkpointInterval: 5));
+        var running = await WaitForAsync(jobId, s => s.LastCommittedCheckpoint?.CheckpointId >= 1, TimeSpan.FromSeconds(120), "checkpoint 1 committed");
+        var root = cluster.CheckpointRoot(Name(jobId));
+        var pids = running.Ranks.Select(r => r.Pid).ToList();
+        var rank0 = running.Ranks.Single(r => r.Rank == 0).Pid;
+        JobStatus? held = null;
+        string open = "";
+        for (var k = running.LastCommittedCheckpoint!.CheckpointId + 1; held is null && k < running.LastCommittedCheckpoint.CheckpointId + 20; k++)
+        {
+            open = CheckpointFiles.DirectoryOf(root, k);
+            var watch = Stopwatch.StartNew();
+            while (!Directory.Exists(open) && watch.Elapsed < TimeSpan.FromSeconds(30)) Thread.SpinWait(100);
+            Assert.True(Directory.Exists(open), $"checkpoint {k} never opened\n{AgentOutput()}");
+            Signals.Stop(rank0);
+            var status = await Job(jobId).GetStatus();
+            if (status.OpenCheckpointId == k && status.LastCommittedCheckpoint?.CheckpointId == k - 1) held = status;
+            else Signals.Continue(rank0);
+        }
+        Assert.NotNull(held);
+        output.WriteLine($"rank 0 stopped while checkpoint {held!.OpenCheckpointId} was open");
+        using (var p = Process.GetProcessById(rank0)) p.Kill();
 
         var failed = await WaitForAsync(jobId, s => s.State.IsTerminal(), TimeSpan.FromSeconds(10), "failure after killing rank 0 mid-checkpoint");
         Assert.Equal(JobState.Failed, failed.State);
         Assert.Contains("rank 0", failed.FailureReason);
-        Assert.Equal(1, failed.LastCommittedCheckpoint!.CheckpointId);
-        Assert.Equal(1, (await Job(jobId).GetLatestCheckpoint())!.CheckpointId);
-        Assert.False(File.Exists(Path.Combine(open, CheckpointStore.ManifestFileName)));
+        var previous = held.OpenCheckpointId!.Value - 1;
+        Assert.Equal(previous, failed.LastCommittedCheckpoint!.CheckpointId);
+        Assert.Equal(previous, (await Job(jobId).GetLatestCheckpoint())!.CheckpointId);
         Assert.False(Directory.Exists(open), "the aborted checkpoint's directory was not removed");
-        Assert.NotNull(await CheckpointStore.ReadAsync(Path.Combine(cluster.CheckpointRoot(Name(jobId), jobId), "ckpt-00000001"), CancellationToken.None));
+        Assert.Equal(previous, CheckpointLineage.Scan(root, 2).Latest!.CheckpointId);
         Assert.True(await ClusterTestPoll.ProcessesGoneAsync(pids, TimeSpan.FromSeconds(15)));
     }
 

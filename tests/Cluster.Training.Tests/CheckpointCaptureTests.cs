@@ -110,19 +110,19 @@ public sealed class CheckpointCaptureTests
     public async Task A_background_checkpoint_holds_the_state_of_its_step_and_restores_training_exactly()
     {
         using var dir = new TempDir();
-        var store = new CheckpointStore(new CheckpointOptions { Directory = dir.Path });
-        await using var writer = new BackgroundCheckpointer(store);
         using var rig = new Rig("adam");
         for (int i = 0; i < 3; i++) rig.TrainStep(i);
-        var state = new CheckpointState { Step = 3, Epoch = 0, Cursor = new SamplerCursor(0, 15), WorldSize = 1 };
         ICheckpointPart[] parts = [new ModuleCheckpointPart(rig.Model), new OptimizerCheckpointPart(rig.Optimizer, twin: rig.Twin)];
-        writer.Begin(state, parts, CancellationToken.None);
+        var capture = CheckpointCapture.Take(parts);
+        var write = Task.Run(() => { using (capture) return capture.WriteTo(dir.Path); });
         for (int i = 3; i < 5; i++) rig.TrainStep(i); // races the background write: it must not see these steps
-        var written = await writer.FlushAsync(CancellationToken.None);
+        var files = await write.WaitAsync(TimeSpan.FromSeconds(60));
         var expected = rig.Model.parameters().Select(p => p.data<float>().ToArray()).ToArray();
 
         using var other = new Rig("adam");
-        store.Load(written!.Checkpoint, [new ModuleCheckpointPart(other.Model), new OptimizerCheckpointPart(other.Optimizer)]);
+        var manifest = new Cluster.Coordinator.Contracts.CheckpointManifest("t", 1, 0, 3, 1, new Cluster.Coordinator.Contracts.EpochPlan(1, 0, 15), dir.Path,
+            DateTimeOffset.UnixEpoch, [new Cluster.Coordinator.Contracts.RankCheckpointFiles(0, files)]);
+        CheckpointReader.Load(manifest, [new ModuleCheckpointPart(other.Model), new OptimizerCheckpointPart(other.Optimizer)]);
         for (int i = 3; i < 5; i++) other.TrainStep(i);
         Assert.Equal(expected, other.Model.parameters().Select(p => p.data<float>().ToArray()).ToArray());
     }

@@ -1,3 +1,5 @@
+using Cluster.Coordinator.Contracts;
+using Cluster.Coordinator.Contracts.Checkpoints;
 using Cluster.Training.Checkpoints;
 using Cluster.Training.Data;
 using TorchSharp;
@@ -39,35 +41,35 @@ public sealed class CheckpointTests(Xunit.Abstractions.ITestOutputHelper output)
         public float[] Weights() => Model.parameters().SelectMany(p => p.data<float>().ToArray()).ToArray();
     }
 
-    private static CheckpointState State(long step) => new()
+    /// <summary>Saves <paramref name="parts"/> at <paramref name="step"/> the way a trainer without a coordinator does: ticket, capture, write, vote.</summary>
+    private static async Task<CheckpointManifest> SaveAsync(LocalCheckpointCommitter committer, long step, IReadOnlyList<ICheckpointPart> parts, bool final = false)
     {
-        Step = step, Epoch = 2, Cursor = new SamplerCursor(2, 640), JobSpecHash = "abc123", WorldSize = 4,
-        RngStates = new Dictionary<string, byte[]> { ["torch"] = TorchRng.Capture() },
-        Extra = new Dictionary<string, string> { ["loss"] = "0.5" },
-    };
+        var request = new CheckpointRequest(step, new SamplerCursor(2, 640), final);
+        var ticket = (await committer.OpenAsync(request, CancellationToken.None))!;
+        using (var capture = CheckpointCapture.Take(parts))
+            await committer.AckAsync(ticket, request, capture.WriteTo(ticket.Directory), null, CancellationToken.None);
+        return CheckpointFiles.TryRead(ticket.Directory)!;
+    }
+
+    private static LocalCheckpointCommitter Committer(string root, int keepLast = 3) =>
+        new(root, CheckpointLineage.Scan(root, keepLast), keepLast, "t", [], 7, 4);
 
     [Fact]
-    public void Round_trip_restores_model_optimizer_scheduler_and_state()
+    public async Task Round_trip_restores_model_optimizer_and_scheduler_exactly()
     {
         using var dir = new TempDir();
-        var store = new CheckpointStore(new CheckpointOptions { Directory = dir.Path });
         var a = new Rig(1);
         for (int i = 0; i < 3; i++) a.TrainStep(i);
         a.Scheduler = new SchedulerState(7, 0.05);
-        var state = State(30);
-        var info = store.Write(store.Snapshot(state, a.Parts), out _);
-        Assert.Equal(Path.Combine(dir.Path, "step-30"), info.Directory);
+        var m = await SaveAsync(Committer(dir.Path), 30, a.Parts);
+        Assert.Equal(CheckpointFiles.DirectoryOf(dir.Path, 1), m.Directory);
+        Assert.Equal((30L, 2, 640L, 4), (m.Step, m.EpochPlan.Epoch, m.EpochPlan.Cursor, m.WorldSize));
 
         var b = new Rig(2);
         Assert.NotEqual(a.Weights(), b.Weights());
-        var loaded = store.Load(store.Latest()!, b.Parts);
+        CheckpointReader.Load(CheckpointLineage.Scan(dir.Path, 3).Latest!, b.Parts);
         Assert.Equal(a.Weights(), b.Weights());
         Assert.Equal(new SchedulerState(7, 0.05), b.Scheduler);
-        Assert.Equal(state.Step, loaded.Step);
-        Assert.Equal(state.Cursor, loaded.Cursor);
-        Assert.Equal(state.JobSpecHash, loaded.JobSpecHash);
-        Assert.Equal(state.RngStates["torch"], loaded.RngStates["torch"]);
-        Assert.Equal("0.5", loaded.Extra["loss"]);
         // Momentum buffers came back too: the next step is identical.
         a.TrainStep(3);
         b.TrainStep(3);
@@ -75,159 +77,103 @@ public sealed class CheckpointTests(Xunit.Abstractions.ITestOutputHelper output)
     }
 
     [Fact]
-    public void Model_file_loads_with_torchsharp_module_load()
+    public async Task Model_file_loads_with_torchsharp_module_load()
     {
         using var dir = new TempDir();
-        var store = new CheckpointStore(new CheckpointOptions { Directory = dir.Path });
         var a = new Rig(3);
         a.TrainStep(0);
-        var info = store.Write(store.Snapshot(State(1), a.Parts), out _);
+        var m = await SaveAsync(Committer(dir.Path), 1, a.Parts);
         var fresh = new Rig(4);
-        fresh.Model.load(Path.Combine(info.Directory, "model.bin"));
+        fresh.Model.load(Path.Combine(m.Directory, "model.bin"));
         Assert.Equal(a.Weights(), fresh.Weights());
     }
 
     [Fact]
-    public void A_flipped_byte_in_any_file_is_refused_naming_that_file()
+    public async Task A_flipped_byte_in_any_file_is_refused_naming_that_file_and_the_scan_falls_back()
     {
         using var dir = new TempDir();
-        var store = new CheckpointStore(new CheckpointOptions { Directory = dir.Path, KeepLast = 5 });
+        var committer = Committer(dir.Path, keepLast: 5);
         var rig = new Rig(5);
-        store.Write(store.Snapshot(State(10), rig.Parts), out _);
-        var info = store.Write(store.Snapshot(State(20), rig.Parts), out _);
-        var names = Directory.GetFiles(info.Directory).Select(Path.GetFileName).ToArray();
-        Assert.Equal(["manifest.json", "model.bin", "optimizer.bin", "scheduler.json", "state.json"], names.OrderBy(n => n, StringComparer.Ordinal));
-        foreach (var name in names)
+        await SaveAsync(committer, 10, rig.Parts);
+        var m = await SaveAsync(committer, 20, rig.Parts);
+        var names = Directory.GetFiles(m.Directory).Select(Path.GetFileName).ToArray();
+        Assert.Equal(["manifest.json", "model.bin", "optimizer.bin", "scheduler.json"], names.OrderBy(n => n, StringComparer.Ordinal));
+        foreach (var name in names.Where(n => n != "manifest.json"))
         {
-            string path = Path.Combine(info.Directory, name!);
+            string path = Path.Combine(m.Directory, name!);
             var original = File.ReadAllBytes(path);
             foreach (int at in new[] { 0, original.Length / 2, original.Length - 2 })
             {
                 var bytes = (byte[])original.Clone();
                 bytes[at] ^= 0x20;
                 File.WriteAllBytes(path, bytes);
-                var ex = Assert.Throws<CheckpointCorruptException>(() => store.Load(info, new Rig(6).Parts));
+                var ex = Assert.Throws<CheckpointCorruptException>(() => CheckpointReader.Load(m, new Rig(6).Parts));
                 Assert.Equal(path, ex.FilePath);
-                Assert.Contains(path, ex.Message);
-                Assert.Equal(10, store.Latest()!.Step); // falls back to the previous valid one
+                Assert.Equal(10, CheckpointLineage.Scan(dir.Path, 5).Latest!.Step); // falls back to the previous valid one
             }
             File.WriteAllBytes(path, original);
-            store.Verify(info);
         }
-        Assert.Equal(20, store.Latest()!.Step);
-        // Every single byte of the manifest is protected (value changes, parse errors, unknown property names).
-        string manifest = Path.Combine(info.Directory, "manifest.json");
-        var good = File.ReadAllBytes(manifest);
-        for (int at = 0; at < good.Length; at++)
-        {
-            var bytes = (byte[])good.Clone();
-            bytes[at] ^= 0x20;
-            File.WriteAllBytes(manifest, bytes);
-            var ex = Assert.Throws<CheckpointCorruptException>(() => store.Verify(info));
-            Assert.Equal(manifest, ex.FilePath);
-        }
-        File.WriteAllBytes(manifest, good);
-        store.Verify(info);
+        Assert.Equal(20, CheckpointLineage.Scan(dir.Path, 5).Latest!.Step);
     }
 
     [Fact]
-    public void A_truncated_file_is_refused()
+    public async Task A_crash_before_the_manifest_leaves_the_previous_checkpoint_latest_and_ids_continue()
     {
         using var dir = new TempDir();
-        var store = new CheckpointStore(new CheckpointOptions { Directory = dir.Path });
-        var info = store.Write(store.Snapshot(State(5), new Rig(7).Parts), out _);
-        string model = Path.Combine(info.Directory, "model.bin");
-        var bytes = File.ReadAllBytes(model);
-        File.WriteAllBytes(model, bytes[..^10]);
-        var ex = Assert.Throws<CheckpointCorruptException>(() => store.Verify(info));
-        Assert.Equal(model, ex.FilePath);
-        Assert.Contains("truncated", ex.Message);
-        Assert.Null(store.Latest());
-        File.Delete(model);
-        Assert.Contains("missing", Assert.Throws<CheckpointCorruptException>(() => store.Verify(info)).Message);
-    }
-
-    [Fact]
-    public void A_crash_before_the_manifest_leaves_the_previous_checkpoint_latest()
-    {
-        using var dir = new TempDir();
-        var store = new CheckpointStore(new CheckpointOptions { Directory = dir.Path });
         var rig = new Rig(8);
-        store.Write(store.Snapshot(State(100), rig.Parts), out _);
-        // Simulate a crash mid-write of step 200: data files (one still under its temp name), no manifest.
-        string crashed = Path.Combine(dir.Path, "step-200");
-        Directory.CreateDirectory(crashed);
-        foreach (var (name, bytes) in store.Snapshot(State(200), rig.Parts).Files) File.WriteAllBytes(Path.Combine(crashed, name), bytes.ToArray());
-        File.WriteAllBytes(Path.Combine(crashed, "manifest.json.tmp"), [1, 2, 3]);
-        Directory.CreateDirectory(Path.Combine(dir.Path, "step-50")); // an older crash leftover
-        Assert.Equal(100, store.Latest()!.Step);
-        Assert.Equal([100L], store.List().Select(c => c.Step));
-        Assert.Contains("incomplete", Assert.Throws<CheckpointCorruptException>(() => store.Verify(new CheckpointInfo(200, crashed))).Message);
-        // The next successful write cleans up the older leftover.
-        store.Write(store.Snapshot(State(300), rig.Parts), out var deleted);
-        Assert.Contains(50L, deleted);
-        Assert.Contains(200L, deleted);
-        Assert.Equal(300, store.Latest()!.Step);
+        await SaveAsync(Committer(dir.Path), 100, rig.Parts);
+        // A crash mid-write of checkpoint 2: data files, one still under its temp name, no manifest.
+        var crashed = CheckpointFiles.DirectoryOf(dir.Path, 2);
+        using (var capture = CheckpointCapture.Take(rig.Parts)) capture.WriteTo(crashed);
+        File.WriteAllBytes(Path.Combine(crashed, ".model.bin.0.tmp"), [1, 2, 3]);
+        var scan = CheckpointLineage.Scan(dir.Path, 3);
+        Assert.Equal(100, scan.Latest!.Step);
+        Assert.Equal(2, scan.LastCheckpointId);
+        var next = await SaveAsync(Committer(dir.Path), 300, rig.Parts); // a re-run after the crash
+        Assert.Equal(3, next.CheckpointId);
     }
 
     [Fact]
-    public void Keep_last_k_deletes_older_checkpoints()
+    public async Task Keep_last_k_deletes_older_checkpoints()
     {
         using var dir = new TempDir();
-        var store = new CheckpointStore(new CheckpointOptions { Directory = dir.Path, KeepLast = 2 });
+        var committer = Committer(dir.Path, keepLast: 2);
         var rig = new Rig(9);
-        IReadOnlyList<long> deleted = [];
-        foreach (long step in new long[] { 1, 2, 3, 10, 11 }) store.Write(store.Snapshot(State(step), rig.Parts), out deleted);
-        Assert.Equal([3L], deleted); // steps 1 and 2 went with earlier writes
-        Assert.Equal([11L, 10L], store.List().Select(c => c.Step));
-        Assert.Equal(["step-10", "step-11"], Directory.GetDirectories(dir.Path).Select(Path.GetFileName).OrderBy(n => n, StringComparer.Ordinal));
+        foreach (long step in new long[] { 1, 2, 3, 10, 11 }) await SaveAsync(committer, step, rig.Parts);
+        Assert.Equal(["ckpt-00000004", "ckpt-00000005"], Directory.GetDirectories(dir.Path).Select(Path.GetFileName).OrderBy(n => n, StringComparer.Ordinal));
+        Assert.Equal([10L, 11L], CheckpointLineage.Scan(dir.Path, 2).Committed.Select(c => c.Step));
     }
 
     [Fact]
-    public async Task Background_write_snapshots_at_the_step_boundary_and_reports_stall_and_write_time()
+    public async Task A_failed_write_is_voted_as_an_error_and_the_next_save_commits()
     {
         using var dir = new TempDir();
-        var store = new CheckpointStore(new CheckpointOptions { Directory = dir.Path });
-        var a = new Rig(10);
-        using var big = nn.Linear(1024, 1024); // ~4 MiB of weights to make the write measurable
-        var parts = a.Parts.Append(new ModuleCheckpointPart(big, "big.bin")).ToArray();
-        await using var writer = new BackgroundCheckpointer(store);
-        var before = a.Weights();
-        var pending = writer.Begin(State(1), parts, CancellationToken.None);
-        a.TrainStep(0); // training continues while the write is in flight
-        var result = await pending.Completion.WaitAsync(TimeSpan.FromSeconds(60));
-        Assert.Equal(pending.Stall, result.Stall);
-        Assert.True(result.Stall > TimeSpan.Zero && result.WriteTime > TimeSpan.Zero);
-        Assert.True(result.Bytes > 4_000_000);
-        output.WriteLine($"checkpoint {result.Bytes} bytes: stall {result.Stall.TotalMilliseconds:F1} ms, background write {result.WriteTime.TotalMilliseconds:F1} ms");
-        var b = new Rig(11);
-        store.Load(result.Checkpoint, b.Parts);
-        Assert.Equal(before, b.Weights());           // the snapshot, not the later weights
-        Assert.NotEqual(a.Weights(), b.Weights());
-        var second = writer.Begin(State(2), parts, CancellationToken.None);
-        var r2 = (await writer.FlushAsync(CancellationToken.None))!;
-        Assert.Equal(2, r2.Checkpoint.Step);
-        output.WriteLine($"second (warm) checkpoint {r2.Bytes} bytes: stall {r2.Stall.TotalMilliseconds:F1} ms, background write {r2.WriteTime.TotalMilliseconds:F1} ms");
-        Assert.Equal(2, store.Latest()!.Step);
-        Assert.Equal(second.Step, writer.Last!.Step);
-    }
-
-    [Fact]
-    public async Task A_failed_background_write_is_reported_once_by_the_next_begin()
-    {
-        using var dir = new TempDir();
-        string blocked = dir.Combine("not-a-dir");
-        File.WriteAllText(blocked, "a file where the checkpoint folder should be");
-        var store = new CheckpointStore(new CheckpointOptions { Directory = blocked });
-        await using var writer = new BackgroundCheckpointer(store);
         var rig = new Rig(12);
-        var failed = writer.Begin(State(1), rig.Parts, CancellationToken.None);
-        await Assert.ThrowsAnyAsync<IOException>(() => failed.Completion.WaitAsync(TimeSpan.FromSeconds(30)));
-        File.Delete(blocked);
-        var ex = Assert.Throws<IOException>(() => writer.Begin(State(2), rig.Parts, CancellationToken.None));
-        Assert.Contains("step 1", ex.Message);
-        var ok = writer.Begin(State(2), rig.Parts, CancellationToken.None);
-        Assert.Equal(2, (await ok.Completion.WaitAsync(TimeSpan.FromSeconds(30))).Checkpoint.Step);
+        var votes = new List<string?>();
+        var committer = new RecordingCommitter(Committer(dir.Path), votes);
+        await using var trainerCheckpoint = new Cluster.Training.Engine.TrainerCheckpoint(committer, rank: 0);
+        var blocked = CheckpointFiles.DirectoryOf(dir.Path, 1);
+        Directory.CreateDirectory(Path.Combine(blocked, "model.bin")); // a directory where the model file must go
+        var progress = new Cluster.Training.Engine.TrainerProgress { Step = 1, WorldSize = 1 };
+        Assert.True(await trainerCheckpoint.SaveAsync(new CheckpointRequest(1, new SamplerCursor(0, 8), false), progress, rig.Model, rig.Optimizer, CancellationToken.None));
+        await trainerCheckpoint.FlushAsync(CancellationToken.None); // no exception: training goes on
+        Assert.Contains("IOException", Assert.Single(votes));
+        Assert.False(Directory.Exists(blocked)); // discarded
+        Assert.True(await trainerCheckpoint.SaveAsync(new CheckpointRequest(2, new SamplerCursor(0, 16), false), progress with { Step = 2 }, rig.Model, rig.Optimizer, CancellationToken.None));
+        await trainerCheckpoint.FlushAsync(CancellationToken.None);
+        Assert.Null(votes[1]);
+        Assert.Equal(2, CheckpointLineage.Scan(dir.Path, 3).Latest!.Step);
+    }
+
+    private sealed class RecordingCommitter(ICheckpointCommitter inner, List<string?> votes) : ICheckpointCommitter
+    {
+        public Task<CheckpointTicket?> OpenAsync(CheckpointRequest request, CancellationToken cancellationToken) => inner.OpenAsync(request, cancellationToken);
+
+        public Task AckAsync(CheckpointTicket ticket, CheckpointRequest request, IReadOnlyList<CheckpointFile> files, string? error, CancellationToken cancellationToken)
+        {
+            votes.Add(error);
+            return inner.AckAsync(ticket, request, files, error, cancellationToken);
+        }
     }
 
     [Fact]
@@ -240,12 +186,7 @@ public sealed class CheckpointTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Equal(first, torch.rand(5).data<float>().ToArray());
         Assert.Throws<ArgumentException>(() => new DelegateCheckpointPart("../evil", _ => { }, _ => { }));
         Assert.Throws<ArgumentException>(() => new DelegateCheckpointPart("manifest.json", _ => { }, _ => { }));
-        using var dir = new TempDir();
-        var store = new CheckpointStore(new CheckpointOptions { Directory = dir.Path });
         var dup = new DelegateCheckpointPart("x.bin", s => s.WriteByte(1), _ => { });
-        Assert.Throws<ArgumentException>(() => store.Snapshot(State(1), [dup, dup]));
-        var info = store.Write(store.Snapshot(State(1), [dup]), out _);
-        var missing = Assert.Throws<CheckpointCorruptException>(() => store.Load(info, [new DelegateCheckpointPart("y.bin", _ => { }, _ => { })]));
-        Assert.Contains("y.bin", missing.Message);
+        Assert.Throws<ArgumentException>(() => CheckpointCapture.Take([dup, dup]));
     }
 }

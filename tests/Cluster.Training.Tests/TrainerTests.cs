@@ -52,16 +52,16 @@ public sealed class TrainerTests : IDisposable
         var spec = Spec(epochs: 2, dropout: 0.3);
         var options = new TrainerOptions { SkipEvaluation = true };
         spec.MaxSteps = 5;
-        using (var first = new Trainer(spec, JobData.Load(spec), new SingleProcessCommunicator(), options, Path.Combine(dir, "a")))
+        using (var first = new Trainer(spec, JobData.Load(spec), new SingleProcessCommunicator(), options.In(Path.Combine(dir, "a"))))
             Assert.Equal(5, (await first.RunAsync(CancellationToken.None)).Steps);
         spec.MaxSteps = 12;
         float[] resumed;
-        using (var second = new Trainer(spec, JobData.Load(spec), new SingleProcessCommunicator(), options, Path.Combine(dir, "a")))
+        using (var second = new Trainer(spec, JobData.Load(spec), new SingleProcessCommunicator(), options.In(Path.Combine(dir, "a"))))
         {
             Assert.Equal(12, (await second.RunAsync(CancellationToken.None)).Steps);
             resumed = Weights(second.Model);
         }
-        using var straight = new Trainer(spec, JobData.Load(spec), new SingleProcessCommunicator(), options, Path.Combine(dir, "b"));
+        using var straight = new Trainer(spec, JobData.Load(spec), new SingleProcessCommunicator(), options.In(Path.Combine(dir, "b")));
         await straight.RunAsync(CancellationToken.None);
         Assert.Equal(Weights(straight.Model), resumed);
     }
@@ -130,7 +130,7 @@ public sealed class TrainerTests : IDisposable
     public async Task Finetune_freezes_by_pattern_replaces_head_and_unfreezes()
     {
         var spec = Spec(epochs: 1);
-        using (var pre = new Trainer(spec, JobData.Load(spec), new SingleProcessCommunicator(), null, Path.Combine(dir, "pre")))
+        using (var pre = new Trainer(spec, JobData.Load(spec), new SingleProcessCommunicator(), TestCheckpoints.In(null, Path.Combine(dir, "pre"))))
             await pre.RunAsync(CancellationToken.None);
         float[] pretrainedFc1 = new float[0];
         using (var m = new Trainer(spec, JobData.Load(spec), new SingleProcessCommunicator()))

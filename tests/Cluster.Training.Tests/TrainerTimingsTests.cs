@@ -20,7 +20,7 @@ public sealed class TrainerTimingsTests : IDisposable
         var spec = TrainerTests.Spec(epochs: 2); // 256 samples, batch 16 per rank, 2 ranks: 8 steps per epoch
         var comms = new ThreadGroup(2).CreateCommunicators();
         // Built one after the other: model initialisation draws from torch's global generator.
-        var trainers = comms.Select(c => new Trainer(spec, JobData.Load(spec), c, options, c.Rank == 0 ? checkpointDir : null)).ToArray();
+        var trainers = comms.Select(c => new Trainer(spec, JobData.Load(spec), c, options.In(checkpointDir, c.Rank, 2))).ToArray();
         try
         {
             var results = await Task.WhenAll(trainers.Select(t => Task.Run(() => t.RunAsync(CancellationToken.None))))

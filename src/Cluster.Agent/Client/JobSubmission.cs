@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Cluster.Abstractions;
 using Cluster.Coordinator.Contracts;
+using Cluster.Coordinator.Contracts.Checkpoints;
 
 namespace Cluster.Agent.Client;
 
@@ -24,12 +25,16 @@ public static class JobSubmission
     /// <summary>A new job id: the spec name plus 8 random hex digits.</summary>
     public static string NewJobId(JobSpec spec) => $"{spec.Name}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(4))}";
 
-    /// <summary>The coordinator's view of <paramref name="spec"/> (clustered: a worker is a node agent with nprocPerNode ranks).</summary>
-    public static JobSpecSummary Summarize(JobSpec spec, string jobId, int minWorkers, int maxWorkers, int nprocPerNode)
+    /// <summary>
+    /// The coordinator's view of <paramref name="spec"/> (clustered: a worker is a node agent with nprocPerNode ranks). Its
+    /// checkpoint directory is the spec's lineage root, <c>checkpoint.dir/name</c>; <paramref name="fresh"/> ignores the
+    /// checkpoints already there.
+    /// </summary>
+    public static JobSpecSummary Summarize(JobSpec spec, string jobId, int minWorkers, int maxWorkers, int nprocPerNode, bool fresh = false)
     {
-        var dir = string.IsNullOrWhiteSpace(spec.Checkpoint.Dir) ? "" : spec.Checkpoint.Dir;
+        var dir = string.IsNullOrWhiteSpace(spec.Checkpoint.Dir) ? "" : CheckpointLineage.RootOf(spec.Checkpoint.Dir, spec.Name);
         var summary = new JobSpecSummary(jobId, JobSpecLoader.ToYaml(spec), minWorkers, maxWorkers, nprocPerNode,
-            dir.Length == 0 ? 0 : spec.Checkpoint.IntervalSteps, dir, spec.Checkpoint.KeepLast, spec.Restart.MaxRestarts, spec.Training.Seed);
+            dir.Length == 0 ? 0 : spec.Checkpoint.IntervalSteps, dir, spec.Checkpoint.KeepLast, spec.Restart.MaxRestarts, spec.Training.Seed, fresh);
         summary.Validate();
         return summary;
     }

@@ -3,6 +3,7 @@ using Cluster.Agent.Client;
 using Cluster.Agent.Grains;
 using Cluster.Collectives;
 using Cluster.Coordinator.Contracts;
+using Cluster.Coordinator.Contracts.Checkpoints;
 using Cluster.Training.Data;
 using Cluster.Training.Distributed;
 using Cluster.Training.Engine;
@@ -106,8 +107,8 @@ public sealed class CoordinatedRank(RankSettings settings, TextWriter output, Ti
         }
 
         var samplesPerStep = (double)spec.Training.BatchSize * spec.Training.GradAccumulation * assignment.WorldSize;
-        Trainer? current = null;
-        var coordinated = new CoordinatedSteps(session, assignment, spec, samplesPerStep, _time, Log);
+        var coordinated = new CoordinatedSteps(session, assignment, samplesPerStep, _time, Log);
+        if (rank == 0) Log(assignment.RestoreFrom is { } from ? $"restoring {CheckpointLineage.Describe(from)} from {from.Directory}" : "no checkpoint to restore: starting fresh");
         var options = new TrainerOptions
         {
             Log = rank == 0 ? line => { Log(line); if (EpochLine.TryParse(line) is { } epoch) _ = report.ReportEpoch(epoch); } : null,
@@ -117,17 +118,15 @@ public sealed class CoordinatedRank(RankSettings settings, TextWriter output, Ti
                 SyncBatchNormStats = spec.Training.Ddp.SyncBatchNorm,
                 GradientsCompressedAsBFloat16 = spec.Training.Ddp.CompressBf16,
             },
-            // The trainer's own checkpoints (rank 0, end of epoch / max steps, <dir>/step-N) let a re-run of the same spec
-            // resume; the coordinator's step-interval checkpoints go to <dir>/<job>/ckpt-N through consensus.
-            CheckpointDirectory = string.IsNullOrWhiteSpace(spec.Checkpoint.Dir) ? null : Path.GetFullPath(spec.Checkpoint.Dir),
-            CheckpointIntervalSteps = 0,
-            KeepLast = spec.Checkpoint.KeepLast,
-            Resume = true,
+            // One checkpoint path: every save (interval, end of epoch, last step) goes through the job grain's two-phase
+            // commit into <checkpoint.dir>/<name>/ckpt-N; the restore point is the grain's newest committed checkpoint.
+            Checkpoints = string.IsNullOrWhiteSpace(spec.Checkpoint.Dir) ? null : coordinated,
+            CheckpointIntervalSteps = spec.Checkpoint.IntervalSteps,
+            RestoreFrom = assignment.RestoreFrom,
             TimeProvider = _time,
-            StepCompleted = (s, ct) => coordinated.OnStepAsync(current!, s.Step, s.Cursor, s.Loss, ct),
+            StepCompleted = (s, _) => coordinated.OnStepAsync(s.Step, s.Cursor, s.Loss),
         };
         using var trainer = new Trainer(spec.Training, data, communicator, options);
-        current = trainer;
         var result = await trainer.RunAsync(cancellationToken).ConfigureAwait(false);
         await coordinated.FinishAsync(trainer.Step, cancellationToken).ConfigureAwait(false);
         if (rank == 0)

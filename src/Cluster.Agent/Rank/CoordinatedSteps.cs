@@ -1,20 +1,19 @@
-using System.Security.Cryptography;
-using Cluster.Abstractions;
 using Cluster.Coordinator.Contracts;
+using Cluster.Training.Checkpoints;
 using Cluster.Training.Data;
-using Cluster.Training.Engine;
 
 namespace Cluster.Agent.Rank;
 
 /// <summary>
-/// Step-level coordination of a rank: progress to the job grain (posted to the background loop on ordinary steps,
-/// synchronous on checkpoint-interval steps) and checkpoint consensus (write this rank's files into the directed
-/// directory, fsync, ack with name/size/SHA-256).
+/// Step-level coordination of a rank: progress to the job grain (posted to the background loop after every step) and
+/// the rank's side of the checkpoint two-phase commit (<see cref="ICheckpointCommitter"/>): a synchronous progress report
+/// that asks for a checkpoint and returns the grain's directive, and the vote.
 /// </summary>
-internal sealed class CoordinatedSteps(RankSession session, RankAssignment assignment, JobSpec spec, double samplesPerStep,
-    TimeProvider time, Action<string> log)
+internal sealed class CoordinatedSteps(RankSession session, RankAssignment assignment, double samplesPerStep, TimeProvider time, Action<string> log)
+    : ICheckpointCommitter
 {
-    private long _lastStep;
+    private static readonly TimeSpan BusyRetry = TimeSpan.FromMilliseconds(20);
+    private static readonly TimeSpan OpenDeadline = TimeSpan.FromSeconds(30);
     private long _rateStep;
     private long _rateStamp = time.GetTimestamp();
     private double _samplesPerSecond;
@@ -22,36 +21,38 @@ internal sealed class CoordinatedSteps(RankSession session, RankAssignment assig
     private double _loss = double.NaN;
 
     /// <summary>Called by the trainer after every optimizer step (on the training thread).</summary>
-    public async Task OnStepAsync(Trainer trainer, long step, SamplerCursor cursor, double loss, CancellationToken cancellationToken)
+    public Task OnStepAsync(long step, SamplerCursor cursor, double loss)
     {
         _cursor = cursor;
         _loss = loss;
         UpdateRate(step);
-        var report = session.Progress(step, cursor.Epoch, cursor.GlobalPosition, loss, _samplesPerSecond);
-        var interval = spec.Checkpoint.IntervalSteps;
-        if (interval <= 0 || step % interval != 0 || string.IsNullOrWhiteSpace(spec.Checkpoint.Dir))
-        {
-            session.Post(report);
-            return;
-        }
-        var reply = await session.ReportNowAsync(report, cancellationToken).ConfigureAwait(false);
-        if (reply.Checkpoint is not { } directive || directive.Step != step) return;
-        IReadOnlyList<CheckpointFile> files = [];
-        string? error = null;
-        try
-        {
-            Directory.CreateDirectory(directive.Directory);
-            var names = trainer.WriteCoordinatedCheckpoint(directive.Directory, cursor);
-            files = names.Select(n => Describe(directive.Directory, n)).ToList();
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
-        {
-            error = $"{e.GetType().Name}: {e.Message}";
-            log($"checkpoint {directive.CheckpointId} not written: {error}");
-        }
-        await TestHold.BeforeAckAsync(assignment.JobId, directive.CheckpointId, log, cancellationToken).ConfigureAwait(false);
-        await session.AckAsync(directive.CheckpointId, cursor.Epoch, cursor.GlobalPosition, files, error, cancellationToken).ConfigureAwait(false);
+        session.Post(session.Progress(step, cursor.Epoch, cursor.GlobalPosition, loss, _samplesPerSecond));
+        return Task.CompletedTask;
     }
+
+    /// <inheritdoc />
+    public async Task<CheckpointTicket?> OpenAsync(CheckpointRequest request, CancellationToken cancellationToken)
+    {
+        var kind = request.Final ? CheckpointRequestKind.Final : CheckpointRequestKind.Save;
+        var report = session.Progress(request.Step, request.Cursor.Epoch, request.Cursor.GlobalPosition, _loss, _samplesPerSecond) with { Checkpoint = kind };
+        var deadline = time.GetTimestamp() + (long)(OpenDeadline.TotalSeconds * time.TimestampFrequency);
+        while (true)
+        {
+            var reply = await session.ReportNowAsync(report, cancellationToken).ConfigureAwait(false);
+            if (reply.Checkpoint is { } d && d.Step == request.Step) return new CheckpointTicket(d.CheckpointId, d.Step, d.Directory);
+            if (!reply.CheckpointBusy) return null;
+            if (time.GetTimestamp() > deadline)
+            {
+                log($"checkpoint at step {request.Step} skipped: {reply.Reason} after {OpenDeadline.TotalSeconds:0} s");
+                return null;
+            }
+            await Task.Delay(BusyRetry, time, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <inheritdoc />
+    public Task AckAsync(CheckpointTicket ticket, CheckpointRequest request, IReadOnlyList<CheckpointFile> files, string? error, CancellationToken cancellationToken) =>
+        session.AckAsync(ticket.CheckpointId, request.Cursor.Epoch, request.Cursor.GlobalPosition, files, error, cancellationToken);
 
     /// <summary>Final synchronous progress report.</summary>
     public async Task FinishAsync(long step, CancellationToken cancellationToken)
@@ -62,19 +63,11 @@ internal sealed class CoordinatedSteps(RankSession session, RankAssignment assig
 
     private void UpdateRate(long step)
     {
-        Volatile.Write(ref _lastStep, step);
         var now = time.GetTimestamp();
         var seconds = time.GetElapsedTime(_rateStamp, now).TotalSeconds;
         if (seconds < 1.0 && (_samplesPerSecond > 0 || seconds < 0.05)) return;
         if (step > _rateStep) _samplesPerSecond = (step - _rateStep) * samplesPerStep / seconds;
         _rateStep = step;
         _rateStamp = now;
-    }
-
-    private static CheckpointFile Describe(string directory, string name)
-    {
-        var path = Path.Combine(directory, name);
-        using var stream = File.OpenRead(path);
-        return new CheckpointFile(name, stream.Length, Convert.ToHexStringLower(SHA256.HashData(stream)));
     }
 }

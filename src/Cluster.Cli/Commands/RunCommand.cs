@@ -17,6 +17,7 @@ internal sealed class RunCommand : BaseCommand
     private readonly Option<bool> staticPeers = new("--static") { Description = "Skip the coordinator: start the ranks with a static peer list" };
     private readonly Option<string?> logs = new("--logs") { Description = "Folder of rank logs (default ~/.local/share/cluster/logs)" };
     private readonly Option<bool> json = new("--json") { Description = "Print a JSON summary as the last stdout line; human text goes to stderr" };
+    private readonly Option<bool> fresh = new("--fresh") { Description = "Start over: do not resume from the spec's committed checkpoints" };
 
     public RunCommand() : base("run", "Run a training job on local worker processes")
     {
@@ -26,6 +27,7 @@ internal sealed class RunCommand : BaseCommand
         Options.Add(json);
         Options.Add(staticPeers);
         Options.Add(logs);
+        Options.Add(fresh);
     }
 
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
@@ -34,7 +36,7 @@ internal sealed class RunCommand : BaseCommand
         {
             // Default: an embedded coordinator (in-process silo and node agent); the ranks join through the grains.
             return await EmbeddedRunEntry.RunAsync(parseResult.GetValue(job) ?? throw new UsageException("a job spec file is required"),
-                parseResult.GetValue(workers), parseResult.GetValue(json), parseResult.GetValue(timeout), parseResult.GetValue(logs), cancellationToken).ConfigureAwait(false);
+                parseResult.GetValue(workers), parseResult.GetValue(json), parseResult.GetValue(timeout), parseResult.GetValue(logs), parseResult.GetValue(fresh), cancellationToken).ConfigureAwait(false);
         }
         var asJson = parseResult.GetValue(json);
         var human = asJson ? Console.Error : Console.Out;
@@ -45,7 +47,7 @@ internal sealed class RunCommand : BaseCommand
         if (limit < 1) throw new UsageException($"--timeout must be >= 1 second (got {limit})");
 
         var summary = await StaticRun.RunAsync(spec, file.FullName, n, Math.Max(1, Environment.ProcessorCount / n), bench: null,
-            TimeSpan.FromSeconds(limit), human, cancellationToken).ConfigureAwait(false);
+            TimeSpan.FromSeconds(limit), human, cancellationToken, parseResult.GetValue(fresh)).ConfigureAwait(false);
         if (StaticRun.Succeeded(summary))
             await human.WriteLineAsync($"run: {summary.Status}: {summary.Epochs} epoch(s), {summary.Steps} steps, test accuracy {summary.TestAccuracy:F4}, " +
                 $"test loss {summary.TestLoss:F4}, {summary.SamplesPerSec:F0} samples/s, {summary.WallSeconds:F1} s").ConfigureAwait(false);

@@ -74,6 +74,8 @@ internal sealed class StatusCommand : BaseCommand
         o.WriteLine(s.LastCommittedCheckpoint is { } c
             ? string.Create(CultureInfo.InvariantCulture, $"checkpoint  {c.CheckpointId} at step {c.Step} in {c.Directory}")
             : "checkpoint  none committed");
+        if (s.RestoreNote is { } restore) o.WriteLine($"restore     {restore}");
+        if (s.LastCheckpointError is { } error) o.WriteLine($"ckpt error  {error}");
         if (s.WaitingMembers > 0) o.WriteLine($"waiting     {s.WaitingMembers} member(s)");
         foreach (var rank in s.Ranks)
             o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"rank {rank.Rank,-6} {rank.MemberId,-24} {rank.Host}:{rank.Port} pid {rank.Pid} step {rank.LastStep}"));

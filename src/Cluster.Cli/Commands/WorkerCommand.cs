@@ -52,14 +52,15 @@ internal sealed class WorkerCommand : BaseCommand
             if (rank == 0) Log("glibc malloc: " + global::Cluster.Training.Engine.RankMallocSettings.InEffect());
             var bench = config.Bench;
             if (bench is not null) spec.Training.MaxSteps = bench.MaxSteps;
+            var (committer, restoreFrom, note) = StaticCheckpoints.Open(spec, bench is not null ? bench.CheckpointDirectory : spec.Checkpoint.Dir,
+                fresh: config.Fresh || bench is not null, rank, communicator.WorldSize);
+            if (rank == 0 && note is not null) Log(note);
             var options = new TrainerOptions
             {
                 Log = rank == 0 ? Log : null,
-                CheckpointDirectory = bench is not null ? bench.CheckpointDirectory
-                    : string.IsNullOrWhiteSpace(spec.Checkpoint.Dir) ? null : Path.GetFullPath(spec.Checkpoint.Dir),
+                Checkpoints = committer,
+                RestoreFrom = restoreFrom,
                 CheckpointIntervalSteps = bench?.CheckpointIntervalSteps ?? spec.Checkpoint.IntervalSteps,
-                KeepLast = spec.Checkpoint.KeepLast,
-                Resume = bench is null,
                 SkipEvaluation = bench is not null,
                 AlternateGradientSyncSteps = bench?.AlternateGradientSyncSteps ?? 0,
                 TimingWarmupSteps = bench?.WarmupSteps ?? 0,
@@ -95,6 +96,11 @@ internal sealed class WorkerCommand : BaseCommand
                 File.Move(temp, config.ResultPath, overwrite: true);
             }
             return ExitCodes.Success;
+        }
+        catch (UsageException ex)
+        {
+            await Console.Error.WriteLineAsync($"rank {rank}: {ex.Message}").ConfigureAwait(false);
+            return ExitCodes.InvalidInput;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

@@ -3,14 +3,18 @@ using Cluster.Coordinator.Contracts;
 namespace Cluster.Coordinator.Decisions;
 
 /// <summary>
-/// Two-phase checkpoint consensus. Phase one opens checkpoint N at a step boundary; each rank of the
-/// generation writes its files and acks. Commit (manifest written atomically by the grain) only when every
+/// Two-phase checkpoint consensus. Phase one opens checkpoint N at a step boundary (an interval step, or one a rank
+/// asks for: end of epoch, last step); each rank of the generation writes its files (rank 0: model, optimizer, trainer
+/// state; the others none) and acks with the sampler position it saved. Commit (manifest written atomically by the grain) only when every
 /// rank acked the same sampler position; any error vote, rank failure or timeout aborts and discards the
 /// partial files. Committed checkpoints beyond keep-last-K are pruned.
 /// </summary>
 public sealed class CheckpointDecider(CheckpointOptions options)
 {
     private readonly CheckpointOptions _options = options.Validated();
+
+    /// <summary>The policy this decider applies.</summary>
+    public CheckpointOptions Options => _options;
 
     /// <summary>Applies <paramref name="evt"/> at time <paramref name="now"/>.</summary>
     public Decision<CheckpointState> Decide(CheckpointState state, CheckpointEvent evt, DateTimeOffset now) => evt switch
@@ -26,11 +30,12 @@ public sealed class CheckpointDecider(CheckpointOptions options)
 
     private Decision<CheckpointState> OnStep(CheckpointState state, CheckpointEvent.StepCompleted s, DateTimeOffset now)
     {
-        if (_options.IntervalSteps == 0 || s.Step <= 0 || s.Step % _options.IntervalSteps != 0) return Decision<CheckpointState>.Unchanged(state);
+        var due = s.Requested || (_options.IntervalSteps > 0 && s.Step % _options.IntervalSteps == 0);
+        if (string.IsNullOrWhiteSpace(_options.RootDirectory) || s.Step <= 0 || !due) return Decision<CheckpointState>.Unchanged(state);
         if (state.Pending is not null || s.Step <= state.LastOpenedStep) return Decision<CheckpointState>.Unchanged(state);
         var id = state.LastCheckpointId + 1;
         var dir = _options.DirectoryOf(id);
-        var pending = new PendingCheckpoint(id, s.Generation, s.Step, s.WorldSize, dir, now + _options.AckTimeout, []);
+        var pending = new PendingCheckpoint(id, s.Generation, s.Step, s.WorldSize, dir, now + _options.AckTimeout, [], s.Final);
         return new(state with { LastCheckpointId = id, LastOpenedStep = s.Step, Pending = pending }, [new OpenCheckpoint(id, s.Step, dir)]);
     }
 
@@ -44,8 +49,8 @@ public sealed class CheckpointDecider(CheckpointOptions options)
             return Decision<CheckpointState>.Reject(state, $"rank {ack.Rank} outside world size {p.WorldSize}");
         if (ack.Error is { } error)
             return Abort(state, $"rank {ack.Rank} failed to write checkpoint {p.CheckpointId}: {error}");
-        if (ack.Files.Count == 0)
-            return Abort(state, $"rank {ack.Rank} acked checkpoint {p.CheckpointId} without files");
+        if (ack.Rank == 0 && ack.Files.Count == 0)
+            return Abort(state, $"rank 0 acked checkpoint {p.CheckpointId} without files (rank 0 writes the model and optimizer)");
         if (p.Acks.Any(a => a.Rank == ack.Rank))
             return Decision<CheckpointState>.Unchanged(state); // duplicate (retried call)
         var acks = p.Acks.Append(ack).OrderBy(a => a.Rank).ToList();
@@ -59,7 +64,10 @@ public sealed class CheckpointDecider(CheckpointOptions options)
 
         var manifest = new CheckpointManifest(_options.JobId, p.CheckpointId, p.Generation, p.Step, p.WorldSize,
             new EpochPlan(_options.Seed, first.Epoch, first.Cursor), p.Directory, now,
-            acks.Select(a => new RankCheckpointFiles(a.Rank, a.Files)).ToList());
+            acks.Where(a => a.Files.Count > 0).Select(a => new RankCheckpointFiles(a.Rank, a.Files)).ToList())
+        {
+            Lineage = _options.Lineage, SpecFields = _options.SpecFields, Final = p.Final,
+        };
         var committed = state.Committed.Append(manifest).ToList();
         var actions = new List<CoordinatorAction> { new CommitCheckpoint(manifest) };
         while (committed.Count > _options.KeepLast)

@@ -5,8 +5,12 @@ namespace Cluster.Coordinator.Decisions;
 /// <summary>Inputs of <see cref="CheckpointDecider"/>.</summary>
 public abstract record CheckpointEvent
 {
-    /// <summary>A rank of <paramref name="Generation"/> finished <paramref name="Step"/> (opens at interval boundaries).</summary>
-    public sealed record StepCompleted(long Step, long Generation, int WorldSize) : CheckpointEvent;
+    /// <summary>
+    /// A rank of <paramref name="Generation"/> finished <paramref name="Step"/>: opens a checkpoint at interval boundaries and
+    /// when the rank asks for one (<paramref name="Requested"/>: end of epoch, last step); <paramref name="Final"/> marks the
+    /// last save of a finished run.
+    /// </summary>
+    public sealed record StepCompleted(long Step, long Generation, int WorldSize, bool Requested = false, bool Final = false) : CheckpointEvent;
 
     /// <summary>A rank's phase-one vote.</summary>
     public sealed record Ack(CheckpointAck Vote) : CheckpointEvent;

@@ -1,6 +1,10 @@
+using Cluster.Coordinator.Contracts;
+using Cluster.Coordinator.Contracts.Checkpoints;
+
 namespace Cluster.Coordinator.Decisions;
 
-/// <summary>Checkpoint policy of a job; <see cref="IntervalSteps"/> 0 disables periodic checkpoints.</summary>
+/// <summary>Checkpoint policy of a job; <see cref="IntervalSteps"/> 0 disables periodic checkpoints; an empty
+/// <see cref="RootDirectory"/> (the spec's lineage root, <c>checkpoint.dir/name</c>) disables checkpoints.</summary>
 public sealed record CheckpointOptions(
     string JobId,
     string RootDirectory,
@@ -19,6 +23,12 @@ public sealed record CheckpointOptions(
         return this;
     }
 
-    /// <summary>Directory of checkpoint <paramref name="checkpointId"/>: root/jobId/ckpt-00000001.</summary>
-    public string DirectoryOf(long checkpointId) => Path.Combine(RootDirectory, JobId, $"ckpt-{checkpointId:D8}");
+    /// <summary>Spec name recorded in every manifest.</summary>
+    public string Lineage { get; init; } = "";
+
+    /// <summary>Spec fields recorded in every manifest (a resume must match them).</summary>
+    public IReadOnlyList<SpecField> SpecFields { get; init; } = [];
+
+    /// <summary>Directory of checkpoint <paramref name="checkpointId"/>: lineageRoot/ckpt-00000001.</summary>
+    public string DirectoryOf(long checkpointId) => CheckpointFiles.DirectoryOf(RootDirectory, checkpointId);
 }

@@ -22,6 +22,7 @@ public static class JobLifecycle
             (JobState.Running, LifecycleEvent.CheckpointOpened) => JobState.Checkpointing,
             (JobState.Checkpointing, LifecycleEvent.CheckpointResolved) => JobState.Running,
             (JobState.Running, LifecycleEvent.AllRanksFinished) => JobState.Completed,
+            (JobState.Pending, LifecycleEvent.LineageComplete) => JobState.Completed,
             _ => null,
         };
         return next is { } s

@@ -17,6 +17,8 @@ public enum LifecycleEvent
     Failure,
     /// <summary>The user cancelled.</summary>
     Cancel,
+    /// <summary>At submit: the newest checkpoint of the spec's lineage is the final one of a finished run.</summary>
+    LineageComplete,
     /// <summary>Elastic recovery (reserved: rejected until implemented).</summary>
     RecoveryStarted,
 }

@@ -11,4 +11,5 @@ public sealed record PendingCheckpoint(
     int WorldSize,
     string Directory,
     DateTimeOffset Deadline,
-    IReadOnlyList<CheckpointAck> Acks);
+    IReadOnlyList<CheckpointAck> Acks,
+    bool Final = false);

@@ -1,5 +1,6 @@
-using Cluster.Coordinator.Checkpoints;
+using Cluster.Abstractions;
 using Cluster.Coordinator.Contracts;
+using Cluster.Coordinator.Contracts.Checkpoints;
 using Cluster.Coordinator.Decisions;
 using Microsoft.Extensions.Logging;
 
@@ -12,8 +13,36 @@ public sealed partial class JobGrain
     {
         _rendezvous = new RendezvousDecider(new RendezvousOptions(spec.MinWorkers, spec.MaxWorkers, spec.NprocPerNode, _options.SettleWindow));
         _liveness = new LivenessDecider(new LivenessOptions(_options.LeaseDuration));
+        var parsed = JobSpecLoader.Parse(spec.SpecYaml, $"job {spec.JobId}");
         _checkpoints = new CheckpointDecider(new CheckpointOptions(spec.JobId, spec.CheckpointDirectory, spec.CheckpointIntervalSteps,
-            spec.KeepLastCheckpoints, spec.Seed, _options.CheckpointAckTimeout));
+            spec.KeepLastCheckpoints, spec.Seed, _options.CheckpointAckTimeout)
+        {
+            Lineage = parsed.Name, SpecFields = CheckpointLineage.FieldsOf(parsed),
+        });
+    }
+
+    /// <summary>
+    /// The checkpoints a new job starts from, found on disk under its lineage root: the newest committed one that verifies
+    /// byte for byte (older corrupt ones are skipped and named), unless the spec says <c>Fresh</c>. Refuses a spec whose
+    /// model, optimizer or data differ from the checkpoint's; says when the lineage's run is already complete.
+    /// </summary>
+    private async Task<(CheckpointState State, string? Note, bool Complete)> FindLineageAsync(JobSpecSummary spec)
+    {
+        if (string.IsNullOrWhiteSpace(spec.CheckpointDirectory)) return (CheckpointState.Empty, null, false);
+        var root = spec.CheckpointDirectory;
+        var scan = await Task.Run(() => CheckpointLineage.Scan(root, spec.KeepLastCheckpoints));
+        var skipped = scan.Skipped.Count == 0 ? "" : string.Join("; ", scan.Skipped) + "; ";
+        if (spec.Fresh || scan.Latest is not { } latest)
+        {
+            var why = spec.Fresh && scan.Latest is not null ? $"starting fresh (--fresh): {scan.Committed.Count} committed checkpoint(s) in {root} are not used" : $"starting fresh: no committed checkpoint in {root}";
+            return (CheckpointState.Empty with { LastCheckpointId = scan.LastCheckpointId }, skipped + why, false);
+        }
+        if (CheckpointLineage.Mismatch(latest, _checkpoints!.Options.SpecFields) is { } mismatch)
+            throw new InvalidOperationException($"job '{spec.JobId}' does not match its checkpoints: {mismatch}");
+        var state = new CheckpointState(scan.LastCheckpointId, latest.Step, null, scan.Committed);
+        return CheckpointLineage.IsComplete(latest, JobSpecLoader.Parse(spec.SpecYaml, $"job {spec.JobId}").Training)
+            ? (state, $"{skipped}already complete: {CheckpointLineage.Describe(latest)} is the final checkpoint of a finished run; run with --fresh to train again", true)
+            : (state, $"{skipped}resuming from {CheckpointLineage.Describe(latest)}", false);
     }
 
     private void StartTimer() =>
@@ -146,11 +175,12 @@ public sealed partial class JobGrain
                 case CommitCheckpoint commit:
                     try
                     {
-                        await new CheckpointStore().CommitAsync(commit.Manifest, CancellationToken.None);
+                        var committed = await Task.Run(() => CheckpointFiles.Commit(commit.Manifest));
+                        S.Checkpoints = S.Checkpoints with { Committed = [.. S.Checkpoints.Committed.SkipLast(1), committed] }; // with its checksum
                         S.LastCheckpointError = null;
                         LogCheckpointCommitted(JobId, commit.Manifest.CheckpointId, commit.Manifest.Step);
                     }
-                    catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
+                    catch (Exception e) when (e is IOException or CheckpointCorruptException or UnauthorizedAccessException)
                     {
                         S.Checkpoints = before with { Pending = null };
                         Discard(commit.Manifest.CheckpointId, commit.Manifest.Directory, $"manifest of checkpoint {commit.Manifest.CheckpointId} not written: {e.Message}");
@@ -164,7 +194,7 @@ public sealed partial class JobGrain
                     if (S.State == JobState.Checkpointing) Transition(LifecycleEvent.CheckpointResolved);
                     break;
                 case PruneCheckpoint prune:
-                    CheckpointStore.Delete(prune.Manifest.Directory);
+                    CheckpointFiles.Delete(prune.Manifest.Directory);
                     break;
                 default:
                     await ApplyAsync([action]);
@@ -195,7 +225,8 @@ public sealed partial class JobGrain
 
     private void Discard(long checkpointId, string directory, string reason)
     {
-        CheckpointStore.Delete(directory);
+        try { CheckpointFiles.Delete(directory); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { reason += $" (its directory {directory} could not be removed: {e.Message})"; }
         S.LastCheckpointError = reason;
         _dirty = true;
         LogCheckpointDiscarded(JobId, checkpointId, reason);
@@ -226,6 +257,9 @@ public sealed partial class JobGrain
 
     [LoggerMessage(Level = LogLevel.Information, Message = "job {JobId} submitted: workers {Min}..{Max} x {Nproc}")]
     private partial void LogSubmitted(string jobId, int min, int max, int nproc);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "job {JobId}: {Note}")]
+    private partial void LogRestore(string jobId, string note);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId}: join of {MemberId} refused: wrong proof")]
     private partial void LogJoinRefused(string jobId, string memberId);

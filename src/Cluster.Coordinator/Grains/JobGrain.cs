@@ -60,18 +60,23 @@ public sealed partial class JobGrain(
         if (S.Exists)
         {
             return S.Spec == spec
-                ? new SubmitResult(JobId, false, S.SecretBase64!)
+                ? new SubmitResult(JobId, false, S.SecretBase64!, S.RestoreNote, S.State == JobState.Completed)
                 : throw new InvalidOperationException($"job '{JobId}' was already submitted with a different spec");
         }
+        BuildDeciders(spec);
+        var (checkpoints, note, complete) = await FindLineageAsync(spec); // throws on a spec that does not match its checkpoints
         S.Spec = spec;
         S.SecretBase64 = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
         S.State = JobState.Pending;
-        BuildDeciders(spec);
+        S.Checkpoints = checkpoints;
+        S.RestoreNote = note;
+        if (complete && Transition(LifecycleEvent.LineageComplete)) Ended();
         _dirty = true;
         await SaveIfChangedAsync();
-        StartTimer();
+        if (!complete) StartTimer();
         LogSubmitted(JobId, spec.MinWorkers, spec.MaxWorkers, spec.NprocPerNode);
-        return new SubmitResult(JobId, true, S.SecretBase64);
+        if (note is not null) LogRestore(JobId, note);
+        return new SubmitResult(JobId, true, S.SecretBase64, note, complete);
     }
 
     /// <inheritdoc />
@@ -144,12 +149,18 @@ public sealed partial class JobGrain(
         else _plan = observed.State;
         if (S.State == JobState.Running)
         {
-            var decision = _checkpoints!.Decide(S.Checkpoints, new CheckpointEvent.StepCompleted(report.Step, report.Generation, S.Rendezvous.Ranks.Count), clock.UtcNow);
+            var decision = _checkpoints!.Decide(S.Checkpoints, new CheckpointEvent.StepCompleted(report.Step, report.Generation, S.Rendezvous.Ranks.Count,
+                report.Checkpoint != CheckpointRequestKind.None, report.Checkpoint == CheckpointRequestKind.Final), clock.UtcNow);
             if (!ReferenceEquals(decision.State, S.Checkpoints)) { S.Checkpoints = decision.State; _dirty = true; }
             await ApplyAsync(decision.Actions);
         }
         await SaveIfChangedAsync();
-        return ReplyFor(slot.Rank, report.Generation);
+        var reply = ReplyFor(slot.Rank, report.Generation);
+        // Asked for a checkpoint at this step while an earlier one is still open: the rank asks again shortly.
+        return report.Checkpoint != CheckpointRequestKind.None && reply.Directive == ControlDirective.Continue
+            && S.Checkpoints.Pending is { } open && open.Step < report.Step && reply.Checkpoint?.Step != report.Step
+            ? reply with { CheckpointBusy = true, Reason = $"checkpoint {open.CheckpointId} of step {open.Step} is still open" }
+            : reply;
     }
 
     /// <inheritdoc />
@@ -214,7 +225,7 @@ public sealed partial class JobGrain(
         var waiting = S.Rendezvous.IsOpen ? S.Rendezvous.Members.Count : 0;
         var reason = S.Exists ? S.FailureReason : "not submitted";
         return Task.FromResult(new JobStatus(JobId, S.State, S.Rendezvous.Generation, ranks, waiting, lead?.Step ?? 0, lead?.Loss,
-            lead?.SamplesPerSecond, S.Checkpoints.Latest, S.Checkpoints.Pending?.CheckpointId, reason));
+            lead?.SamplesPerSecond, S.Checkpoints.Latest, S.Checkpoints.Pending?.CheckpointId, reason, S.RestoreNote, S.LastCheckpointError));
     }
 
     /// <inheritdoc />

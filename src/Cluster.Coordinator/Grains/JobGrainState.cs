@@ -32,6 +32,9 @@ public sealed class JobGrainState
     /// <summary>Why the last checkpoint was aborted, if it was.</summary>
     [Id(6)] public string? LastCheckpointError { get; set; }
 
+    /// <summary>Where the job's training starts, found on disk at submit ("resuming from checkpoint 7 at step 2,000", ...).</summary>
+    [Id(7)] public string? RestoreNote { get; set; }
+
     /// <summary>True once submitted.</summary>
     [JsonIgnore] public bool Exists => Spec is not null;
 }

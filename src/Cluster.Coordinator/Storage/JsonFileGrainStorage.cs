@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text.Json;
-using Cluster.Coordinator.Checkpoints;
+using Cluster.Coordinator.Contracts.Checkpoints;
 using Orleans.Serialization.Serializers;
 using Orleans.Storage;
 

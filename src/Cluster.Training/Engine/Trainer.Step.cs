@@ -73,11 +73,13 @@ public sealed partial class Trainer
                     await hook(new TrainerStep(step, batch.CursorAfter, stepFinite == 0 ? double.NaN : stepLoss / stepFinite), cancellationToken).ConfigureAwait(false);
                 stepLoss = 0;
                 stepFinite = 0;
-                if (options.CheckpointIntervalSteps > 0 && step % options.CheckpointIntervalSteps == 0)
-                    SaveCheckpoint(batch.CursorAfter, cancellationToken);
-                if (spec.MaxSteps > 0 && step >= spec.MaxSteps)
+                var endOfRun = spec.MaxSteps > 0 && step >= spec.MaxSteps;
+                // An interval step that ends the epoch is saved by the end-of-epoch save instead (with the next epoch's cursor).
+                if (!endOfRun && options.CheckpointIntervalSteps > 0 && step % options.CheckpointIntervalSteps == 0 && loader.Consumed < loader.Steps)
+                    await SaveCheckpointAsync(batch.CursorAfter, final: false, cancellationToken).ConfigureAwait(false);
+                if (endOfRun)
                 {
-                    SaveCheckpoint(batch.CursorAfter, cancellationToken);
+                    await SaveCheckpointAsync(batch.CursorAfter, final: true, cancellationToken).ConfigureAwait(false);
                     return (finite == 0 ? double.NaN : lossSum / finite, micro, true);
                 }
             }

@@ -1,5 +1,7 @@
 using Cluster.Abstractions;
 using Cluster.Collectives;
+using Cluster.Coordinator.Contracts.Checkpoints;
+using Cluster.Training.Checkpoints;
 using Cluster.Training.Data;
 using Cluster.Training.Distributed;
 using Cluster.Training.Models;
@@ -34,19 +36,19 @@ public sealed partial class Trainer : IDisposable
     private readonly StepTimings timings;
     private long timingSince;
     private long lastSavedStep = -1;
+    private long totalSteps;
     private long step;
     private int skippedSteps;
 
-    public Trainer(TrainingSpec spec, JobData data, ICommunicator communicator, TrainerOptions? options = null, string? checkpointDir = null)
+    public Trainer(TrainingSpec spec, JobData data, ICommunicator communicator, TrainerOptions? options = null)
     {
         this.spec = spec ?? throw new ArgumentNullException(nameof(spec));
         this.data = data ?? throw new ArgumentNullException(nameof(data));
         this.communicator = communicator ?? throw new ArgumentNullException(nameof(communicator));
         this.options = options ?? new TrainerOptions();
         timings = new StepTimings(keepStepSamples: this.options.AlternateGradientSyncSteps > 0);
-        var dir = this.options.CheckpointDirectory ?? checkpointDir;
-        if (dir is not null) checkpoints = new TrainerCheckpoint(dir, this.options.KeepLast, this.options.TimeProvider,
-            () => (OptimizerHelper)OptimizerFactory.Create(spec.Optimizer, trainable));
+        if (this.options.Checkpoints is { } committer) checkpoints = new TrainerCheckpoint(committer, communicator.Rank,
+            () => (OptimizerHelper)OptimizerFactory.Create(spec.Optimizer, trainable), Log);
         var s = data.Shape;
         manual_seed(spec.Seed);
         master = ModelFactory.Create(spec.Model, [s.Channels, s.Height, s.Width], data.Classes);
@@ -84,26 +86,26 @@ public sealed partial class Trainer : IDisposable
             BatchSize = spec.BatchSize, Workers = options.LoaderWorkers, Seed = unchecked((ulong)spec.Seed), Transforms = data.TrainTransforms,
         };
         var stepsPerEpoch = (sampler.StepsRemaining(SamplerCursor.Start, spec.BatchSize) + spec.GradAccumulation - 1) / spec.GradAccumulation;
-        var totalSteps = (long)stepsPerEpoch * spec.Epochs;
+        totalSteps = (long)stepsPerEpoch * spec.Epochs;
         if (spec.MaxSteps > 0) totalSteps = Math.Min(totalSteps, spec.MaxSteps);
 
         var progress = new TrainerProgress { WorldSize = world };
-        var resumeFrom = options.Resume ? checkpoints?.PeekLatest() : null;
+        var resumeFrom = options.RestoreFrom;
         // The frozen set (and so the optimizer's parameter list) depends on the resumed epoch.
-        if (spec.Finetune is { UnfreezeAtEpoch: > 0 } ft0 && resumeFrom is { Progress: var peek } && peek.Epoch + 1 >= ft0.UnfreezeAtEpoch)
+        if (spec.Finetune is { UnfreezeAtEpoch: > 0 } ft0 && resumeFrom is not null && TrainerCheckpoint.PeekProgress(resumeFrom).Epoch + 1 >= ft0.UnfreezeAtEpoch)
         {
             Finetuning.UnfreezeAll(master);
             shadow?.MirrorTrainable();
         }
         await BuildOptimizationAsync(totalSteps, cancellationToken).ConfigureAwait(false);
-        if (resumeFrom is { Info: var info })
+        if (resumeFrom is not null)
         {
-            progress = checkpoints!.Load(info, master, optimizer);
+            progress = TrainerCheckpoint.Load(resumeFrom, master, optimizer);
             step = progress.Step;
             skippedSteps = progress.SkippedSteps;
             schedule.Restore(step, progress.PlateauLosses);
             if (progress.BestMetric is { } best) earlyStopping?.Restore(best, progress.EpochsWithoutImprovement);
-            Log($"resumed from {info.Directory}: step {step}, epoch {progress.Epoch + 1}, position {progress.Position}");
+            Log($"resumed from {CheckpointLineage.Describe(resumeFrom)} in {resumeFrom.Directory}");
         }
         await ddp.InitializeAsync(cancellationToken).ConfigureAwait(false);
         shadow?.WeightsFromMaster();
@@ -149,14 +151,14 @@ public sealed partial class Trainer : IDisposable
                     stoppedEarly = stop = true;
                 }
             }
-            if (!stopped) SaveCheckpoint(new SamplerCursor(epoch + 1, 0), cancellationToken);
+            if (!stopped) await SaveCheckpointAsync(new SamplerCursor(epoch + 1, 0), final: stop || epoch + 1 == spec.Epochs, cancellationToken).ConfigureAwait(false);
         }
         if (test is null && evaluator is not null) // resumed from a checkpoint of an already finished job: report its quality
         {
             shadow?.BuffersToMaster();
             test = await evaluator.EvaluateAsync(master, ScalarType.Float32, cancellationToken).ConfigureAwait(false);
         }
-        if (checkpoints is not null && communicator.Rank == 0) await checkpoints.FlushAsync(cancellationToken).ConfigureAwait(false);
+        if (checkpoints is not null) await checkpoints.FlushAsync(cancellationToken).ConfigureAwait(false); // the last vote is delivered before the rank exits
         Log(FormattableString.Invariant($"timings (rank {communicator.Rank}): {timings.StepMs:F1} ms per step = data wait {timings.DataWaitMsPerStep:F2} ") +
             FormattableString.Invariant($"({timings.DataWaitFraction:P1}), forward+backward {timings.ComputeMsPerStep:F1}, gradient all-reduce {timings.GradientSyncMsPerStep:F2} ") +
             FormattableString.Invariant($"({timings.GradientSyncFraction:P1}), optimizer {timings.OptimizerMsPerStep:F2}; checkpoint stall {timings.CheckpointStallMsPerSave:F1} ms per save ") +
@@ -183,7 +185,7 @@ public sealed partial class Trainer : IDisposable
         schedule = new LearningRateSchedule(optimizer, spec.Schedule, spec.Optimizer.Lr, totalSteps);
         ddp = new DistributedDataParallel(master, communicator, options.Ddp);
         // Rank 0 writes checkpoints: pay the first save's one-time costs now, not inside a training step.
-        if (checkpoints is not null && communicator.Rank == 0) await checkpoints.PrepareAsync(master, optimizer, cancellationToken).ConfigureAwait(false);
+        if (checkpoints is not null) await checkpoints.PrepareAsync(master, optimizer, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<double> AverageAsync(double value, CancellationToken cancellationToken)
@@ -194,14 +196,18 @@ public sealed partial class Trainer : IDisposable
         return buffer[0];
     }
 
-    private void SaveCheckpoint(SamplerCursor cursor, CancellationToken cancellationToken)
+    /// <summary>
+    /// Checkpoint at a step boundary through the commit protocol; the stall counts the wait for the previous save, the
+    /// round trip for the ticket and the capture. Every rank calls it at the same steps.
+    /// </summary>
+    private async Task SaveCheckpointAsync(SamplerCursor cursor, bool final, CancellationToken cancellationToken)
     {
-        // The interval save and the end-of-epoch (or max-steps) save can fall on the same step: one is enough.
-        if (checkpoints is null || communicator.Rank != 0 || step == lastSavedStep) return;
+        // The max-steps save and the end-of-epoch save can fall on the same step: one is enough.
+        if (checkpoints is null || step == lastSavedStep) return;
         lastSavedStep = step;
         var start = options.TimeProvider.GetTimestamp();
         shadow?.BuffersToMaster();
-        checkpoints.Save(CurrentProgress(cursor), master, optimizer, cancellationToken);
+        await checkpoints.SaveAsync(new CheckpointRequest(step, cursor, final), CurrentProgress(cursor), master, optimizer, cancellationToken).ConfigureAwait(false);
         var stall = options.TimeProvider.GetElapsedTime(start);
         timings.CheckpointSaves++;
         timings.CheckpointStall += stall;

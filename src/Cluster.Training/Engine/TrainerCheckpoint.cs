@@ -1,16 +1,18 @@
+using Cluster.Coordinator.Contracts;
+using Cluster.Coordinator.Contracts.Checkpoints;
 using Cluster.Training.Checkpoints;
-using Cluster.Training.Data;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Cluster.Training.Engine;
 
 /// <summary>
-/// The trainer's use of the checkpoint store (<see cref="CheckpointStore"/>: <c>dir/step-N/</c> with a SHA-256
-/// manifest, atomic writes, keep-last-K). Parts: <c>model.bin</c> (Module.save of the fp32 master, loadable with
-/// Module.load), <c>optimizer.bin</c>, <c>trainer.json</c> (<see cref="TrainerProgress"/>); the store's state.json
-/// carries step and sampler cursor. Rank 0 writes in the background (only the in-memory snapshot stalls training);
-/// every rank reads the newest checkpoint that verifies.
+/// The trainer's one checkpoint path. At a step boundary it asks the <see cref="ICheckpointCommitter"/> for a ticket
+/// (the coordinator's directive round trip), rank 0 captures the state (model clones, optimizer moments copied into a
+/// never-stepping twin, trainer progress) and returns to training; on a background task the capture is serialised,
+/// written, hashed while writing and fsynced into the ticket's <c>ckpt-N</c> directory, then the rank votes. Other ranks
+/// vote without files. A failed write is voted as an error (the checkpoint is discarded) and never fails training. At
+/// most one save is in flight. Restore reads rank 0's files of a committed manifest, verified byte for byte.
 /// </summary>
 public sealed class TrainerCheckpoint : IAsyncDisposable
 {
@@ -18,37 +20,38 @@ public sealed class TrainerCheckpoint : IAsyncDisposable
     public const string OptimizerFile = "optimizer.bin";
     public const string ProgressFile = "trainer.json";
 
-    private readonly CheckpointStore store;
-    private readonly BackgroundCheckpointer writer;
-    private readonly OptimizerTwin? optimizerTwin;
+    private static readonly TimeSpan WriteTimeout = TimeSpan.FromMinutes(10);
+    private readonly ICheckpointCommitter _committer;
+    private readonly int _rank;
+    private readonly OptimizerTwin? _optimizerTwin;
+    private readonly Action<string> _log;
+    private Task _inFlight = Task.CompletedTask;
 
     /// <param name="createOptimizerTwin">
     /// Builds an optimizer like the live one over the same parameters (see <see cref="OptimizerTwin"/>): with it, a save
     /// stalls training only for copying tensors; without it, the optimizer state is serialised on the training thread.
     /// </param>
-    public TrainerCheckpoint(string directory, int keepLast, TimeProvider? timeProvider = null, Func<OptimizerHelper>? createOptimizerTwin = null)
+    public TrainerCheckpoint(ICheckpointCommitter committer, int rank, Func<OptimizerHelper>? createOptimizerTwin = null, Action<string>? log = null)
     {
-        optimizerTwin = createOptimizerTwin is null ? null : new OptimizerTwin(createOptimizerTwin);
-        store = new CheckpointStore(new CheckpointOptions { Directory = directory, KeepLast = keepLast, TimeProvider = timeProvider ?? TimeProvider.System });
-        writer = new BackgroundCheckpointer(store);
+        _committer = committer ?? throw new ArgumentNullException(nameof(committer));
+        _rank = rank;
+        _optimizerTwin = createOptimizerTwin is null || rank != 0 ? null : new OptimizerTwin(createOptimizerTwin);
+        _log = log ?? (_ => { });
     }
 
-    public string Directory => store.Directory;
-
-    /// <summary>The newest verified checkpoint's progress, without loading tensors; null when there is none.</summary>
-    public (CheckpointInfo Info, TrainerProgress Progress)? PeekLatest()
+    /// <summary>The trainer progress stored in <paramref name="manifest"/>, verified, without loading tensors.</summary>
+    public static TrainerProgress PeekProgress(CheckpointManifest manifest)
     {
-        if (store.Latest() is not { } info) return null;
         TrainerProgress? progress = null;
-        store.Load(info, [new JsonCheckpointPart<TrainerProgress>(ProgressFile, () => throw new InvalidOperationException(), p => progress = p)]);
-        return (info, progress!);
+        Read(manifest, [new JsonCheckpointPart<TrainerProgress>(ProgressFile, () => throw new InvalidOperationException(), p => progress = p)]);
+        return progress!;
     }
 
-    /// <summary>Restores model and optimizer from <paramref name="info"/> and returns the trainer progress.</summary>
-    public TrainerProgress Load(CheckpointInfo info, nn.Module model, optim.Optimizer optimizer)
+    /// <summary>Restores model and optimizer from a committed checkpoint and returns the trainer progress.</summary>
+    public static TrainerProgress Load(CheckpointManifest manifest, nn.Module model, optim.Optimizer optimizer)
     {
         TrainerProgress? progress = null;
-        store.Load(info, [
+        Read(manifest, [
             new ModuleCheckpointPart(model, ModelFile),
             new OptimizerCheckpointPart((OptimizerHelper)optimizer, OptimizerFile),
             new JsonCheckpointPart<TrainerProgress>(ProgressFile, () => throw new InvalidOperationException(), p => progress = p),
@@ -56,45 +59,99 @@ public sealed class TrainerCheckpoint : IAsyncDisposable
         return progress!;
     }
 
-    /// <summary>Captures now and serialises and writes in the background (waits for the previous write first).</summary>
-    public void Save(TrainerProgress progress, nn.Module model, optim.Optimizer optimizer, CancellationToken cancellationToken) =>
-        writer.Begin(StateOf(progress), Parts(progress, model, optimizer), cancellationToken);
+    /// <summary>model.bin of the newest committed checkpoint that verifies under <paramref name="lineageRoot"/>, or null.</summary>
+    public static string? ModelFileOfLatest(string lineageRoot) =>
+        CheckpointLineage.Scan(lineageRoot, 1).Latest is { } m ? Path.Combine(m.Directory, ModelFile) : null;
 
     /// <summary>
-    /// Readies the writing rank for saves with a new live optimizer: builds its twin and runs one capture that is thrown
-    /// away, so that the first save's one-time costs (JIT, JSON metadata, first tensor copies) are not paid inside a
-    /// training step. Waits for the previous save's write first (a twin being written must not be replaced).
+    /// Saves at a step boundary (training thread): waits for the previous save, asks for a ticket, captures (rank 0) and
+    /// returns while the write and the vote run in the background. Returns whether a checkpoint was opened.
+    /// </summary>
+    public async Task<bool> SaveAsync(CheckpointRequest request, TrainerProgress progress, nn.Module model, optim.Optimizer optimizer, CancellationToken cancellationToken)
+    {
+        await FlushAsync(cancellationToken).ConfigureAwait(false);
+        var ticket = await _committer.OpenAsync(request, cancellationToken).ConfigureAwait(false);
+        if (ticket is null || ticket.Step != request.Step) return false;
+        if (_rank != 0)
+        {
+            _inFlight = VoteAsync(ticket, request, null, cancellationToken);
+            return true;
+        }
+        CheckpointCapture capture;
+        try { capture = CheckpointCapture.Take(Parts(progress, model, optimizer)); }
+        catch (Exception e) when (e is IOException or InvalidOperationException or ArgumentException)
+        {
+            _inFlight = VoteAsync(ticket, request, $"capture failed: {e.Message}", cancellationToken);
+            return true;
+        }
+        _inFlight = Task.Run(() => WriteAndVoteAsync(capture, ticket, request, cancellationToken), CancellationToken.None);
+        return true;
+    }
+
+    /// <summary>
+    /// Readies rank 0 for saves with a new live optimizer: builds its twin and runs one capture that is thrown away, so the
+    /// first save's one-time costs (JIT, JSON metadata, first tensor copies) are not paid inside a training step.
     /// </summary>
     public async Task PrepareAsync(nn.Module model, optim.Optimizer optimizer, CancellationToken cancellationToken)
     {
-        await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
-        optimizerTwin?.Prepare((OptimizerHelper)optimizer);
-        var progress = new TrainerProgress { WorldSize = 1 };
-        store.Capture(StateOf(progress), Parts(progress, model, optimizer)).Dispose();
+        await FlushAsync(cancellationToken).ConfigureAwait(false); // a twin being written must not be replaced
+        if (_rank != 0) return;
+        _optimizerTwin?.Prepare((OptimizerHelper)optimizer);
+        CheckpointCapture.Take(Parts(new TrainerProgress { WorldSize = 1 }, model, optimizer)).Dispose();
     }
 
-    private static CheckpointState StateOf(TrainerProgress progress) => new()
+    /// <summary>Waits (bounded) for the save in flight: its files written and its vote delivered.</summary>
+    public async Task FlushAsync(CancellationToken cancellationToken)
     {
-        Step = progress.Step, Epoch = progress.Epoch, Cursor = new SamplerCursor(progress.Epoch, progress.Position), WorldSize = progress.WorldSize,
-    };
+        try { await _inFlight.WaitAsync(WriteTimeout, cancellationToken).ConfigureAwait(false); }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"waited {WriteTimeout.TotalMinutes:0} min for the checkpoint write and vote of rank {_rank}", e);
+        }
+    }
+
+    private async Task WriteAndVoteAsync(CheckpointCapture capture, CheckpointTicket ticket, CheckpointRequest request, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<CheckpointFile> files = [];
+        string? error = null;
+        try
+        {
+            using (capture) files = capture.WriteTo(ticket.Directory);
+        }
+        catch (Exception e) // whatever went wrong, the vote says so and training goes on
+        {
+            error = $"{e.GetType().Name}: {e.Message}";
+            _log($"checkpoint {ticket.CheckpointId} at step {ticket.Step} not written: {error}; training goes on");
+        }
+        await VoteAsync(ticket, request, error, cancellationToken, files).ConfigureAwait(false);
+    }
+
+    private async Task VoteAsync(CheckpointTicket ticket, CheckpointRequest request, string? error, CancellationToken cancellationToken, IReadOnlyList<CheckpointFile>? files = null)
+    {
+        try
+        {
+            await _committer.AckAsync(ticket, request, files ?? [], error, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            // The commit is lost (the coordinator times it out or the local commit failed); training goes on.
+            _log($"checkpoint {ticket.CheckpointId} at step {ticket.Step}: vote not delivered: {e.GetType().Name}: {e.Message}");
+        }
+    }
 
     private ICheckpointPart[] Parts(TrainerProgress progress, nn.Module model, optim.Optimizer optimizer) =>
     [
         new ModuleCheckpointPart(model, ModelFile),
-        new OptimizerCheckpointPart((OptimizerHelper)optimizer, OptimizerFile, optimizerTwin),
+        new OptimizerCheckpointPart((OptimizerHelper)optimizer, OptimizerFile, _optimizerTwin),
         new JsonCheckpointPart<TrainerProgress>(ProgressFile, () => progress, _ => { }),
     ];
 
-    public Task FlushAsync(CancellationToken cancellationToken) => writer.FlushAsync(cancellationToken);
-
-    /// <summary>model.bin of the newest verified checkpoint in <paramref name="directory"/>, or null.</summary>
-    public static string? ModelFileOfLatest(string directory) =>
-        new CheckpointStore(new CheckpointOptions { Directory = directory }).Latest() is { } info ? Path.Combine(info.Directory, ModelFile) : null;
+    private static void Read(CheckpointManifest manifest, IReadOnlyList<ICheckpointPart> parts) => CheckpointReader.Load(manifest, parts);
 
     public async ValueTask DisposeAsync()
     {
-        await writer.DisposeAsync().ConfigureAwait(false);
-        // A write still running past its deadline may be reading the twin: leak it rather than free it under the reader.
-        if (writer.Last is not { Completion.IsCompleted: false }) optimizerTwin?.Dispose();
+        try { await _inFlight.WaitAsync(WriteTimeout).ConfigureAwait(false); }
+        catch (TimeoutException) { return; } // a write still running may be reading the twin: leak it rather than free it under the reader
+        _optimizerTwin?.Dispose();
     }
 }

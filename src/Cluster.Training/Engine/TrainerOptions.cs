@@ -1,3 +1,5 @@
+using Cluster.Coordinator.Contracts;
+using Cluster.Training.Checkpoints;
 using Cluster.Training.Distributed;
 
 namespace Cluster.Training.Engine;
@@ -7,12 +9,12 @@ public sealed record TrainerOptions
 {
     /// <summary>Human-readable progress lines (rank 0 only logs epoch summaries; every rank logs warnings).</summary>
     public Action<string>? Log { get; init; }
-    /// <summary>Checkpoint directory (overrides the spec's checkpoint.dir when set).</summary>
-    public string? CheckpointDirectory { get; init; }
+    /// <summary>Where checkpoints are committed (the coordinator's two-phase commit, or a local one); null: no checkpoints.
+    /// Saves happen every <see cref="CheckpointIntervalSteps"/> steps, at the end of every epoch and at the last step.</summary>
+    public ICheckpointCommitter? Checkpoints { get; init; }
     public int CheckpointIntervalSteps { get; init; }
-    public int KeepLast { get; init; } = 3;
-    /// <summary>Resume from the newest checkpoint in the checkpoint directory when there is one.</summary>
-    public bool Resume { get; init; } = true;
+    /// <summary>A committed checkpoint to start from (verified byte for byte while loading); null: start fresh.</summary>
+    public CheckpointManifest? RestoreFrom { get; init; }
     public DdpOptions Ddp { get; init; } = new();
     /// <summary>Loader threads per rank.</summary>
     public int LoaderWorkers { get; init; } = 2;

@@ -27,9 +27,23 @@ public sealed class CheckpointDeciderTests
         Assert.Empty(On(CheckpointState.Empty, new CheckpointEvent.StepCompleted(9, 1, 2)).Actions);
         var s = Open(CheckpointState.Empty, 10);
         Assert.Equal(1, s.Pending!.CheckpointId);
-        Assert.Equal(Path.Combine("/ckpt", "job1", "ckpt-00000001"), s.Pending.Directory);
+        Assert.Equal(Path.Combine("/ckpt", "ckpt-00000001"), s.Pending.Directory); // the root is the lineage root (checkpoint.dir/name)
         Assert.Empty(On(s, new CheckpointEvent.StepCompleted(10, 1, 2)).Actions); // second rank reporting the same step
         Assert.Empty(On(s, new CheckpointEvent.StepCompleted(20, 1, 2)).Actions); // one open at a time
+    }
+
+    [Fact]
+    public void A_requested_save_opens_off_the_interval_and_a_final_one_is_marked_in_the_manifest()
+    {
+        var d = On(CheckpointState.Empty, new CheckpointEvent.StepCompleted(13, 1, 2, Requested: true, Final: true));
+        Assert.Equal(13, Assert.IsType<OpenCheckpoint>(Assert.Single(d.Actions)).Step);
+        var noFiles = Ack(1, 1) with { Files = [] }; // ranks other than 0 write nothing
+        var s = On(d.State, new CheckpointEvent.Ack(noFiles)).State;
+        var commit = Assert.IsType<CommitCheckpoint>(On(s, new CheckpointEvent.Ack(Ack(1, 0))).Actions[0]);
+        Assert.True(commit.Manifest.Final);
+        Assert.Equal([0], commit.Manifest.Ranks.Select(r => r.Rank));
+        var rank0Empty = On(On(CheckpointState.Empty, new CheckpointEvent.StepCompleted(20, 1, 2)).State, new CheckpointEvent.Ack(Ack(1, 0) with { Files = [] }));
+        Assert.Contains("rank 0 acked checkpoint 1 without files", Assert.IsType<DiscardCheckpoint>(Assert.Single(rank0Empty.Actions)).Reason);
     }
 
     [Fact]

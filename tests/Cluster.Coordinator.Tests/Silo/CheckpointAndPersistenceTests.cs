@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Cluster.Coordinator.Contracts;
+using Cluster.Coordinator.Contracts.Checkpoints;
 using Cluster.Coordinator.Grains;
 using Cluster.Coordinator.Storage;
 using Microsoft.Extensions.DependencyInjection;
@@ -81,6 +82,43 @@ public sealed class CheckpointAndPersistenceTests(CoordinatorClusterFixture fx) 
     }
 
     [Fact]
+    public async Task A_new_job_of_the_same_lineage_resumes_from_its_committed_checkpoint_found_on_disk()
+    {
+        var (job, a, b) = await RunningJobAsync(checkpointInterval: 2);
+        var (da, db) = await StepAsync(job, a, b, 2);
+        await WriteAndAckAsync(job, a, da, cursor: 32);
+        await WriteAndAckAsync(job, b, db, cursor: 32);
+        await job.Grain.Cancel("killed");
+        var root = job.Spec.CheckpointDirectory;
+
+        // Another job id, same spec and lineage root: the coordinator's memory of the first job plays no part.
+        Task<SubmitResult> Submit(string id, string yaml = "name: test\n", bool fresh = false) => Grains.GetGrain<IJobGrain>(id)
+            .Submit(job.Spec with { JobId = id, SpecYaml = yaml, Fresh = fresh });
+        var again = await Submit(job.Spec.JobId + "-again");
+        Assert.Equal("resuming from checkpoint 1 at step 2 (epoch 1, position 32)", again.RestoreNote);
+        var status = await Grains.GetGrain<IJobGrain>(job.Spec.JobId + "-again").GetStatus();
+        Assert.Equal(1, status.LastCommittedCheckpoint!.CheckpointId);
+        Assert.Equal(again.RestoreNote, status.RestoreNote);
+
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => Submit(job.Spec.JobId + "-seed", "name: test\ntraining: { seed: 9 }\n"));
+        Assert.Contains("training.seed differs", refused.Message);
+        var fresh = await Submit(job.Spec.JobId + "-fresh", fresh: true);
+        Assert.StartsWith("starting fresh (--fresh)", fresh.RestoreNote);
+        Assert.Null((await Grains.GetGrain<IJobGrain>(job.Spec.JobId + "-fresh").GetStatus()).LastCommittedCheckpoint);
+
+        // The newest committed checkpoint is corrupt: the previous one is used and the note says so.
+        var second = CheckpointFiles.DirectoryOf(root, 2);
+        Directory.CreateDirectory(second);
+        foreach (var file in Directory.GetFiles(CheckpointFiles.DirectoryOf(root, 1))) File.Copy(file, Path.Combine(second, Path.GetFileName(file)));
+        File.WriteAllBytes(Path.Combine(second, "rank0.pt"), new byte[1000]); // same size, other bytes
+        File.WriteAllText(Path.Combine(second, "manifest.json"), File.ReadAllText(Path.Combine(second, "manifest.json")).Replace("\"checkpointId\": 1", "\"checkpointId\": 2"));
+        var fallback = await Submit(job.Spec.JobId + "-fallback");
+        Assert.Contains("checkpoint 2 is not usable", fallback.RestoreNote);
+        Assert.EndsWith("resuming from checkpoint 1 at step 2 (epoch 1, position 32)", fallback.RestoreNote);
+        foreach (var id in new[] { "-again", "-fresh", "-fallback" }) await Grains.GetGrain<IJobGrain>(job.Spec.JobId + id).Cancel("test over");
+    }
+
+    [Fact]
     public async Task StateSurvivesGrainDeactivationInFileStorage()
     {
         var (job, a, _) = await RunningJobAsync();
@@ -93,7 +131,8 @@ public sealed class CheckpointAndPersistenceTests(CoordinatorClusterFixture fx) 
         Assert.False(again.Created);
         Assert.Equal(job.Secret, again.JobSecretBase64);
         var reloaded = await job.AssignmentAsync("nodeA/0");
-        Assert.Equal(a with { Peers = [] }, reloaded with { Peers = [] });
+        Assert.Equal(a with { Peers = [], RestoreFrom = null }, reloaded with { Peers = [], RestoreFrom = null });
+        Assert.Equal(a.RestoreFrom?.Checksum, reloaded.RestoreFrom?.Checksum);
         Assert.Equal(a.Peers, reloaded.Peers);
         Assert.Equal(ControlDirective.Continue, (await job.Grain.Heartbeat(JobDriver.Beat(a))).Directive);
         Assert.Single(Directory.GetFiles(fx.StateDirectory, "*" + job.Spec.JobId + "*.json", SearchOption.AllDirectories));

@@ -13,7 +13,9 @@ internal sealed class JobDriver(IJobGrain grain, JobSpecSummary spec, string sec
     public static async Task<JobDriver> SubmitAsync(IGrainFactory grains, int min, int max, long checkpointInterval = 0, string checkpointRoot = "")
     {
         var jobId = "job-" + Guid.NewGuid().ToString("N")[..8];
-        var spec = new JobSpecSummary(jobId, "name: test\n", min, max, 1, checkpointInterval, checkpointRoot, 2, 0, 42);
+        // Each job its own lineage root (checkpoint.dir/name), so no test resumes from another's checkpoints.
+        var root = checkpointRoot.Length == 0 ? "" : Path.Combine(checkpointRoot, jobId);
+        var spec = new JobSpecSummary(jobId, "name: test\n", min, max, 1, checkpointInterval, root, 2, 0, 42);
         var grain = grains.GetGrain<IJobGrain>(jobId);
         var result = await grain.Submit(spec);
         Assert.True(result.Created);

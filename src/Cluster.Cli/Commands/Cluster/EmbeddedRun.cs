@@ -23,11 +23,11 @@ internal sealed partial class EmbeddedRun(TextWriter human, bool interactive)
     private const string NodeId = "local";
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(250);
 
-    public async Task<(RunSummary Summary, int ExitCode)> RunAsync(JobSpec spec, int workers, string logsDirectory, TimeSpan limit, CancellationToken cancellationToken)
+    public async Task<(RunSummary Summary, int ExitCode)> RunAsync(JobSpec spec, int workers, string logsDirectory, TimeSpan limit, bool fresh, CancellationToken cancellationToken)
     {
         var stopwatch = Stopwatch.StartNew();
         var jobId = JobSubmission.NewJobId(spec);
-        var summary = JobSubmission.Summarize(spec, jobId, 1, 1, workers);
+        var summary = JobSubmission.Summarize(spec, jobId, 1, 1, workers, fresh);
         var ports = FreePorts.Pick(2);
         var clusterId = "cluster-run-" + jobId;
         var builder = Host.CreateApplicationBuilder();
@@ -46,7 +46,12 @@ internal sealed partial class EmbeddedRun(TextWriter human, bool interactive)
             await host.StartAsync(cancellationToken).ConfigureAwait(false);
             var grains = host.Services.GetRequiredService<IGrainFactory>();
             var job = grains.GetGrain<IJobGrain>(jobId);
-            await job.Submit(summary).WaitAsync(cancellationToken).ConfigureAwait(false);
+            SubmitResult submitted;
+            try { submitted = await job.Submit(summary).WaitAsync(cancellationToken).ConfigureAwait(false); }
+            catch (InvalidOperationException e) { throw new UsageException(e.Message); } // the spec does not match its checkpoints
+            if (submitted.RestoreNote is { } note) await human.WriteLineAsync($"run: {note}").ConfigureAwait(false);
+            if (submitted.AlreadyComplete)
+                return (new RunSummary { Status = RunSummary.AlreadyComplete, Workers = workers, WallSeconds = stopwatch.Elapsed.TotalSeconds }, ExitCodes.Success);
             await grains.GetGrain<IJobDirectoryGrain>(JobDirectory.Key).Add(summary).WaitAsync(cancellationToken).ConfigureAwait(false);
             await human.WriteLineAsync($"run: job {jobId}, {workers} rank(s) through an embedded coordinator (gateway 127.0.0.1:{ports[1]}), logs in {RankLogs.JobDirectory(logsDirectory, jobId)}").ConfigureAwait(false);
             var report = grains.GetGrain<IJobReportGrain>(jobId);

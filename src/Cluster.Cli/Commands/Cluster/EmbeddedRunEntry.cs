@@ -1,12 +1,13 @@
 using Cluster.Abstractions;
 using Cluster.Agent.Client;
+using Cluster.Cli.Commands.Run;
 
 namespace Cluster.Cli.Commands.Cluster;
 
 /// <summary>The embedded-coordinator path of `cluster run`: validate the spec, run it, print the summary.</summary>
 internal static class EmbeddedRunEntry
 {
-    public static async Task<int> RunAsync(FileInfo file, int? workers, bool asJson, int timeoutSeconds, string? logs, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(FileInfo file, int? workers, bool asJson, int timeoutSeconds, string? logs, bool fresh, CancellationToken cancellationToken)
     {
         var human = asJson ? Console.Error : Console.Out;
         JobSpec spec;
@@ -18,8 +19,8 @@ internal static class EmbeddedRunEntry
         var logsDir = Path.GetFullPath(logs ?? ClusterDefaults.LogsDirectory);
         var interactive = !asJson && !Console.IsOutputRedirected && Spectre.Console.AnsiConsole.Profile.Capabilities.Interactive;
         var (summary, code) = await new EmbeddedRun(human, interactive)
-            .RunAsync(spec, n, logsDir, TimeSpan.FromSeconds(timeoutSeconds), cancellationToken).ConfigureAwait(false);
-        if (summary.Error is null)
+            .RunAsync(spec, n, logsDir, TimeSpan.FromSeconds(timeoutSeconds), fresh, cancellationToken).ConfigureAwait(false);
+        if (summary.Error is null && summary.Status != RunSummary.AlreadyComplete)
             await human.WriteLineAsync($"run: {summary.Status}: {summary.Epochs} epoch(s), {summary.Steps} steps, test accuracy {summary.TestAccuracy:F4}, " +
                 $"test loss {summary.TestLoss:F4}, {summary.SamplesPerSec:F0} samples/s, {summary.WallSeconds:F1} s").ConfigureAwait(false);
         if (asJson) await Console.Out.WriteLineAsync(summary.ToJson()).ConfigureAwait(false);

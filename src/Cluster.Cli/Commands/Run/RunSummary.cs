@@ -6,6 +6,9 @@ namespace Cluster.Cli.Commands.Run;
 /// <summary>The `cluster run --json` result (last stdout line).</summary>
 internal sealed record RunSummary
 {
+    /// <summary><see cref="Status"/> of a run whose spec's newest checkpoint is the final one of a finished run.</summary>
+    public const string AlreadyComplete = "already_complete";
+
     [JsonPropertyName("status")] public required string Status { get; init; }
     [JsonPropertyName("workers")] public int Workers { get; init; }
     [JsonPropertyName("epochs")] public int Epochs { get; init; }

@@ -10,7 +10,7 @@ internal static class StaticRun
 {
     public static async Task<RunSummary> RunAsync(
         JobSpec spec, string specPath, int workers, int threadsPerRank, WorkerBenchSettings? bench, TimeSpan limit, TextWriter human,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, bool fresh = false)
     {
         var stopwatch = Stopwatch.StartNew();
         var temp = Directory.CreateTempSubdirectory("cluster-run-");
@@ -26,6 +26,7 @@ internal static class StaticRun
                 ResultPath = Path.Combine(temp.FullName, "result.json"),
                 ThreadsPerRank = threadsPerRank,
                 Bench = bench,
+                Fresh = fresh,
             };
             var configPath = Path.Combine(temp.FullName, "worker.json");
             config.Write(configPath);

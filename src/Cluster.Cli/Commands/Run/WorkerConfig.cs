@@ -18,6 +18,8 @@ internal sealed record WorkerConfig
     /// <summary>Rank 0 writes its <see cref="RunSummary"/> here.</summary>
     [JsonPropertyName("resultPath")] public required string ResultPath { get; init; }
     [JsonPropertyName("threadsPerRank")] public int ThreadsPerRank { get; init; } = 1;
+    /// <summary>`--fresh`: ignore the spec's checkpoints on disk.</summary>
+    [JsonPropertyName("fresh")] public bool Fresh { get; init; }
     /// <summary>Benchmark runs (`cluster bench ddp`): replaces the spec's checkpointing and evaluation.</summary>
     [JsonPropertyName("bench")] public WorkerBenchSettings? Bench { get; init; }
 

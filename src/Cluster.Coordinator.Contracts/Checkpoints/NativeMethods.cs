@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Cluster.Coordinator.Checkpoints;
+namespace Cluster.Coordinator.Contracts.Checkpoints;
 
 /// <summary>libc calls .NET does not expose: fsync of a directory (makes a rename durable).</summary>
 internal static partial class NativeMethods

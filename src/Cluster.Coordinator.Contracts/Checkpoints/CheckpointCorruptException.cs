@@ -1,4 +1,4 @@
-namespace Cluster.Training.Checkpoints;
+namespace Cluster.Coordinator.Contracts.Checkpoints;
 
 /// <summary>A checkpoint failed verification; <see cref="FilePath"/> names the offending file.</summary>
 public sealed class CheckpointCorruptException : Exception
