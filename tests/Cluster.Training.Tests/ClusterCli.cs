@@ -27,5 +27,16 @@ internal static class ClusterCli
         }
     }
 
+    /// <summary>Starts `cluster` without waiting (the caller kills it, e.g. with its whole process tree).</summary>
+    public static Process Start(params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = false, RedirectStandardError = false, UseShellExecute = false };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "cluster.dll"));
+        foreach (var a in args) info.ArgumentList.Add(a);
+        info.ArgumentList.Add("--logs");
+        info.ArgumentList.Add(Path.Combine(Path.GetTempPath(), "cluster-test-logs"));
+        return Process.Start(info) ?? throw new InvalidOperationException("could not start cluster");
+    }
+
     private static async Task<string> Drain(Task<string> t) => await Task.WhenAny(t, Task.Delay(1000)) == t ? await t : "";
 }

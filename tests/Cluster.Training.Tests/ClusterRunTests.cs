@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Cluster.Coordinator.Contracts.Checkpoints;
 using Xunit;
 
 namespace Cluster.Training.Tests;
@@ -87,6 +88,62 @@ public sealed class ClusterRunTests : IDisposable
         Assert.Equal(20, r.GetProperty("steps").GetInt64());
         Assert.Equal(s.GetProperty("test_loss").GetDouble(), r.GetProperty("test_loss").GetDouble());
         Assert.Equal(s.GetProperty("test_accuracy").GetDouble(), r.GetProperty("test_accuracy").GetDouble());
+    }
+
+    [Fact]
+    public async Task A_job_killed_mid_epoch_resumes_from_its_committed_checkpoint_bit_identical_to_an_uninterrupted_run()
+    {
+        // 4 epochs of 12 steps, a checkpoint every 5 steps. The whole job (CLI with its silo and agent, both ranks) is killed
+        // with SIGKILL once a checkpoint is committed; the same spec run again resumes from the newest committed checkpoint.
+        string Spec(string ckpt) => WriteSpec(16, $"checkpoint: {{ dir: {Path.Combine(dir, ckpt)}, intervalSteps: 5, keepLast: 3 }}")
+            .Also(p => File.WriteAllText(p, File.ReadAllText(p).Replace("epochs: 2", "epochs: 4")));
+        var spec = Spec("a");
+        var root = Path.Combine(dir, "a", "run-test");
+        using (var victim = ClusterCli.Start("run", spec, "--workers", "2", "--json"))
+        {
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            while (!File.Exists(Path.Combine(CheckpointFiles.DirectoryOf(root, 1), CheckpointFiles.ManifestFileName)) && watch.Elapsed < Timeout && !victim.HasExited)
+                Thread.Sleep(2);
+            victim.Kill(entireProcessTree: true);
+            await victim.WaitForExitAsync();
+        }
+        var atKill = CheckpointLineage.Scan(root, 3).Latest;
+        Assert.NotNull(atKill);
+        Assert.False(atKill!.Final, "the job finished before it was killed");
+
+        var resumed = await ClusterCli.RunAsync(Timeout, "run", spec, "--workers", "2", "--json");
+        Assert.True(resumed.ExitCode == 0, resumed.Stderr);
+        Assert.Contains($"resuming from {CheckpointLineage.Describe(atKill)}", resumed.Stderr);
+        var straight = await ClusterCli.RunAsync(Timeout, "run", Spec("b"), "--workers", "2", "--json");
+        Assert.True(straight.ExitCode == 0, straight.Stderr);
+        Assert.Equal(48, LastJsonLine(resumed.Stdout).GetProperty("steps").GetInt64());
+
+        // Parameters, optimizer state and trainer progress (step, sampler position) of the final checkpoints: byte for byte.
+        var (r, s) = (CheckpointLineage.Scan(root, 3).Latest!, CheckpointLineage.Scan(Path.Combine(dir, "b", "run-test"), 3).Latest!);
+        Assert.True(r.Final && s.Final);
+        Assert.Equal(s.Ranks.Single().Files.Select(f => (f.Name, f.Sha256)), r.Ranks.Single().Files.Select(f => (f.Name, f.Sha256)));
+        Assert.Equal(s.EpochPlan, r.EpochPlan);
+
+        // Again: nothing left to do. A corrupt final checkpoint: the previous one is used, and the run says so.
+        var again = await ClusterCli.RunAsync(Timeout, "run", spec, "--workers", "2", "--json");
+        Assert.True(again.ExitCode == 0, again.Stderr);
+        Assert.Equal("already_complete", LastJsonLine(again.Stdout).GetProperty("status").GetString());
+        Assert.Contains("already complete", again.Stderr);
+        var model = Path.Combine(r.Directory, "model.bin");
+        var bytes = File.ReadAllBytes(model);
+        bytes[^3] ^= 0x40;
+        File.WriteAllBytes(model, bytes);
+        var fallback = await ClusterCli.RunAsync(Timeout, "run", spec, "--workers", "1", "--json"); // and on another world size
+        Assert.True(fallback.ExitCode == 0, fallback.Stderr);
+        Assert.Contains($"checkpoint {r.CheckpointId} is not usable", fallback.Stderr);
+        Assert.Contains("resuming from checkpoint", fallback.Stderr);
+        Assert.Equal("completed", LastJsonLine(fallback.Stdout).GetProperty("status").GetString());
+
+        // A spec whose optimizer differs is refused naming the field; --fresh starts over.
+        var changed = spec.Also(p => File.WriteAllText(p, File.ReadAllText(p).Replace("lr: 0.05", "lr: 0.01")));
+        var refused = await ClusterCli.RunAsync(Timeout, "run", changed, "--workers", "2", "--json");
+        Assert.Equal(2, refused.ExitCode);
+        Assert.Contains("training.optimizer differs", refused.Stderr);
     }
 
     [Fact]
