@@ -53,9 +53,11 @@ public static class CheckpointLineage
         return latest.Final && !extended;
     }
 
-    /// <summary>"checkpoint 7 at step 2,000 (epoch 3, position 1,280)".</summary>
+    /// <summary>"checkpoint 7 at step 2,000 (epoch 3, position 1,280)", or "(end of epoch 2)" at an epoch boundary.</summary>
     public static string Describe(CheckpointManifest manifest) => string.Create(CultureInfo.InvariantCulture,
-        $"checkpoint {manifest.CheckpointId} at step {manifest.Step:N0} (epoch {manifest.EpochPlan.Epoch + 1}, position {manifest.EpochPlan.Cursor:N0})");
+        $"checkpoint {manifest.CheckpointId} at step {manifest.Step:N0} ") + (manifest.EpochPlan is { Cursor: 0, Epoch: > 0 } plan
+            ? string.Create(CultureInfo.InvariantCulture, $"(end of epoch {plan.Epoch})")
+            : string.Create(CultureInfo.InvariantCulture, $"(epoch {manifest.EpochPlan.Epoch + 1}, position {manifest.EpochPlan.Cursor:N0})"));
 
     /// <summary>
     /// Reads every <c>ckpt-N</c> under <paramref name="root"/>. The newest committed one must verify byte for byte; one that
