@@ -3,7 +3,6 @@ using Cluster.Agent.Client;
 using Cluster.Agent.Grains;
 using Cluster.Collectives;
 using Cluster.Coordinator.Contracts;
-using Cluster.Coordinator.Contracts.Checkpoints;
 using Cluster.Training.Data;
 using Cluster.Training.Distributed;
 using Cluster.Training.Engine;
@@ -108,7 +107,6 @@ public sealed class CoordinatedRank(RankSettings settings, TextWriter output, Ti
 
         var samplesPerStep = (double)spec.Training.BatchSize * spec.Training.GradAccumulation * assignment.WorldSize;
         var coordinated = new CoordinatedSteps(session, assignment, samplesPerStep, _time, Log);
-        if (rank == 0) Log(assignment.RestoreFrom is { } from ? $"restoring {CheckpointLineage.Describe(from)} from {from.Directory}" : "no checkpoint to restore: starting fresh");
         var options = new TrainerOptions
         {
             Log = rank == 0 ? line => { Log(line); if (EpochLine.TryParse(line) is { } epoch) _ = report.ReportEpoch(epoch); } : null,

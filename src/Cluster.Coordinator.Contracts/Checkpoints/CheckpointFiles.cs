@@ -18,7 +18,11 @@ public static class CheckpointFiles
     private const string Prefix = "ckpt-";
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
-    private static readonly JsonSerializerOptions Strict = new(Json) { UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow };
+    // Reading: an unknown or differently cased property name (a flipped bit) is an error, not silently ignored or matched.
+    private static readonly JsonSerializerOptions Strict = new(Json)
+    {
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow, PropertyNameCaseInsensitive = false,
+    };
 
     /// <summary>Directory of checkpoint <paramref name="checkpointId"/> under a lineage root.</summary>
     public static string DirectoryOf(string root, long checkpointId) =>
@@ -33,7 +37,7 @@ public static class CheckpointFiles
     }
 
     /// <summary>Checks every listed file exists with its listed size and a name relative to the checkpoint directory.</summary>
-    public static void VerifySizes(CheckpointManifest manifest)
+    private static void VerifySizes(CheckpointManifest manifest)
     {
         ArgumentNullException.ThrowIfNull(manifest);
         foreach (var (rank, file, path) in Entries(manifest))

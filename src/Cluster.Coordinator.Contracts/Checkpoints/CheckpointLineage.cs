@@ -42,6 +42,27 @@ public static class CheckpointLineage
     }
 
     /// <summary>
+    /// Where a run of <paramref name="spec"/> starts, given what <paramref name="scan"/> found under <paramref name="root"/>:
+    /// nothing or <paramref name="fresh"/> → fresh; a newest checkpoint whose spec fields differ → refused (Mismatch); its
+    /// final checkpoint and nothing more asked → complete; otherwise resume from the newest checkpoint that verified.
+    /// Checkpoints skipped as corrupt are named first in the note. The coordinator and runs without one both decide here.
+    /// </summary>
+    public static LineageStart Start(LineageScan scan, JobSpec spec, bool fresh, string root)
+    {
+        ArgumentNullException.ThrowIfNull(scan);
+        ArgumentNullException.ThrowIfNull(spec);
+        var skipped = scan.Skipped.Count == 0 ? "" : string.Join("; ", scan.Skipped) + "; ";
+        if (fresh || scan.Latest is not { } latest)
+            return new(null, skipped + (fresh && scan.Latest is not null
+                ? $"starting fresh (--fresh): {scan.Committed.Count} committed checkpoint(s) in {root} are not used"
+                : $"starting fresh: no committed checkpoint in {root}"), false, null);
+        if (Mismatch(latest, FieldsOf(spec)) is { } mismatch) return new(null, mismatch, false, mismatch);
+        return IsComplete(latest, spec.Training)
+            ? new(latest, $"{skipped}already complete: {Describe(latest)} is the final checkpoint of a finished run; run with --fresh to train again", true, null)
+            : new(latest, $"{skipped}resuming from {Describe(latest)}", false, null);
+    }
+
+    /// <summary>
     /// Whether <paramref name="latest"/> ends the run <paramref name="training"/> asks for: it is the final save of a finished
     /// run and the spec does not ask for more (more epochs, or a higher maxSteps, resume from it instead).
     /// </summary>

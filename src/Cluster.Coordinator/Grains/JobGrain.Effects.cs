@@ -9,7 +9,8 @@ namespace Cluster.Coordinator.Grains;
 /// <summary>Effects side of <see cref="JobGrain"/>: carrying out decisions, fencing, timers, persistence.</summary>
 public sealed partial class JobGrain
 {
-    private void BuildDeciders(JobSpecSummary spec)
+    /// <summary>Builds the deciders of <paramref name="spec"/> and returns the parsed job spec.</summary>
+    private JobSpec BuildDeciders(JobSpecSummary spec)
     {
         _rendezvous = new RendezvousDecider(new RendezvousOptions(spec.MinWorkers, spec.MaxWorkers, spec.NprocPerNode, _options.SettleWindow));
         _liveness = new LivenessDecider(new LivenessOptions(_options.LeaseDuration));
@@ -19,30 +20,24 @@ public sealed partial class JobGrain
         {
             Lineage = parsed.Name, SpecFields = CheckpointLineage.FieldsOf(parsed),
         });
+        return parsed;
     }
 
     /// <summary>
-    /// The checkpoints a new job starts from, found on disk under its lineage root: the newest committed one that verifies
-    /// byte for byte (older corrupt ones are skipped and named), unless the spec says <c>Fresh</c>. Refuses a spec whose
-    /// model, optimizer or data differ from the checkpoint's; says when the lineage's run is already complete.
+    /// The checkpoints a new job starts from, found on disk under its lineage root (<see cref="CheckpointLineage.Start"/>).
+    /// Refuses a spec whose model, optimizer or data differ from the checkpoint's.
     /// </summary>
-    private async Task<(CheckpointState State, string? Note, bool Complete)> FindLineageAsync(JobSpecSummary spec)
+    private async Task<(CheckpointState State, string? Note, bool Complete)> FindLineageAsync(JobSpecSummary spec, JobSpec parsed)
     {
         if (string.IsNullOrWhiteSpace(spec.CheckpointDirectory)) return (CheckpointState.Empty, null, false);
         var root = spec.CheckpointDirectory;
         var scan = await Task.Run(() => CheckpointLineage.Scan(root, spec.KeepLastCheckpoints));
-        var skipped = scan.Skipped.Count == 0 ? "" : string.Join("; ", scan.Skipped) + "; ";
-        if (spec.Fresh || scan.Latest is not { } latest)
-        {
-            var why = spec.Fresh && scan.Latest is not null ? $"starting fresh (--fresh): {scan.Committed.Count} committed checkpoint(s) in {root} are not used" : $"starting fresh: no committed checkpoint in {root}";
-            return (CheckpointState.Empty with { LastCheckpointId = scan.LastCheckpointId }, skipped + why, false);
-        }
-        if (CheckpointLineage.Mismatch(latest, _checkpoints!.Options.SpecFields) is { } mismatch)
-            throw new InvalidOperationException($"job '{spec.JobId}' does not match its checkpoints: {mismatch}");
-        var state = new CheckpointState(scan.LastCheckpointId, latest.Step, null, scan.Committed);
-        return CheckpointLineage.IsComplete(latest, JobSpecLoader.Parse(spec.SpecYaml, $"job {spec.JobId}").Training)
-            ? (state, $"{skipped}already complete: {CheckpointLineage.Describe(latest)} is the final checkpoint of a finished run; run with --fresh to train again", true)
-            : (state, $"{skipped}resuming from {CheckpointLineage.Describe(latest)}", false);
+        var start = CheckpointLineage.Start(scan, parsed, spec.Fresh, root);
+        if (start.Mismatch is { } mismatch) throw new InvalidOperationException($"job '{spec.JobId}' does not match its checkpoints: {mismatch}");
+        var state = start.RestoreFrom is { } from
+            ? new CheckpointState(scan.LastCheckpointId, from.Step, null, scan.Committed)
+            : CheckpointState.Empty with { LastCheckpointId = scan.LastCheckpointId };
+        return (state, start.Note, start.Complete);
     }
 
     private void StartTimer() =>

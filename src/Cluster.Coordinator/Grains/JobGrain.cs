@@ -63,8 +63,8 @@ public sealed partial class JobGrain(
                 ? new SubmitResult(JobId, false, S.SecretBase64!, S.RestoreNote, S.State == JobState.Completed)
                 : throw new InvalidOperationException($"job '{JobId}' was already submitted with a different spec");
         }
-        BuildDeciders(spec);
-        var (checkpoints, note, complete) = await FindLineageAsync(spec); // throws on a spec that does not match its checkpoints
+        var parsed = BuildDeciders(spec);
+        var (checkpoints, note, complete) = await FindLineageAsync(spec, parsed); // throws on a spec that does not match its checkpoints
         S.Spec = spec;
         S.SecretBase64 = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
         S.State = JobState.Pending;

@@ -43,7 +43,7 @@ public sealed class TrainerCheckpoint : IAsyncDisposable
     public static TrainerProgress PeekProgress(CheckpointManifest manifest)
     {
         TrainerProgress? progress = null;
-        Read(manifest, [new JsonCheckpointPart<TrainerProgress>(ProgressFile, () => throw new InvalidOperationException(), p => progress = p)]);
+        CheckpointReader.Load(manifest, [new JsonCheckpointPart<TrainerProgress>(ProgressFile, () => throw new InvalidOperationException(), p => progress = p)]);
         return progress!;
     }
 
@@ -51,7 +51,7 @@ public sealed class TrainerCheckpoint : IAsyncDisposable
     public static TrainerProgress Load(CheckpointManifest manifest, nn.Module model, optim.Optimizer optimizer)
     {
         TrainerProgress? progress = null;
-        Read(manifest, [
+        CheckpointReader.Load(manifest, [
             new ModuleCheckpointPart(model, ModelFile),
             new OptimizerCheckpointPart((OptimizerHelper)optimizer, OptimizerFile),
             new JsonCheckpointPart<TrainerProgress>(ProgressFile, () => throw new InvalidOperationException(), p => progress = p),
@@ -145,8 +145,6 @@ public sealed class TrainerCheckpoint : IAsyncDisposable
         new OptimizerCheckpointPart((OptimizerHelper)optimizer, OptimizerFile, _optimizerTwin),
         new JsonCheckpointPart<TrainerProgress>(ProgressFile, () => progress, _ => { }),
     ];
-
-    private static void Read(CheckpointManifest manifest, IReadOnlyList<ICheckpointPart> parts) => CheckpointReader.Load(manifest, parts);
 
     public async ValueTask DisposeAsync()
     {

@@ -19,13 +19,13 @@ internal static class StaticCheckpoints
         if (string.IsNullOrWhiteSpace(checkpointDirectory)) return (null, null, null);
         var root = CheckpointLineage.RootOf(Path.GetFullPath(checkpointDirectory), spec.Name);
         var scan = CheckpointLineage.Scan(root, spec.Checkpoint.KeepLast);
-        var fields = CheckpointLineage.FieldsOf(spec);
-        var restore = fresh ? null : scan.Latest;
-        if (restore is not null && CheckpointLineage.Mismatch(restore, fields) is { } why) throw new UsageException(why);
-        var note = string.Join("; ", scan.Skipped.Append(restore is null ? $"starting fresh in {root}" : $"resuming from {CheckpointLineage.Describe(restore)}"));
+        var start = CheckpointLineage.Start(scan, spec, fresh, root);
+        if (start.Mismatch is { } why) throw new UsageException(why);
         var committer = rank == 0
-            ? new LocalCheckpointCommitter(root, fresh ? scan with { Committed = [] } : scan, spec.Checkpoint.KeepLast, spec.Name, fields, spec.Training.Seed, worldSize)
+            ? new LocalCheckpointCommitter(root, start.RestoreFrom is null ? scan with { Committed = [] } : scan, spec.Checkpoint.KeepLast, spec.Name,
+                CheckpointLineage.FieldsOf(spec), spec.Training.Seed, worldSize)
             : null;
-        return (committer, restore, note);
+        // An already complete lineage is resumed anyway: the trainer finds nothing left to train and reports its quality.
+        return (committer, start.RestoreFrom, start.Note);
     }
 }
