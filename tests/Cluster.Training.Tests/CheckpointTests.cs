@@ -155,11 +155,11 @@ public sealed class CheckpointTests(Xunit.Abstractions.ITestOutputHelper output)
         var blocked = CheckpointFiles.DirectoryOf(dir.Path, 1);
         Directory.CreateDirectory(Path.Combine(blocked, "model.bin")); // a directory where the model file must go
         var progress = new Cluster.Training.Engine.TrainerProgress { Step = 1, WorldSize = 1 };
-        Assert.True(await trainerCheckpoint.SaveAsync(new CheckpointRequest(1, new SamplerCursor(0, 8), false), progress, rig.Model, rig.Optimizer, CancellationToken.None));
+        await trainerCheckpoint.SaveAsync(new CheckpointRequest(1, new SamplerCursor(0, 8), false), progress, rig.Model, rig.Optimizer, CancellationToken.None);
         await trainerCheckpoint.FlushAsync(CancellationToken.None); // no exception: training goes on
         Assert.Contains("IOException", Assert.Single(votes));
         Assert.False(Directory.Exists(blocked)); // discarded
-        Assert.True(await trainerCheckpoint.SaveAsync(new CheckpointRequest(2, new SamplerCursor(0, 16), false), progress with { Step = 2 }, rig.Model, rig.Optimizer, CancellationToken.None));
+        await trainerCheckpoint.SaveAsync(new CheckpointRequest(2, new SamplerCursor(0, 16), false), progress with { Step = 2 }, rig.Model, rig.Optimizer, CancellationToken.None);
         await trainerCheckpoint.FlushAsync(CancellationToken.None);
         Assert.Null(votes[1]);
         Assert.Equal(2, CheckpointLineage.Scan(dir.Path, 3).Latest!.Step);

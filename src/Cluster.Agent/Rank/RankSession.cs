@@ -50,10 +50,12 @@ internal sealed class RankSession : IAsyncDisposable
     /// <summary>Queues progress for the background loop (no call on the training thread).</summary>
     public void Post(ProgressReport report) => Volatile.Write(ref _latest, report);
 
-    /// <summary>Reports progress now and returns the reply (used at checkpoint boundaries).</summary>
+    /// <summary>
+    /// Reports progress now and returns the reply (checkpoint requests, the final report). It leaves the newest posted
+    /// report alone: a checkpoint request runs in the background and may be older than what training posted since.
+    /// </summary>
     public async Task<ControlReply> ReportNowAsync(ProgressReport report, CancellationToken cancellationToken)
     {
-        Volatile.Write(ref _latest, report);
         var reply = await _job.ReportProgress(report).WaitAsync(cancellationToken).ConfigureAwait(false);
         _sent = report;
         Handle(reply);

@@ -3,7 +3,8 @@ using Cluster.Coordinator.Contracts;
 namespace Cluster.Training.Checkpoints;
 
 /// <summary>
-/// The commit protocol a trainer saves through: ask at a step boundary, write the files where the ticket says, vote.
+/// The commit protocol a trainer saves through: ask for a ticket for a step (from the background, after the capture),
+/// write the files where the ticket says, vote.
 /// Coordinated ranks ask the job grain (two-phase commit across every rank); a run without a coordinator commits
 /// locally (<see cref="LocalCheckpointCommitter"/>). Either way the result is a <c>ckpt-N</c> directory with a manifest.
 /// </summary>

@@ -197,8 +197,8 @@ public sealed partial class Trainer : IDisposable
     }
 
     /// <summary>
-    /// Checkpoint at a step boundary through the commit protocol; the stall counts the wait for the previous save, the
-    /// round trip for the ticket and the capture. Every rank calls it at the same steps.
+    /// Checkpoint at a step boundary through the commit protocol; the stall counts the wait for the previous save and the
+    /// capture (the ticket, write and vote run in the background). Every rank calls it at the same steps.
     /// </summary>
     private async Task SaveCheckpointAsync(SamplerCursor cursor, bool final, CancellationToken cancellationToken)
     {

@@ -7,9 +7,9 @@ using static TorchSharp.torch;
 namespace Cluster.Training.Engine;
 
 /// <summary>
-/// The trainer's one checkpoint path. At a step boundary it asks the <see cref="ICheckpointCommitter"/> for a ticket
-/// (the coordinator's directive round trip), rank 0 captures the state (model clones, optimizer moments copied into a
-/// never-stepping twin, trainer progress) and returns to training; on a background task the capture is serialised,
+/// The trainer's one checkpoint path. At a step boundary rank 0 captures the state (model clones, optimizer moments
+/// copied into a never-stepping twin, trainer progress) and returns to training; on a background task the rank asks the
+/// <see cref="ICheckpointCommitter"/> for a ticket (the coordinator's directive round trip), the capture is serialised,
 /// written, hashed while writing and fsynced into the ticket's <c>ckpt-N</c> directory, then the rank votes. Other ranks
 /// vote without files. A failed write is voted as an error (the checkpoint is discarded) and never fails training. At
 /// most one save is in flight. Restore reads rank 0's files of a committed manifest, verified byte for byte.
@@ -64,28 +64,21 @@ public sealed class TrainerCheckpoint : IAsyncDisposable
         CheckpointLineage.Scan(lineageRoot, 1).Latest is { } m ? Path.Combine(m.Directory, ModelFile) : null;
 
     /// <summary>
-    /// Saves at a step boundary (training thread): waits for the previous save, asks for a ticket, captures (rank 0) and
-    /// returns while the write and the vote run in the background. Returns whether a checkpoint was opened.
+    /// Saves at a step boundary (training thread): waits for the previous save, captures (rank 0) and returns. Asking for
+    /// the ticket (the coordinator's directive round trip), writing and voting run in the background; when no checkpoint
+    /// is opened at this step the capture is dropped.
     /// </summary>
-    public async Task<bool> SaveAsync(CheckpointRequest request, TrainerProgress progress, nn.Module model, optim.Optimizer optimizer, CancellationToken cancellationToken)
+    public async Task SaveAsync(CheckpointRequest request, TrainerProgress progress, nn.Module model, optim.Optimizer optimizer, CancellationToken cancellationToken)
     {
         await FlushAsync(cancellationToken).ConfigureAwait(false);
-        var ticket = await _committer.OpenAsync(request, cancellationToken).ConfigureAwait(false);
-        if (ticket is null || ticket.Step != request.Step) return false;
-        if (_rank != 0)
+        CheckpointCapture? capture = null;
+        string? error = null;
+        if (_rank == 0)
         {
-            _inFlight = VoteAsync(ticket, request, null, cancellationToken);
-            return true;
+            try { capture = CheckpointCapture.Take(Parts(progress, model, optimizer)); }
+            catch (Exception e) when (e is IOException or InvalidOperationException or ArgumentException) { error = $"capture failed: {e.Message}"; }
         }
-        CheckpointCapture capture;
-        try { capture = CheckpointCapture.Take(Parts(progress, model, optimizer)); }
-        catch (Exception e) when (e is IOException or InvalidOperationException or ArgumentException)
-        {
-            _inFlight = VoteAsync(ticket, request, $"capture failed: {e.Message}", cancellationToken);
-            return true;
-        }
-        _inFlight = Task.Run(() => WriteAndVoteAsync(capture, ticket, request, cancellationToken), CancellationToken.None);
-        return true;
+        _inFlight = Task.Run(() => OpenWriteAndVoteAsync(capture, error, request, cancellationToken), CancellationToken.None);
     }
 
     /// <summary>
@@ -110,20 +103,30 @@ public sealed class TrainerCheckpoint : IAsyncDisposable
         }
     }
 
-    private async Task WriteAndVoteAsync(CheckpointCapture capture, CheckpointTicket ticket, CheckpointRequest request, CancellationToken cancellationToken)
+    private async Task OpenWriteAndVoteAsync(CheckpointCapture? capture, string? error, CheckpointRequest request, CancellationToken cancellationToken)
     {
-        IReadOnlyList<CheckpointFile> files = [];
-        string? error = null;
-        try
+        using (capture)
         {
-            using (capture) files = capture.WriteTo(ticket.Directory);
+            CheckpointTicket? ticket;
+            try { ticket = await _committer.OpenAsync(request, cancellationToken).ConfigureAwait(false); }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                _log($"checkpoint at step {request.Step} not opened: {e.GetType().Name}: {e.Message}; training goes on");
+                return;
+            }
+            if (ticket is null || ticket.Step != request.Step) return;
+            IReadOnlyList<CheckpointFile> files = [];
+            try
+            {
+                if (capture is not null) files = capture.WriteTo(ticket.Directory);
+            }
+            catch (Exception e) // whatever went wrong, the vote says so and training goes on
+            {
+                error = $"{e.GetType().Name}: {e.Message}";
+                _log($"checkpoint {ticket.CheckpointId} at step {ticket.Step} not written: {error}; training goes on");
+            }
+            await VoteAsync(ticket, request, error, cancellationToken, files).ConfigureAwait(false);
         }
-        catch (Exception e) // whatever went wrong, the vote says so and training goes on
-        {
-            error = $"{e.GetType().Name}: {e.Message}";
-            _log($"checkpoint {ticket.CheckpointId} at step {ticket.Step} not written: {error}; training goes on");
-        }
-        await VoteAsync(ticket, request, error, cancellationToken, files).ConfigureAwait(false);
     }
 
     private async Task VoteAsync(CheckpointTicket ticket, CheckpointRequest request, string? error, CancellationToken cancellationToken, IReadOnlyList<CheckpointFile>? files = null)
