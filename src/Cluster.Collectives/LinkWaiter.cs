@@ -8,8 +8,6 @@ namespace Cluster.Collectives;
 internal sealed class LinkWaiter
 {
     private const int SliceMicroseconds = 1000;
-    private readonly List<Socket> _read = new(2);
-    private readonly List<Socket> _write = new(2);
     private readonly long _spinTicks;
     private readonly TimeProvider _time;
     private long _idleSince;
@@ -46,31 +44,20 @@ internal sealed class LinkWaiter
             else Thread.Sleep(1);
             return;
         }
-        if (readSocket is null || writeSocket is null)
-        {
-            // One socket (the common case): poll(2) on it directly; Socket.Select allocates on some paths.
-            try
-            {
-                if (readSocket is not null) readSocket.Poll(SliceMicroseconds, SelectMode.SelectRead);
-                else writeSocket!.Poll(SliceMicroseconds, SelectMode.SelectWrite);
-            }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException)
-            {
-                // A closed socket: the next TrySend/TryReceive reports it with the peer's rank.
-            }
-            return;
-        }
-        _read.Clear();
-        _write.Clear();
-        if (readSocket is not null) _read.Add(readSocket);
-        if (writeSocket is not null) _write.Add(writeSocket);
-        try
-        {
-            Socket.Select(_read.Count > 0 ? _read : null, _write.Count > 0 ? _write : null, null, SliceMicroseconds);
-        }
+        // poll(2) on the sockets directly (Socket.Select allocates on its slow path, which the allocation test caught
+        // under load). One socket: one poll for the slice. Read and write (often the same socket, to the same peer):
+        // half a slice each, readable first.
+        if (writeSocket is null) Poll(readSocket!, SelectMode.SelectRead, SliceMicroseconds);
+        else if (readSocket is null) Poll(writeSocket, SelectMode.SelectWrite, SliceMicroseconds);
+        else if (!Poll(readSocket, SelectMode.SelectRead, SliceMicroseconds / 2)) Poll(writeSocket, SelectMode.SelectWrite, SliceMicroseconds / 2);
+    }
+
+    private static bool Poll(Socket socket, SelectMode mode, int microseconds)
+    {
+        try { return socket.Poll(microseconds, mode); }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
-            // A closed socket: the next TrySend/TryReceive reports it with the peer's rank.
+            return true; // a closed socket: the next TrySend/TryReceive reports it with the peer's rank
         }
     }
 }
