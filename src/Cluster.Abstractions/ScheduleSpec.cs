@@ -1,7 +1,8 @@
 namespace Cluster.Abstractions;
 
-/// <summary>Learning-rate schedule, stepped once per optimizer step (plateau: once per epoch on the eval loss),
-/// preceded by a linear warm-up over <see cref="WarmupSteps"/> steps.</summary>
+/// <summary>Learning-rate schedule (plateau: stepped once per epoch on the eval loss), preceded by a linear warm-up over
+/// <see cref="WarmupSteps"/> steps. Step counts are reference steps, one global batch at the world size the job started
+/// with, so the schedule follows the samples consumed and does not jump when the world size changes.</summary>
 public sealed class ScheduleSpec
 {
     public static readonly IReadOnlyList<string> Types = ["none", "step", "exponential", "cosine", "onecycle", "plateau"];

@@ -2,7 +2,7 @@ namespace Cluster.Coordinator.Contracts;
 
 /// <summary>
 /// Position of the data sampler, owned by the coordinator: a global cursor into the deterministic
-/// permutation of (<see cref="Seed"/>, <see cref="Epoch"/>) (see <see cref="EpochPermutation"/>).
+/// sequence of (<see cref="Seed"/>, <see cref="Epoch"/>) (see <see cref="Data.EpochSequence"/>).
 /// Because the cursor is global, a run can resume with a different world size.
 /// </summary>
 [GenerateSerializer, Immutable]

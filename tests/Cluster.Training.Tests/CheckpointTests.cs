@@ -8,7 +8,8 @@ using static TorchSharp.torch;
 
 namespace Cluster.Training.Tests;
 
-public sealed class CheckpointTests(Xunit.Abstractions.ITestOutputHelper output)
+[Collection(SerialTorchCollection.Name)]
+public sealed class CheckpointTests
 {
     private sealed record SchedulerState(int LastEpoch, double Lr);
 

@@ -146,6 +146,29 @@ public sealed class ClusterRunTests : IDisposable
         Assert.Contains("training.optimizer differs", refused.Stderr);
     }
 
+    [Theory]
+    [InlineData(2, 1, 160, 5 + 14 + 24)] // 384 samples, batch 16: 5 steps of 32, then (384 - 160) / 16 and 384 / 16
+    [InlineData(1, 2, 80, 5 + 10 + 12)]  // 5 steps of 16, then (384 - 80) / 32 = 9.5 (a padded tenth) and 384 / 32
+    public async Task A_job_stopped_mid_epoch_resumes_at_another_world_size_from_the_committed_position(int before, int after, long position, long steps)
+    {
+        var root = Path.Combine(dir, "resize");
+        var spec = WriteSpec(16, $"checkpoint: {{ dir: {root} }}");
+        var limited = spec.Also(p => File.WriteAllText(p, File.ReadAllText(p).Replace("seed: 5", "seed: 5\n  maxSteps: 5")));
+        var first = await ClusterCli.RunAsync(Timeout, "run", limited, "--workers", before.ToString(), "--json");
+        Assert.True(first.ExitCode == 0, first.Stderr);
+        var stopped = CheckpointLineage.Scan(Path.Combine(root, "run-test"), 3).Latest!;
+        Assert.Equal(new Coordinator.Contracts.EpochPlan(5, 0, position), stopped.EpochPlan);
+
+        var unlimited = spec.Also(p => File.WriteAllText(p, File.ReadAllText(p).Replace("  maxSteps: 5\n", "")));
+        var resumed = await ClusterCli.RunAsync(Timeout, "run", unlimited, "--workers", after.ToString(), "--json");
+        Assert.True(resumed.ExitCode == 0, resumed.Stderr);
+        Assert.Contains($"resuming from checkpoint {stopped.CheckpointId} at step 5 (epoch 1, position {position})", resumed.Stderr);
+        var summary = LastJsonLine(resumed.Stdout);
+        Assert.Equal("completed", summary.GetProperty("status").GetString());
+        Assert.Equal(steps, summary.GetProperty("steps").GetInt64()); // the rest of the epoch, partitioned among the new world
+        Assert.Equal(new Coordinator.Contracts.EpochPlan(5, 2, 0), CheckpointLineage.Scan(Path.Combine(root, "run-test"), 3).Latest!.EpochPlan);
+    }
+
     [Fact]
     public async Task Failing_rank_fails_the_run_and_is_named()
     {

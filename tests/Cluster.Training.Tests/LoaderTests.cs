@@ -1,3 +1,4 @@
+using Cluster.Coordinator.Contracts.Data;
 using Cluster.Training.Data;
 using TorchSharp;
 using Xunit;
@@ -57,25 +58,75 @@ public sealed class LoaderTests
     }
 
     [Fact]
-    public void Augmentation_is_reproducible_and_depends_on_rank_seed_and_epoch()
+    public void Augmentation_is_reproducible_and_depends_on_seed_and_epoch_but_not_on_rank()
     {
-        List<(int[] Idx, float[] Images, long[] Labels, SamplerCursor After)> Load(int rank, ulong seed, int epoch, int workers)
+        List<(int[] Idx, float[] Images, long[] Labels, SamplerCursor After)> Load(int world, int rank, ulong seed, int epoch, int workers)
         {
-            var sampler = new DistributedSampler(Data.Count, new() { Seed = 1 }, 2, rank);
+            var sampler = new DistributedSampler(Data.Count, new() { Seed = 1 }, world, rank);
             using var loader = new DataLoader(Data, sampler, new DataLoaderOptions { BatchSize = 8, Workers = workers, Seed = seed, Transforms = Augment }, new SamplerCursor(epoch, 0));
             return Drain(loader, 5);
         }
-        var a = Load(0, 7, 0, 1);
-        var b = Load(0, 7, 0, 4);
+        var a = Load(2, 0, 7, 0, 1);
+        var b = Load(2, 0, 7, 0, 4);
         Assert.Equal(a.Select(x => x.Images), b.Select(x => x.Images));
         Assert.Equal(a.Select(x => x.Labels), b.Select(x => x.Labels));
-        Assert.NotEqual(a[0].Idx, Load(1, 7, 0, 2)[0].Idx);
-        var otherSeed = Load(0, 8, 0, 2);
+        var rank1 = Load(2, 1, 7, 0, 2);
+        Assert.NotEqual(a[0].Idx, rank1[0].Idx);
+        // One rank of one process reads the blocks both ranks of two read, and augments each sample identically.
+        var single = Load(1, 0, 7, 0, 2);
+        Assert.Equal(a[0].Idx.Concat(rank1[0].Idx), single[0].Idx.Concat(single[1].Idx));
+        Assert.Equal(a[0].Images.Concat(rank1[0].Images), single[0].Images.Concat(single[1].Images));
+        var otherSeed = Load(2, 0, 8, 0, 2);
         Assert.Equal(a[0].Idx, otherSeed[0].Idx);           // same samples (sampler seed unchanged)...
         Assert.NotEqual(a[0].Images, otherSeed[0].Images);  // ...augmented differently
-        Assert.NotEqual(a[0].Idx, Load(0, 7, 1, 2)[0].Idx);
+        Assert.NotEqual(a[0].Idx, Load(2, 0, 7, 1, 2)[0].Idx);
         // Normalisation: the augmented values are centred around 0, not in [0, 1].
         Assert.Contains(a[0].Images, v => v < 0);
+    }
+
+    /// <summary>Every real sample of epoch <paramref name="epoch"/> with its augmented pixels, as the ranks of a world of
+    /// <paramref name="world"/> read them from <paramref name="from"/> for <paramref name="steps"/> steps (padding excluded).</summary>
+    private static (List<(int Id, float[] Pixels)> Samples, SamplerCursor Cursor) Epoch(int world, SamplerCursor from, int steps, int batch)
+    {
+        var samples = new List<(int, float[])>();
+        var cursor = from;
+        var loaders = Enumerable.Range(0, world).Select(r => new DataLoader(Data, new DistributedSampler(Data.Count, new() { Seed = 5 }, world, r),
+            new DataLoaderOptions { BatchSize = batch, Seed = 11, Transforms = Augment }, from)).ToArray();
+        try
+        {
+            for (var step = 0; step < steps; step++)
+            {
+                foreach (var loader in loaders)
+                {
+                    using var b = loader.Next();
+                    if (b is null) return (samples, cursor);
+                    var pixels = b.Images.data<float>().ToArray();
+                    var size = pixels.Length / batch;
+                    for (var j = 0; j < b.ValidCount; j++) samples.Add((b.Indices[j], pixels.AsSpan(j * size, size).ToArray()));
+                    cursor = b.CursorAfter;
+                }
+            }
+        }
+        finally { foreach (var l in loaders) l.Dispose(); }
+        return (samples, cursor);
+    }
+
+    [Theory]
+    [InlineData(2, 1, 7)]
+    [InlineData(1, 2, 11)]
+    [InlineData(3, 2, 4)]
+    public void Across_a_world_size_change_every_sample_of_the_epoch_is_read_once_with_the_same_augmentation(int before, int after, int stepsBefore)
+    {
+        const int batch = 8; // 300 samples: every world size here ends the epoch with a padded step
+        var start = new SamplerCursor(2, 0);
+        var (first, cursor) = Epoch(before, start, stepsBefore, batch);
+        Assert.Equal(new SamplerCursor(2, (long)stepsBefore * before * batch), cursor);
+        var (rest, end) = Epoch(after, cursor, int.MaxValue, batch);
+        Assert.Equal(new SamplerCursor(2, Data.Count), end);
+        var resized = first.Concat(rest).ToList();
+        Assert.Equal(Enumerable.Range(0, Data.Count), resized.Select(s => s.Id).Order()); // each sample id exactly once
+        var straight = Epoch(1, start, int.MaxValue, batch).Samples.ToDictionary(s => s.Id, s => s.Pixels);
+        Assert.All(resized, s => Assert.Equal(straight[s.Id], s.Pixels));                // augmented the same way
     }
 
     [Fact]

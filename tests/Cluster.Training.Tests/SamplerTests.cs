@@ -1,3 +1,4 @@
+using Cluster.Coordinator.Contracts.Data;
 using Cluster.Training.Data;
 using Xunit;
 
@@ -140,6 +141,49 @@ public sealed class SamplerTests
         double heavy = a.Count(i => i < 10) / 5000.0; // expected 90 / (90 + 8.9) ≈ 0.91
         Assert.InRange(heavy, 0.88, 0.94);
         Assert.Contains(a, i => i >= 10);
+    }
+
+    [Theory]
+    [InlineData(2, 1)]
+    [InlineData(1, 2)]
+    [InlineData(3, 4)]
+    public void Weighted_draws_are_consumed_exactly_once_in_order_across_a_world_size_change(int before, int after)
+    {
+        // Exactly-once for weighted sampling: the epoch's drawn sequence (with its repeats) is consumed position by
+        // position, each position once; padding of the final step is flagged and not counted.
+        var weights = Enumerable.Range(0, 50).Select(i => 1.0 + i % 7).ToArray();
+        var o = Opts with { Weights = weights, NumSamples = 503 };
+        const int batch = 6;
+        var drawn = new DistributedSampler(50, o, 1, 0).Sequence(1).ToArray();
+        var consumed = new List<int>();
+        var buf = new int[batch];
+        var cursor = new SamplerCursor(1, 0);
+        void Step(int world)
+        {
+            var next = cursor;
+            for (var r = 0; r < world; r++)
+            {
+                var s = new DistributedSampler(50, o, world, r);
+                var valid = s.ValidInStep(cursor, batch);
+                Assert.True(s.TryGetStep(cursor, batch, buf, out next));
+                consumed.AddRange(buf.Take(valid));
+            }
+            cursor = next;
+        }
+        for (var i = 0; i < 9; i++) Step(before);
+        while (new DistributedSampler(50, o, after, 0).StepsRemaining(cursor, batch) > 0) Step(after);
+        Assert.Equal(drawn, consumed);
+        Assert.True(drawn.Distinct().Count() < drawn.Length); // the draw does repeat samples: they are trained as drawn
+    }
+
+    [Fact]
+    public void The_sampler_reads_the_one_epoch_sequence_the_coordinator_plans_with()
+    {
+        Assert.Equal(EpochSequence.Shuffled(42, 3, 777), new DistributedSampler(777, Opts, 3, 1).Sequence(3).ToArray());
+        Assert.Equal(EpochSequence.InOrder(20), new DistributedSampler(20, Opts with { Shuffle = false }, 1, 0).Sequence(0).ToArray());
+        var weights = Enumerable.Range(0, 10).Select(i => (double)i).ToArray();
+        var cumulative = weights.Select((_, i) => weights.Take(i + 1).Sum()).ToArray();
+        Assert.Equal(EpochSequence.Weighted(42, 2, cumulative, 30), new DistributedSampler(10, Opts with { Weights = weights, NumSamples = 30 }, 2, 0).Sequence(2).ToArray());
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Cluster.Coordinator.Contracts.Data;
 using TorchSharp;
 
 namespace Cluster.Training.Data;
@@ -174,9 +175,8 @@ public sealed class DataLoader : IDisposable
             {
                 var sample = imageSpan.Slice(j * elements, elements);
                 labelSpan[j] = _dataset.Get(indices[j], sample);
-                var rng = new SplitMix64(random
-                    ? SplitMix64.Combine(_options.Seed, (ulong)before.Epoch, (ulong)_sampler.Rank, (ulong)indices[j])
-                    : 0);
+                // Keyed by (seed, epoch, sample id), never by rank: a sample gets the same augmentation whatever the world size.
+                var rng = new SplitMix64(random ? AugmentationSeed(_options.Seed, before.Epoch, indices[j]) : 0);
                 _transform.Apply(sample, scratch, ref rng);
             }
             return new Batch(images, labels, (int[])indices.Clone(), k, before, after, _sampler.ValidInStep(before, indices.Length));
@@ -188,6 +188,9 @@ public sealed class DataLoader : IDisposable
             throw;
         }
     }
+
+    /// <summary>The seed of a sample's random transforms in an epoch.</summary>
+    public static ulong AugmentationSeed(ulong seed, int epoch, int sampleId) => SplitMix64.Combine(seed, (ulong)epoch, (ulong)sampleId);
 
     /// <summary>Stops the workers (waiting at most StopTimeout) and frees batches not handed out.</summary>
     public void Dispose()

@@ -8,7 +8,7 @@ public sealed record DataLoaderOptions
     public int Workers { get; init; } = 2;
     /// <summary>Most batches assembled ahead of the consumer (bounded queue).</summary>
     public int PrefetchBatches { get; init; } = 4;
-    /// <summary>Augmentation seed; a sample's random transform depends on (Seed, epoch, rank, sample index).</summary>
+    /// <summary>Augmentation seed; a sample's random transform depends on (Seed, epoch, sample index) only, not on the rank.</summary>
     public ulong Seed { get; init; }
     public TransformOptions Transforms { get; init; } = TransformOptions.None;
     /// <summary>Longest the consumer waits for one batch before failing.</summary>

@@ -1,16 +1,21 @@
+using Cluster.Coordinator.Contracts.Data;
+
 namespace Cluster.Training.Data;
 
 /// <summary>
-/// Deterministic, world-size-independent distributed sampler.
+/// Deterministic, world-size-independent distributed sampler: one rank's view of the job's data plan
+/// (<see cref="EpochSequence"/>, shared with the coordinator).
 /// <para>Each epoch has one GLOBAL sequence of length <see cref="EpochLength"/>: a permutation of the dataset
-/// derived only from (Seed, epoch), or for weighted sampling a with-replacement draw derived from the same.</para>
+/// derived only from (Seed, epoch), or for weighted sampling a with-replacement draw derived from the same, which is
+/// consumed exactly once position by position (a sample drawn twice is trained twice, as drawn).</para>
 /// <para>Step semantics: with world size W and per-rank batch B, one global step consumes the W·B consecutive
 /// positions [p, p + W·B) of the sequence; rank r takes [p + r·B, p + (r+1)·B). The union of a step over all
 /// ranks is therefore contiguous, and the <see cref="SamplerCursor"/> (epoch, p) alone says what has been
 /// consumed. Restoring the cursor with another world size W' re-partitions the remaining positions [p, L)
 /// among W' ranks: every sample of the epoch is still processed exactly once.</para>
 /// <para>The last step: with <see cref="DistributedSamplerOptions.DropLast"/> a partial step (fewer than W·B
-/// positions left) is dropped; otherwise it is padded by wrapping to the start of the sequence.</para>
+/// positions left) is dropped; otherwise it is padded by wrapping to the start of the sequence, and the padding
+/// (<see cref="ValidInStep"/>) carries no weight: the trainer masks it out of the loss, so no sample is trained twice.</para>
 /// Thread-safe for the pure methods (<see cref="TryGetStep"/>, <see cref="Sequence"/>); the stateful cursor
 /// (<see cref="TryNextBatch"/>, <see cref="Restore"/>) belongs to one thread.
 /// </summary>
@@ -71,41 +76,16 @@ public sealed class DistributedSampler
         }
     }
 
-    private int[] BuildSequence(int epoch)
-    {
-        ulong seed = SplitMix64.Combine(_options.Seed, 0xE90C_4UL, (ulong)epoch);
-        if (_cumulative is not null)
-        {
-            var rng = new SplitMix64(seed);
-            var draws = new int[EpochLength];
-            double total = _cumulative[^1];
-            for (int i = 0; i < draws.Length; i++)
-            {
-                double u = rng.NextDouble() * total;
-                int k = Array.BinarySearch(_cumulative, u);
-                k = k >= 0 ? k + 1 : ~k; // first index with cumulative > u
-                while (k < _cumulative.Length - 1 && _cumulative[k] <= u) k++;
-                draws[i] = Math.Min(k, _cumulative.Length - 1);
-            }
-            return draws;
-        }
-        if (!_options.Shuffle)
-        {
-            var identity = new int[EpochLength];
-            for (int i = 0; i < identity.Length; i++) identity[i] = i;
-            return identity;
-        }
-        return Permutation.Create(EpochLength, seed);
-    }
+    private int[] BuildSequence(int epoch) =>
+        _cumulative is not null ? EpochSequence.Weighted(_options.Seed, epoch, _cumulative, EpochLength)
+        : _options.Shuffle ? EpochSequence.Shuffled(_options.Seed, epoch, EpochLength)
+        : EpochSequence.InOrder(EpochLength);
 
     /// <summary>Global steps left from <paramref name="cursor"/> with per-rank batch <paramref name="batchSize"/>.</summary>
     public int StepsRemaining(SamplerCursor cursor, int batchSize)
     {
         ValidateCursor(cursor);
-        long stepSize = StepSize(batchSize);
-        long remaining = EpochLength - cursor.GlobalPosition;
-        long full = remaining / stepSize;
-        return (int)(full + (!DropLast && remaining % stepSize != 0 ? 1 : 0));
+        return EpochSequence.StepsRemaining(cursor.GlobalPosition, batchSize, WorldSize, EpochLength, DropLast);
     }
 
     /// <summary>
@@ -118,13 +98,13 @@ public sealed class DistributedSampler
         if (destination.Length < batchSize)
             throw new ArgumentException($"Destination holds {destination.Length} indices, batch size is {batchSize}.", nameof(destination));
         ReadOnlySpan<int> seq = Sequence(cursor.Epoch).Span;
-        long start = cursor.GlobalPosition + (long)Rank * batchSize;
+        long start = EpochSequence.RankStart(cursor.GlobalPosition, batchSize, Rank, WorldSize);
         for (int j = 0; j < batchSize; j++)
         {
             long p = start + j;
             destination[j] = seq[(int)(p % EpochLength)]; // p >= L only in the padded final step
         }
-        next = cursor with { GlobalPosition = Math.Min(cursor.GlobalPosition + StepSize(batchSize), EpochLength) };
+        next = cursor with { GlobalPosition = EpochSequence.Advance(cursor.GlobalPosition, batchSize, WorldSize, EpochLength) };
         return true;
     }
 
@@ -135,9 +115,7 @@ public sealed class DistributedSampler
     public int ValidInStep(SamplerCursor cursor, int batchSize)
     {
         ValidateCursor(cursor);
-        _ = StepSize(batchSize); // validates batchSize
-        long start = cursor.GlobalPosition + (long)Rank * batchSize;
-        return (int)Math.Clamp(EpochLength - start, 0, batchSize);
+        return EpochSequence.RealCount(EpochSequence.RankStart(cursor.GlobalPosition, batchSize, Rank, WorldSize), batchSize, EpochLength);
     }
 
     /// <summary>Stateful: start epoch <paramref name="epoch"/> at position 0.</summary>
@@ -163,12 +141,6 @@ public sealed class DistributedSampler
 
     /// <summary>True when no step is left in the cursor's epoch.</summary>
     public bool IsEpochComplete(SamplerCursor cursor, int batchSize) => StepsRemaining(cursor, batchSize) == 0;
-
-    private long StepSize(int batchSize)
-    {
-        if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "batchSize must be positive.");
-        return (long)WorldSize * batchSize;
-    }
 
     private void ValidateCursor(SamplerCursor cursor)
     {

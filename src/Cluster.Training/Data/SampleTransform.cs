@@ -1,3 +1,5 @@
+using Cluster.Coordinator.Contracts.Data;
+
 namespace Cluster.Training.Data;
 
 /// <summary>Applies <see cref="TransformOptions"/> in place to one CHW sample; no allocation per call.</summary>

@@ -1,3 +1,5 @@
+using Cluster.Coordinator.Contracts.Data;
+
 namespace Cluster.Training.Data;
 
 /// <summary>A view of selected samples of another dataset (index i maps to <c>Indices[i]</c> of the inner one).</summary>

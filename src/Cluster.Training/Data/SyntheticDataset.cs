@@ -1,3 +1,5 @@
+using Cluster.Coordinator.Contracts.Data;
+
 namespace Cluster.Training.Data;
 
 /// <summary>

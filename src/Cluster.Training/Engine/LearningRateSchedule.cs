@@ -69,6 +69,14 @@ public sealed class LearningRateSchedule
         inner.step(evalLoss, null);
     }
 
+    /// <summary>Steps the schedule until it has taken <paramref name="steps"/> steps (a no-op when it already has): the
+    /// trainer drives it by the reference steps of its <see cref="ScheduleClock"/>, so at another world size an
+    /// optimizer step may advance it by several steps or by none.</summary>
+    public void AdvanceTo(long steps)
+    {
+        while (step < steps) OnOptimizerStep();
+    }
+
     /// <summary>Re-creates the position after resuming: replays <paramref name="steps"/> optimizer steps.</summary>
     public void FastForward(long steps)
     {

@@ -1,3 +1,4 @@
+using Cluster.Coordinator.Contracts.Data;
 using Cluster.Training.Data;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -18,6 +19,7 @@ public sealed partial class Trainer
         var pending = 0;
         double stepLoss = 0;
         var stepFinite = 0;
+        var weighting = default(StepWeighting);
         var clock = options.TimeProvider;
         long stepStart = 0;
         while (true)
@@ -31,17 +33,22 @@ public sealed partial class Trainer
             {
                 var computeStart = clock.GetTimestamp();
                 var last = pending == spec.GradAccumulation - 1 || loader.Consumed == loader.Steps;
-                manual_seed(MixSeed(spec.Seed, communicator.Rank, step * spec.GradAccumulation + pending)); // dropout: reproducible on resume
+                if (pending == 0) weighting = StepWeighting.Of(batch.CursorBefore.GlobalPosition, Math.Min(spec.GradAccumulation, loader.Steps - loader.Consumed + 1),
+                    spec.BatchSize, communicator.WorldSize, sampler.EpochLength, spec.GradAccumulation);
+                // Dropout keyed by the global position of the micro-batch's first sample, not by the rank: the same block of the
+                // epoch's sequence gets the same masks whatever the world size, and again on resume.
+                manual_seed(DropoutSeed(spec.Seed, batch.CursorBefore.Epoch, batch.CursorBefore.GlobalPosition + (long)communicator.Rank * spec.BatchSize));
                 using (last ? null : ddp.NoSync())
                 {
                     using var x = batch.Images.to_type(computeType);
                     using var output = model.forward(x);
                     using var logits = output.to_type(ScalarType.Float32);
-                    using var loss = nn.functional.cross_entropy(logits, batch.Labels);
-                    var value = loss.item<float>();
-                    if (float.IsFinite(value)) { lossSum += value; finite++; stepLoss += value; stepFinite++; }
-                    using var scaled = loss / spec.GradAccumulation;
-                    scaled.backward();
+                    var (value, scaled) = weighting.Loss(logits, batch.Labels, batch.ValidCount);
+                    using (scaled)
+                    {
+                        if (float.IsFinite(value)) { lossSum += value; finite++; stepLoss += value; stepFinite++; }
+                        scaled.backward();
+                    }
                 }
                 timings.Compute += clock.GetElapsedTime(computeStart);
                 timings.MicroBatches++;
@@ -50,7 +57,7 @@ public sealed partial class Trainer
                 if (!last) continue;
                 pending = 0;
                 var before = step;
-                var synced = await OptimizerStepAsync(cancellationToken).ConfigureAwait(false);
+                var synced = await OptimizerStepAsync(batch.CursorAfter, cancellationToken).ConfigureAwait(false);
                 if (step > before)
                 {
                     var took = clock.GetElapsedTime(stepStart);
@@ -89,7 +96,7 @@ public sealed partial class Trainer
 
     /// <summary>All-reduce, NaN/Inf guard, clipping, optimizer and schedule step, buffer sync.</summary>
     /// <returns>Whether gradients were all-reduced (benchmarks may skip it).</returns>
-    private async Task<bool> OptimizerStepAsync(CancellationToken cancellationToken)
+    private async Task<bool> OptimizerStepAsync(SamplerCursor cursorAfter, CancellationToken cancellationToken)
     {
         var clock = options.TimeProvider;
         var start = clock.GetTimestamp();
@@ -104,13 +111,13 @@ public sealed partial class Trainer
             timings.GradientSync += clock.GetElapsedTime(syncStart);
         }
         var optimizerStart = clock.GetTimestamp();
-        await StepOptimizerAsync(cancellationToken).ConfigureAwait(false);
+        await StepOptimizerAsync(cursorAfter, cancellationToken).ConfigureAwait(false);
         timings.Optimizer += local + clock.GetElapsedTime(optimizerStart);
         return sync;
     }
 
     /// <summary>NaN/Inf guard, clipping, optimizer and schedule step, buffer sync.</summary>
-    private async Task StepOptimizerAsync(CancellationToken cancellationToken)
+    private async Task StepOptimizerAsync(SamplerCursor cursorAfter, CancellationToken cancellationToken)
     {
         // Gradients are identical on every rank after the all-reduce (a NaN anywhere spreads everywhere), so every rank
         // takes the same decision.
@@ -127,7 +134,7 @@ public sealed partial class Trainer
         }
         optimizer.step();
         optimizer.zero_grad();
-        schedule.OnOptimizerStep();
+        schedule.AdvanceTo(scheduleClock.StepsAt(cursorAfter));
         step++;
         if (shadow is not null)
         {
@@ -139,14 +146,7 @@ public sealed partial class Trainer
         shadow?.BuffersFromMaster();
     }
 
-    private static long MixSeed(long seed, int rank, long counter)
-    {
-        unchecked
-        {
-            var z = (ulong)seed * 0x9E3779B97F4A7C15UL ^ (ulong)rank * 0xBF58476D1CE4E5B9UL ^ (ulong)counter * 0x94D049BB133111EBUL;
-            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-            return (long)((z ^ (z >> 31)) & 0x7FFF_FFFF_FFFF_FFFFUL);
-        }
-    }
+    /// <summary>The torch seed of a micro-batch: (seed, epoch, global position of its first sample).</summary>
+    internal static long DropoutSeed(long seed, int epoch, long firstPosition) =>
+        (long)(SplitMix64.Combine(unchecked((ulong)seed), 0xD20F_0UL, (ulong)epoch, (ulong)firstPosition) & 0x7FFF_FFFF_FFFF_FFFFUL);
 }

@@ -37,6 +37,8 @@ public sealed partial class Trainer : IDisposable
     private long timingSince;
     private long lastSavedStep = -1;
     private long totalSteps;
+    private int scheduleWorld;
+    private ScheduleClock scheduleClock = null!;
     private long step;
     private int skippedSteps;
 
@@ -72,6 +74,8 @@ public sealed partial class Trainer : IDisposable
     /// <summary>The fp32 (master) model: the one evaluated, checkpointed and all-reduced.</summary>
     public nn.Module<Tensor, Tensor> Model => master;
     public long Step => step;
+    /// <summary>The learning rate the next optimizer step uses.</summary>
+    public double LearningRate => schedule.CurrentLr;
     /// <summary>Where this rank's training time went so far.</summary>
     public StepTimings Timings => timings;
 
@@ -85,14 +89,17 @@ public sealed partial class Trainer : IDisposable
         {
             BatchSize = spec.BatchSize, Workers = options.LoaderWorkers, Seed = unchecked((ulong)spec.Seed), Transforms = data.TrainTransforms,
         };
-        var stepsPerEpoch = (sampler.StepsRemaining(SamplerCursor.Start, spec.BatchSize) + spec.GradAccumulation - 1) / spec.GradAccumulation;
-        totalSteps = (long)stepsPerEpoch * spec.Epochs;
+        var resumeFrom = options.RestoreFrom;
+        var saved = resumeFrom is null ? null : TrainerCheckpoint.PeekProgress(resumeFrom);
+        // The schedule counts reference steps of the world size the job started with, kept across resumes at other sizes.
+        scheduleWorld = saved is null ? world : saved.ScheduleWorldSize > 0 ? saved.ScheduleWorldSize : Math.Max(1, saved.WorldSize);
+        scheduleClock = ScheduleClock.For(sampler.EpochLength, spec.BatchSize, spec.GradAccumulation, scheduleWorld);
+        totalSteps = scheduleClock.StepsPerEpoch * spec.Epochs;
         if (spec.MaxSteps > 0) totalSteps = Math.Min(totalSteps, spec.MaxSteps);
 
-        var progress = new TrainerProgress { WorldSize = world };
-        var resumeFrom = options.RestoreFrom;
+        var progress = new TrainerProgress { WorldSize = world, ScheduleWorldSize = scheduleWorld };
         // The frozen set (and so the optimizer's parameter list) depends on the resumed epoch.
-        if (spec.Finetune is { UnfreezeAtEpoch: > 0 } ft0 && resumeFrom is not null && TrainerCheckpoint.PeekProgress(resumeFrom).Epoch + 1 >= ft0.UnfreezeAtEpoch)
+        if (spec.Finetune is { UnfreezeAtEpoch: > 0 } ft0 && saved is not null && saved.Epoch + 1 >= ft0.UnfreezeAtEpoch)
         {
             Finetuning.UnfreezeAll(master);
             shadow?.MirrorTrainable();
@@ -103,7 +110,7 @@ public sealed partial class Trainer : IDisposable
             progress = TrainerCheckpoint.Load(resumeFrom, master, optimizer);
             step = progress.Step;
             skippedSteps = progress.SkippedSteps;
-            schedule.Restore(step, progress.PlateauLosses);
+            schedule.Restore(scheduleClock.StepsAt(new SamplerCursor(progress.Epoch, progress.Position)), progress.PlateauLosses);
             if (progress.BestMetric is { } best) earlyStopping?.Restore(best, progress.EpochsWithoutImprovement);
             Log($"resumed from {CheckpointLineage.Describe(resumeFrom)} in {resumeFrom.Directory}");
         }
@@ -124,8 +131,9 @@ public sealed partial class Trainer : IDisposable
                 Finetuning.UnfreezeAll(master);
                 shadow?.MirrorTrainable();
                 var seen = schedule.ObservedLosses.ToArray();
+                var at = schedule.Steps;
                 await BuildOptimizationAsync(totalSteps, cancellationToken).ConfigureAwait(false);
-                schedule.Restore(step, seen);
+                schedule.Restore(at, seen);
                 Log($"epoch {epoch + 1}: unfroze all parameters, new optimizer");
             }
             var epochStart = timingSince = clock.GetTimestamp();
@@ -218,7 +226,7 @@ public sealed partial class Trainer : IDisposable
     {
         Step = step, Epoch = cursor.Epoch, Position = cursor.GlobalPosition, SkippedSteps = skippedSteps,
         BestMetric = earlyStopping is { Best: var b } && !double.IsNaN(b) ? b : null,
-        EpochsWithoutImprovement = earlyStopping?.EpochsWithoutImprovement ?? 0, WorldSize = communicator.WorldSize,
+        EpochsWithoutImprovement = earlyStopping?.EpochsWithoutImprovement ?? 0, WorldSize = communicator.WorldSize, ScheduleWorldSize = scheduleWorld,
         PlateauLosses = schedule.ObservedLosses.Count > 0 ? schedule.ObservedLosses.ToArray() : null,
     };
 

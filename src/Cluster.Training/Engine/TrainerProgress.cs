@@ -16,4 +16,7 @@ public sealed record TrainerProgress
     /// <summary>Evaluation losses the reduce-on-plateau schedule has seen (replayed on resume); null for other schedules.</summary>
     [JsonPropertyName("plateauLosses")] public double[]? PlateauLosses { get; init; }
     [JsonPropertyName("worldSize")] public int WorldSize { get; init; }
+    /// <summary>The world size the job started with: the learning-rate schedule's reference step is one global batch of it
+    /// (<see cref="ScheduleClock"/>). 0 in checkpoints written before it existed (then <see cref="WorldSize"/> is used).</summary>
+    [JsonPropertyName("scheduleWorldSize")] public int ScheduleWorldSize { get; init; }
 }

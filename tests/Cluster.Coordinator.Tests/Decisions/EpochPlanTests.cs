@@ -1,4 +1,5 @@
 using Cluster.Coordinator.Contracts;
+using Cluster.Coordinator.Contracts.Data;
 using Cluster.Coordinator.Decisions;
 
 namespace Cluster.Coordinator.Tests.Decisions;
@@ -8,10 +9,10 @@ public sealed class EpochPlanTests
     [Fact]
     public void PermutationIsDeterministicPerSeedAndEpochAndCoversEveryIndex()
     {
-        var a = EpochPermutation.Create(42, 3, 1000);
-        Assert.Equal(a, EpochPermutation.Create(42, 3, 1000));
-        Assert.NotEqual(a, EpochPermutation.Create(42, 4, 1000));
-        Assert.NotEqual(a, EpochPermutation.Create(43, 3, 1000));
+        var a = EpochSequence.Shuffled(42, 3, 1000);
+        Assert.Equal(a, EpochSequence.Shuffled(42, 3, 1000));
+        Assert.NotEqual(a, EpochSequence.Shuffled(42, 4, 1000));
+        Assert.NotEqual(a, EpochSequence.Shuffled(43, 3, 1000));
         Assert.Equal(Enumerable.Range(0, 1000), a.Order());
         Assert.NotEqual(Enumerable.Range(0, 1000), a);
     }
@@ -20,17 +21,17 @@ public sealed class EpochPlanTests
     public void ResumingFromTheGlobalCursorWithAnotherWorldSizeReadsEverySampleExactlyOnce()
     {
         const int n = 1003, batch = 7;
-        var order = EpochPermutation.Create(9, 0, n);
+        var order = EpochSequence.Shuffled(9, 0, n);
         var seen = new List<int>();
         long cursor = 0;
         void Step(int world)
         {
             for (var r = 0; r < world; r++)
             {
-                var (start, end) = EpochPermutation.RankSlice(cursor, batch, r, world, n);
-                for (var p = start; p < end; p++) seen.Add(order[p]);
+                var start = EpochSequence.RankStart(cursor, batch, r, world);
+                for (var p = start; p < start + EpochSequence.RealCount(start, batch, n); p++) seen.Add(order[p]);
             }
-            cursor = EpochPermutation.Advance(cursor, batch, world, n);
+            cursor = EpochSequence.Advance(cursor, batch, world, n);
         }
         for (var i = 0; i < 10; i++) Step(world: 4);
         var checkpointed = new EpochPlan(9, 0, cursor); // what a committed checkpoint records

@@ -1,4 +1,4 @@
-namespace Cluster.Training.Data;
+namespace Cluster.Coordinator.Contracts.Data;
 
 /// <summary>Seeded Fisher–Yates shuffle on <see cref="SplitMix64"/>: the same (n, seed) gives the same permutation forever.</summary>
 public static class Permutation

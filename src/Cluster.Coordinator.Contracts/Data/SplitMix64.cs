@@ -1,4 +1,4 @@
-namespace Cluster.Training.Data;
+namespace Cluster.Coordinator.Contracts.Data;
 
 /// <summary>
 /// Small, fast, seedable PRNG (SplitMix64). Implemented here so sampling and augmentation never change
