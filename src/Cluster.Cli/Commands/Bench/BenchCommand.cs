@@ -9,5 +9,7 @@ internal sealed class BenchCommand : System.CommandLine.Command
         Subcommands.Add(new BenchDdpCommand());
         Subcommands.Add(new BenchWorkerCommand());
         Subcommands.Add(new BenchStepCommand());
+        Subcommands.Add(new BenchControlPlaneCommand());
+        Subcommands.Add(new BenchControlPlaneSiloCommand());
     }
 }

@@ -1,0 +1,147 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Cluster.Abstractions;
+using Cluster.Agent.Client;
+using Cluster.Cli.Commands.Run;
+using Cluster.Coordinator.Contracts;
+using StackExchange.Redis;
+
+namespace Cluster.Cli.Commands.Bench;
+
+/// <summary>
+/// `cluster bench control-plane`: the production job grain in a silo process of its own (Redis or memory storage) and
+/// nodes × nproc simulated ranks calling it as today's ranks do. Reports rendezvous time, steady-state calls/s, latency
+/// and silo CPU at the beat rate, bytes sent to Redis per rendezvous and per checkpoint, a checkpoint round (open →
+/// commit) and the time a directive (cancel) takes to reach every rank.
+/// </summary>
+internal sealed class BenchControlPlaneCommand : BaseCommand
+{
+    private readonly Option<int> _nodes = new("--nodes") { Description = "simulated nodes", Required = true };
+    private readonly Option<int> _nproc = new("--nproc-per-node") { Description = "ranks per node", DefaultValueFactory = _ => 8 };
+    private readonly Option<string> _storage = new("--storage") { Description = "redis (a real redis-server) or memory", DefaultValueFactory = _ => "redis" };
+    private readonly Option<int> _clients = new("--clients") { Description = "Orleans client connections the members share", DefaultValueFactory = _ => 4 };
+    private readonly Option<int> _beatMs = new("--beat-ms") { Description = "progress/heartbeat interval per rank (today's ranks: 2000)", DefaultValueFactory = _ => 2000 };
+    private readonly Option<double> _steadySeconds = new("--steady-s") { Description = "length of the steady-state phase", DefaultValueFactory = _ => 10 };
+    private readonly Option<double> _timeoutSeconds = new("--timeout-s") { Description = "deadline of the rendezvous and of the checkpoint round", DefaultValueFactory = _ => 180 };
+    private readonly Option<bool> _json = new("--json") { Description = "a JSON summary as the last stdout line; human text on stderr" };
+
+    public BenchControlPlaneCommand() : base("control-plane", "load the coordinator with simulated nodes x ranks (rendezvous, beats, checkpoint, directive)")
+    {
+        foreach (var o in new Option[] { _nodes, _nproc, _storage, _clients, _beatMs, _steadySeconds, _timeoutSeconds, _json }) Options.Add(o);
+    }
+
+    protected override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
+    {
+        var nodes = parseResult.GetValue(_nodes);
+        var nproc = parseResult.GetValue(_nproc);
+        var storage = parseResult.GetValue(_storage)!;
+        var clients = parseResult.GetValue(_clients);
+        var beat = TimeSpan.FromMilliseconds(parseResult.GetValue(_beatMs));
+        var steady = TimeSpan.FromSeconds(parseResult.GetValue(_steadySeconds));
+        var timeout = TimeSpan.FromSeconds(parseResult.GetValue(_timeoutSeconds));
+        var json = parseResult.GetValue(_json);
+        if (nodes < 1 || nproc < 1 || (long)nodes * nproc > 65535) throw new UsageException($"--nodes x --nproc-per-node must be 1..65535 ranks (got {nodes} x {nproc})");
+        if (storage is not ("redis" or "memory")) throw new UsageException($"--storage must be redis or memory (got '{storage}')");
+        if (clients < 1 || beat <= TimeSpan.Zero || steady <= TimeSpan.Zero || timeout <= TimeSpan.Zero)
+            throw new UsageException("--clients, --beat-ms, --steady-s and --timeout-s must be positive");
+        var human = json ? Console.Error : Console.Out;
+
+        var result = new ControlPlaneResult { Nodes = nodes, NprocPerNode = nproc, Storage = storage, Clients = clients, BeatMs = beat.TotalMilliseconds };
+        var dir = Directory.CreateTempSubdirectory("cluster-bench-cp-").FullName;
+        var ports = FreePorts.Pick(3);
+        var clusterId = $"bench-cp-{Guid.NewGuid():N}";
+        await using var processes = new ControlPlaneProcesses();
+        var connections = new List<CoordinatorClient>();
+        ConnectionMultiplexer? redis = null;
+        try
+        {
+            List<string> siloArgs = ["--silo-port", Str(ports[0]), "--gateway-port", Str(ports[1]), "--cluster-id", clusterId];
+            if (storage == "redis")
+            {
+                await processes.StartRedisAsync(ports[2], cancellationToken).ConfigureAwait(false);
+                siloArgs.AddRange(["--redis", $"127.0.0.1:{ports[2]}"]);
+                redis = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{ports[2]}").ConfigureAwait(false);
+            }
+            await processes.StartSiloAsync(siloArgs, cancellationToken).ConfigureAwait(false);
+            for (var c = 0; c < clients; c++)
+                connections.Add(await CoordinatorClient.ConnectStaticAsync([$"127.0.0.1:{ports[1]}"], clusterId, "cluster", TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false));
+            var grains = connections.Select(c => c.Grains.GetGrain<IJobGrain>("cp-bench")).ToArray();
+            var spec = JobSpecLoader.Parse($$"""
+                name: cp-bench
+                training:
+                  model: { type: mlp }
+                  dataset: { type: synthetic }
+                checkpoint: { dir: {{dir}}, keepLast: 2 }
+                """);
+            var submitted = await grains[0].Submit(JobSubmission.Summarize(spec, "cp-bench", nodes, nodes, nproc, fresh: true)).ConfigureAwait(false);
+            var members = new ControlPlaneMembers(grains, "cp-bench", submitted.JobSecretBase64, nodes, nproc);
+            await human.WriteLineAsync($"# bench control-plane: {nodes} x {nproc} ranks, {storage} storage, silo pid {processes.Silo!.Id}").ConfigureAwait(false);
+
+            var (bytes, cpu) = (await RedisInputBytesAsync(redis).ConfigureAwait(false), processes.SiloCpuSeconds());
+            var joined = await members.JoinAllAsync(timeout, cancellationToken).ConfigureAwait(false);
+            result = result with
+            {
+                RendezvousSeconds = joined.Seconds, FailedJoins = joined.Failed, FirstJoinError = joined.FirstError, PeerEntries = members.PeerEntriesHandedOut,
+                RedisBytesPerRendezvous = await RedisInputBytesAsync(redis).ConfigureAwait(false) - bytes, SiloCpuRendezvous = processes.SiloCpuSeconds() - cpu,
+            };
+            if (joined.Failed > 0) throw new InvalidOperationException($"{joined.Failed} of {members.Count} ranks did not get an assignment");
+
+            // Warm-up (JIT, first activations of the call path), not measured: two beats or a second, whichever is longer.
+            await members.BeatAsync(beat, TimeSpan.FromTicks(Math.Max(TimeSpan.FromSeconds(1).Ticks, 2 * beat.Ticks)), untilDirective: false,
+                TimeProvider.System.GetTimestamp(), cancellationToken).ConfigureAwait(false);
+            (bytes, cpu) = (await RedisInputBytesAsync(redis).ConfigureAwait(false), processes.SiloCpuSeconds());
+            var started = TimeProvider.System.GetTimestamp();
+            var beats = await members.BeatAsync(beat, steady, untilDirective: false, started, cancellationToken).ConfigureAwait(false);
+            var seconds = TimeProvider.System.GetElapsedTime(started).TotalSeconds;
+            beats.Latencies.Sort();
+            result = result with
+            {
+                CallsPerSecond = beats.Latencies.Count / seconds, CallsPerNodePerBeat = beats.Latencies.Count / seconds * beat.TotalSeconds / nodes,
+                SteadyErrors = beats.Errors, P50Ms = Percentile(beats.Latencies, 0.5), P99Ms = Percentile(beats.Latencies, 0.99),
+                SiloCpuPercent = 100 * (processes.SiloCpuSeconds() - cpu) / seconds,
+                RedisBytesPerSecond = (await RedisInputBytesAsync(redis).ConfigureAwait(false) - bytes) / seconds,
+            };
+
+            bytes = await RedisInputBytesAsync(redis).ConfigureAwait(false);
+            var round = await members.CheckpointRoundAsync(grains[0], timeout, cancellationToken).ConfigureAwait(false);
+            result = result with { CheckpointRoundSeconds = round.Seconds, RedisBytesPerCheckpoint = await RedisInputBytesAsync(redis).ConfigureAwait(false) - bytes };
+
+            var cancelAt = TimeProvider.System.GetTimestamp();
+            var listening = members.BeatAsync(beat, timeout, untilDirective: true, cancelAt, cancellationToken);
+            await grains[0].Cancel("bench control-plane: directive latency").ConfigureAwait(false);
+            var reached = (await listening.ConfigureAwait(false)).DirectiveAt.Where(d => !double.IsNaN(d)).Order().ToList();
+            result = result with
+            {
+                DirectiveP50Ms = Percentile(reached, 0.5), DirectiveP99Ms = Percentile(reached, 0.99), DirectiveMissed = members.Count - reached.Count,
+            };
+        }
+        catch (Exception e) when (e is InvalidOperationException or TimeoutException or Orleans.Runtime.OrleansException or RedisException)
+        {
+            result = result with { Error = e.Message };
+        }
+        finally
+        {
+            foreach (var c in connections) await c.DisposeAsync().ConfigureAwait(false);
+            redis?.Dispose();
+            Directory.Delete(dir, recursive: true);
+        }
+        await human.WriteLineAsync(result.Describe()).ConfigureAwait(false);
+        if (json) await Console.Out.WriteLineAsync(JsonSerializer.Serialize(result)).ConfigureAwait(false);
+        return result.Error is null ? ExitCodes.Success : ExitCodes.Failure;
+    }
+
+    private static string Str(int value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static double Percentile(List<double> sorted, double q) => sorted.Count == 0 ? double.NaN : sorted[(int)Math.Min(sorted.Count - 1, Math.Floor(q * sorted.Count))];
+
+    /// <summary>Redis's INFO total_net_input_bytes: everything the silo (and this process) sent it; null without Redis.</summary>
+    private static async Task<long?> RedisInputBytesAsync(ConnectionMultiplexer? redis)
+    {
+        if (redis is null) return null;
+        var info = (string?)await redis.GetDatabase().ExecuteAsync("INFO", "stats").ConfigureAwait(false) ?? "";
+        var line = info.Split('\n').FirstOrDefault(l => l.StartsWith("total_net_input_bytes:", StringComparison.Ordinal))
+            ?? throw new InvalidOperationException("redis INFO stats has no total_net_input_bytes");
+        return long.Parse(line["total_net_input_bytes:".Length..].Trim(), CultureInfo.InvariantCulture);
+    }
+}
