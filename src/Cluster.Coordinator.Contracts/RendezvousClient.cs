@@ -1,15 +1,33 @@
+using Orleans.Runtime;
+using Polly;
+using Polly.Retry;
+
 namespace Cluster.Coordinator.Contracts;
 
-/// <summary>Worker side of the rendezvous: join once, then re-poll the bounded long-poll until assigned or the deadline passes.</summary>
+/// <summary>
+/// Worker side of the rendezvous: join, then re-poll the bounded long-poll until assigned or the deadline passes.
+/// Transient failures (an Orleans response timeout, a silo or gateway unreachable) are retried with jittered
+/// exponential backoff inside the deadline, never a crash; a member the coordinator no longer knows (it restarted
+/// during the rendezvous, which is not persisted member by member) joins again.
+/// </summary>
 public static class RendezvousClient
 {
     /// <summary>Longest single poll a worker asks for (the grain caps it further).</summary>
     public static readonly TimeSpan PollSlice = TimeSpan.FromSeconds(10);
 
+    private static readonly ResiliencePipeline Transient = new ResiliencePipelineBuilder()
+        .AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = new PredicateBuilder().Handle<TimeoutException>().Handle<OrleansException>(),
+            BackoffType = DelayBackoffType.Exponential, UseJitter = true, Delay = TimeSpan.FromMilliseconds(100),
+            MaxDelay = TimeSpan.FromSeconds(5), MaxRetryAttempts = int.MaxValue,
+        })
+        .Build();
+
     /// <summary>
     /// Joins <paramref name="job"/> and waits for this member's rank. Throws <see cref="InvalidOperationException"/>
     /// when the join is refused or the member is not admitted / the job ended, and <see cref="TimeoutException"/>
-    /// naming the member and job after <paramref name="timeout"/>.
+    /// naming the member and job (and the last transient error) after <paramref name="timeout"/>.
     /// </summary>
     public static async Task<RankAssignment> JoinAndWaitAsync(IJobGrain job, string jobId, JoinRequest request, TimeSpan timeout,
         TimeProvider time, CancellationToken cancellationToken)
@@ -17,26 +35,59 @@ public static class RendezvousClient
         ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(time);
-        var joined = await job.Join(request).WaitAsync(cancellationToken);
-        if (!joined.Accepted) throw new InvalidOperationException($"job '{jobId}' refused the join of {joined.MemberId}: {joined.Reason}");
+        using var deadline = new CancellationTokenSource(timeout, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
         var started = time.GetTimestamp();
         string? last = null;
-        while (true)
+        try
         {
-            var remaining = timeout - time.GetElapsedTime(started);
-            if (remaining <= TimeSpan.Zero)
-                throw new TimeoutException($"{joined.MemberId} got no rank assignment from job '{jobId}' within {timeout.TotalSeconds:0.###}s (last answer: {last ?? "none"})");
-            var result = await job.WaitForAssignment(joined.MemberId, remaining < PollSlice ? remaining : PollSlice).WaitAsync(cancellationToken);
-            switch (result.Status)
+            await JoinAsync().ConfigureAwait(false);
+            while (true)
             {
-                case AssignmentStatus.Assigned:
-                    return result.Assignment!;
-                case AssignmentStatus.Timeout:
-                    last = result.Reason;
-                    break;
-                default:
-                    throw new InvalidOperationException($"job '{jobId}' answered {result.Status} to {joined.MemberId}: {result.Reason}");
+                var remaining = timeout - time.GetElapsedTime(started);
+                if (remaining <= TimeSpan.Zero) throw TimedOut();
+                var slice = remaining < PollSlice ? remaining : PollSlice;
+                var result = await Transient.ExecuteAsync(async ct => await Note(job.WaitForAssignment(request.MemberId, slice).WaitAsync(ct)).ConfigureAwait(false),
+                    linked.Token).ConfigureAwait(false);
+                switch (result.Status)
+                {
+                    case AssignmentStatus.Assigned:
+                        return result.Assignment!;
+                    case AssignmentStatus.Timeout:
+                        last = result.Reason;
+                        break;
+                    case AssignmentStatus.Unknown when result.Reason?.Contains("has not joined", StringComparison.Ordinal) == true:
+                        last = result.Reason;
+                        await JoinAsync().ConfigureAwait(false);
+                        break;
+                    default:
+                        throw new InvalidOperationException($"job '{jobId}' answered {result.Status} to {request.MemberId}: {result.Reason}");
+                }
             }
         }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+        {
+            throw TimedOut();
+        }
+
+        async Task JoinAsync()
+        {
+            var joined = await Transient.ExecuteAsync(async ct => await Note(job.Join(request).WaitAsync(ct)).ConfigureAwait(false), linked.Token)
+                .ConfigureAwait(false);
+            if (!joined.Accepted) throw new InvalidOperationException($"job '{jobId}' refused the join of {joined.MemberId}: {joined.Reason}");
+        }
+
+        async Task<T> Note<T>(Task<T> call)
+        {
+            try { return await call.ConfigureAwait(false); }
+            catch (Exception e) when (e is TimeoutException or OrleansException)
+            {
+                last = $"{e.GetType().Name}: {e.Message}";
+                throw;
+            }
+        }
+
+        TimeoutException TimedOut() =>
+            new($"{request.MemberId} got no rank assignment from job '{jobId}' within {timeout.TotalSeconds:0.###}s (last answer: {last ?? "none"})");
     }
 }

@@ -51,11 +51,12 @@ public sealed class CheckpointDecider(CheckpointOptions options)
             return Abort(state, $"rank {ack.Rank} failed to write checkpoint {p.CheckpointId}: {error}");
         if (ack.Rank == 0 && ack.Files.Count == 0)
             return Abort(state, $"rank 0 acked checkpoint {p.CheckpointId} without files (rank 0 writes the model and optimizer)");
-        if (p.Acks.Any(a => a.Rank == ack.Rank))
+        if (p.HasAck(ack.Rank))
             return Decision<CheckpointState>.Unchanged(state); // duplicate (retried call)
-        var acks = p.Acks.Append(ack).OrderBy(a => a.Rank).ToList();
-        if (acks.Count < p.WorldSize)
-            return new(state with { Pending = p with { Acks = acks } }, []);
+        var acked = p.With(ack);
+        if (acked.Acks.Count < p.WorldSize)
+            return new(state with { Pending = acked }, []);
+        var acks = acked.Acks.OrderBy(a => a.Rank).ToList(); // once per checkpoint
 
         var first = acks[0];
         var mismatch = acks.FirstOrDefault(a => a.Epoch != first.Epoch || a.Cursor != first.Cursor);
@@ -85,5 +86,5 @@ public sealed class CheckpointDecider(CheckpointOptions options)
     }
 
     private static string Missing(PendingCheckpoint p) =>
-        string.Join(", ", Enumerable.Range(0, p.WorldSize).Where(r => p.Acks.All(a => a.Rank != r)));
+        string.Join(", ", Enumerable.Range(0, p.WorldSize).Where(r => !p.HasAck(r)));
 }

@@ -1,3 +1,5 @@
+using System.Collections.Immutable;
+
 namespace Cluster.Coordinator.Decisions;
 
 /// <summary>
@@ -44,13 +46,19 @@ public sealed class RendezvousDecider(RendezvousOptions options)
                 ? Decision<RendezvousState>.Unchanged(state) // retry of a join that already made it
                 : Decision<RendezvousState>.Reject(state, $"rendezvous closed: generation {state.Generation} is running; {member.MemberId} cannot join");
         }
-        var members = state.Members.Where(m => m.MemberId != member.MemberId).Append(member).ToList();
+        // A new member is appended in O(log N) (an immutable list); a member joining again replaces its entry (O(N), rare).
+        var list = state.Members as ImmutableList<RendezvousMember> ?? [.. state.Members];
+        var members = state.HasMember(member.MemberId)
+            ? list.RemoveAll(m => m.MemberId == member.MemberId).Add(member)
+            : list.Add(member);
         return TryStart(state with { Members = members, LastJoinAt = now }, now);
     }
 
     private Decision<RendezvousState> TryStart(RendezvousState state, DateTimeOffset now)
     {
         if (!state.IsOpen) return Decision<RendezvousState>.Unchanged(state);
+        // Too few members for min workers complete nodes: no need to group them (keeps a join O(log N) until then).
+        if (state.Members.Count < (long)_options.MinWorkers * _options.NprocPerNode) return Decision<RendezvousState>.Unchanged(state);
         var complete = state.Members
             .GroupBy(m => m.NodeId, StringComparer.Ordinal)
             .Where(g => g.Select(m => m.LocalRank).Distinct().Count() == _options.NprocPerNode)

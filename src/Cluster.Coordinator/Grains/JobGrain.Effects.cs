@@ -77,12 +77,14 @@ public sealed partial class JobGrain
         var rv = S.Rendezvous;
         if (rv.SlotOf(memberId) is { } slot)
         {
-            var peers = rv.Ranks.Select(r => new PeerEndpoint(r.Rank, r.Member.Host, r.Member.Port, r.Member.HostId)).ToList();
+            if (_peers?.Generation != rv.Generation) // built once per generation, not once per rank
+                _peers = (rv.Generation, rv.Ranks.Select(r => new PeerEndpoint(r.Rank, r.Member.Host, r.Member.Port, r.Member.HostId)).ToList());
+            var peers = _peers.Value.Peers;
             var assignment = new RankAssignment(JobId, rv.Generation, slot.Rank, rv.Ranks.Count, peers, S.SecretBase64!,
                 RendezvousDecider.FencingToken(rv.Generation, slot.Rank), _plan!, S.Checkpoints.Latest);
             return new AssignmentResult(AssignmentStatus.Assigned, assignment, null);
         }
-        if (rv.Members.All(m => m.MemberId != memberId))
+        if (!rv.HasMember(memberId))
             return new AssignmentResult(AssignmentStatus.Unknown, null, $"member {memberId} has not joined job '{JobId}'");
         return rv.IsOpen
             ? null
@@ -105,7 +107,7 @@ public sealed partial class JobGrain
     private ControlReply ReplyFor(int rank, long generation)
     {
         if (S.State.IsTerminal()) return new ControlReply(ControlDirective.Abort, $"job '{JobId}' is {S.State}: {S.FailureReason}", null);
-        if (S.Checkpoints.Pending is { } p && p.Generation == generation && p.Acks.All(a => a.Rank != rank))
+        if (S.Checkpoints.Pending is { } p && p.Generation == generation && !p.HasAck(rank))
             return new ControlReply(ControlDirective.Continue, null, new CheckpointDirective(p.CheckpointId, p.Step, p.Directory));
         return ControlReply.Continue;
     }

@@ -27,6 +27,7 @@ public sealed partial class JobGrain(
     private CheckpointDecider? _checkpoints;
     private LivenessState _leases = LivenessState.Empty;
     private EpochPlan? _plan;
+    private (long Generation, IReadOnlyList<PeerEndpoint> Peers)? _peers;
     private TaskCompletionSource _changed = NewSignal();
     private IGrainTimer? _timer;
     private bool _dirty;
@@ -35,11 +36,18 @@ public sealed partial class JobGrain(
     private string JobId => this.GetPrimaryKeyString();
 
     /// <inheritdoc />
-    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         if (S.Exists)
         {
             BuildDeciders(S.Spec!);
+            if (S.Checkpoints.Pending is { } open) // its acks were in memory only
+            {
+                var before = S.Checkpoints;
+                S.Checkpoints = before with { Pending = null };
+                await ApplyCheckpointOutcomeAsync(before, [new DiscardCheckpoint(open.CheckpointId, open.Directory, $"checkpoint {open.CheckpointId} was open when the coordinator restarted")]);
+                await SaveIfChangedAsync();
+            }
             if (S.State is JobState.Running or JobState.Checkpointing)
             {
                 // Leases are not persisted: every rank of the generation gets a fresh lease after reactivation.
@@ -48,7 +56,6 @@ public sealed partial class JobGrain(
             }
             if (!S.State.IsTerminal()) StartTimer();
         }
-        return Task.CompletedTask;
     }
 
     /// <inheritdoc />
@@ -98,9 +105,11 @@ public sealed partial class JobGrain(
         if (decision.Rejection is { } reason) return new JoinResult(false, memberId, reason);
         if (!ReferenceEquals(decision.State, S.Rendezvous))
         {
+            // Not persisted per join (that wrote the whole member list N times per rendezvous): the waiting members are
+            // soft state, written with the next real change (the first join's transition, the generation start). After a
+            // coordinator restart a waiting member is unknown and joins again (RendezvousClient).
             if (S.State == JobState.Pending) Transition(LifecycleEvent.MemberJoined);
             S.Rendezvous = decision.State;
-            _dirty = true;
         }
         await ApplyAsync(decision.Actions);
         await SaveIfChangedAsync();
@@ -176,7 +185,8 @@ public sealed partial class JobGrain(
         if (decision.Rejection is { } reason) return new ControlReply(ControlDirective.Continue, reason, null);
         var before = S.Checkpoints;
         S.Checkpoints = decision.State;
-        _dirty = true;
+        // An ack alone is not persisted (the open checkpoint is discarded if the coordinator restarts); the commit or the
+        // discard it leads to is.
         await ApplyCheckpointOutcomeAsync(before, decision.Actions);
         await SaveIfChangedAsync();
         return ReplyFor(slot.Rank, ack.Generation);

@@ -119,6 +119,30 @@ public sealed class CheckpointAndPersistenceTests(CoordinatorClusterFixture fx) 
     }
 
     [Fact]
+    public async Task A_checkpoint_open_when_the_coordinator_restarts_is_discarded_and_the_next_one_commits()
+    {
+        // Acks live in memory only (an ack no longer writes the whole job state): a reactivated grain cannot know which
+        // ranks voted, so it discards the open checkpoint, says why, and the job goes on to the next one.
+        var (job, a, b) = await RunningJobAsync(checkpointInterval: 2);
+        var (da, _) = await StepAsync(job, a, b, 2);
+        await WriteAndAckAsync(job, a, da, cursor: 32);
+        await fx.Cluster.DeactivateAsync(job.Grain);
+        var status = await job.Grain.GetStatus();
+        Assert.Equal(JobState.Running, status.State);
+        Assert.Null(status.OpenCheckpointId);
+        Assert.Contains($"checkpoint {da.CheckpointId} was open when the coordinator restarted", status.LastCheckpointError);
+        Assert.False(Directory.Exists(da.Directory));
+        Assert.Contains("is not open", (await WriteAndAckAsync(job, b, da, cursor: 32)).Reason); // a late vote is refused, not fatal
+
+        var (na, nb) = await StepAsync(job, a, b, 4);
+        Assert.True(na.CheckpointId > da.CheckpointId);
+        await WriteAndAckAsync(job, a, na, cursor: 64);
+        await WriteAndAckAsync(job, b, nb, cursor: 64);
+        Assert.Equal(na.CheckpointId, (await job.Grain.GetStatus()).LastCommittedCheckpoint!.CheckpointId);
+        await job.Grain.Cancel("test over");
+    }
+
+    [Fact]
     public async Task StateSurvivesGrainDeactivationInFileStorage()
     {
         var (job, a, _) = await RunningJobAsync();

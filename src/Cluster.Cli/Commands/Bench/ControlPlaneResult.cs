@@ -31,7 +31,7 @@ internal sealed record ControlPlaneResult
     [JsonPropertyName("redis_bytes_per_checkpoint")] public long? RedisBytesPerCheckpoint { get; init; }
     [JsonPropertyName("directive_p50_ms")] public double? DirectiveP50Ms { get; init; }
     [JsonPropertyName("directive_p99_ms")] public double? DirectiveP99Ms { get; init; }
-    [JsonPropertyName("directive_missed")] public int DirectiveMissed { get; init; }
+    [JsonPropertyName("directive_missed")] public int? DirectiveMissed { get; init; }
     [JsonPropertyName("error")] public string? Error { get; init; }
 
     public string Describe()
@@ -45,7 +45,7 @@ internal sealed record ControlPlaneResult
               steady state      {CallsPerSecond:0.0} calls/s = {CallsPerNodePerBeat:0.00} calls per node per beat, p50 {P50Ms:0.00} ms, p99 {P99Ms:0.00} ms, {SteadyErrors} errors
                                 silo CPU {SiloCpuPercent:0.0} % of one core (limit at 1,000 x 8: 10 %), Redis {Or(RedisBytesPerSecond, "N0")} bytes/s
               checkpoint round  {Or(CheckpointRoundSeconds, "0.00")} s open -> commit (limit at 1,000 x 8: 2 s), Redis received {Or(RedisBytesPerCheckpoint, "N0")} bytes
-              directive         p50 {Or(DirectiveP50Ms, "0")} ms, p99 {Or(DirectiveP99Ms, "0")} ms to reach every rank (limit at 1,000 x 8: 200 ms), {DirectiveMissed} ranks missed it
+              directive         p50 {Or(DirectiveP50Ms, "0")} ms, p99 {Or(DirectiveP99Ms, "0")} ms to reach every rank (limit at 1,000 x 8: 200 ms), {Or(DirectiveMissed, "0")} ranks missed it
             """) + (Error is null ? "" : $"\n  error             {Error}");
     }
 }
