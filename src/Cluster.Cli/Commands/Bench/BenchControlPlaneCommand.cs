@@ -79,7 +79,7 @@ internal sealed class BenchControlPlaneCommand : BaseCommand
             await human.WriteLineAsync($"# bench control-plane: {nodes} x {nproc} ranks, {storage} storage, silo pid {processes.Silo!.Id}").ConfigureAwait(false);
 
             var (bytes, cpu) = (await RedisInputBytesAsync(redis).ConfigureAwait(false), processes.SiloCpuSeconds());
-            var joined = await members.JoinAllAsync(timeout, cancellationToken).ConfigureAwait(false);
+            var joined = await members.JoinAllAsync(timeout, beat, cancellationToken).ConfigureAwait(false);
             result = result with
             {
                 RendezvousSeconds = joined.Seconds, FailedJoins = joined.Failed, FirstJoinError = joined.FirstError, PeerEntries = members.PeerEntriesHandedOut,

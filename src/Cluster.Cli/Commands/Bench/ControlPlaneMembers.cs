@@ -25,21 +25,49 @@ internal sealed class ControlPlaneMembers(IReadOnlyList<IJobGrain> connections, 
 
     private static double Ms(long since) => TimeProvider.System.GetElapsedTime(since).TotalMilliseconds;
 
-    /// <summary>Every member joins at once; returns seconds from the first join to the last assignment and the failures.</summary>
-    public async Task<(double Seconds, int Failed, string? FirstError)> JoinAllAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>
+    /// Every member joins at once; returns seconds from the first join to the last assignment and the failures. As a real
+    /// rank does, a member starts beating (every <paramref name="beat"/>) as soon as it has its assignment, here until all
+    /// members have theirs, so the first ranks' leases do not lapse while the last ones are still being assigned.
+    /// </summary>
+    public async Task<(double Seconds, int Failed, string? FirstError)> JoinAllAsync(TimeSpan timeout, TimeSpan beat, CancellationToken cancellationToken)
     {
         var started = TimeProvider.System.GetTimestamp();
         var errors = new ConcurrentQueue<string>();
+        using var assigned = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var keepAlive = new ConcurrentBag<Task>();
         await Task.WhenAll(Enumerable.Range(0, Count).Select(i => Task.Run(async () =>
         {
             var node = NodeOf(i, nproc);
             var local = i % nproc;
             var request = new JoinRequest(node, $"host-{i / nproc}", "127.0.0.1", 20000 + local, 100000 + i, local, JoinProof.Compute(secret, jobId, node, local));
-            try { _assignments[i] = await RendezvousClient.JoinAndWaitAsync(GrainOf(i), jobId, request, timeout, TimeProvider.System, cancellationToken).ConfigureAwait(false); }
+            try
+            {
+                _assignments[i] = await RendezvousClient.JoinAndWaitAsync(GrainOf(i), jobId, request, timeout, TimeProvider.System, cancellationToken).ConfigureAwait(false);
+                keepAlive.Add(KeepAliveAsync(i, beat, assigned.Token));
+            }
             catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested) { errors.Enqueue($"{e.GetType().Name}: {e.Message}"); }
         }, cancellationToken))).ConfigureAwait(false);
+        var seconds = TimeProvider.System.GetElapsedTime(started).TotalSeconds;
+        await assigned.CancelAsync().ConfigureAwait(false);
+        await Task.WhenAll(keepAlive).ConfigureAwait(false);
         var first = errors.TryPeek(out var error) ? error : null;
-        return (TimeProvider.System.GetElapsedTime(started).TotalSeconds, errors.Count, first);
+        return (seconds, errors.Count, first);
+    }
+
+    private async Task KeepAliveAsync(int i, TimeSpan beat, CancellationToken stop)
+    {
+        var a = _assignments[i]!;
+        using var timer = new PeriodicTimer(beat);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false))
+            {
+                try { await GrainOf(i).Heartbeat(new Heartbeat(MemberOf(i), a.Generation, a.FencingToken)).WaitAsync(TimeSpan.FromSeconds(30), stop).ConfigureAwait(false); }
+                catch (Exception e) when (e is TimeoutException or Orleans.Runtime.OrleansException) { /* as RankSession: logged there, retried next beat */ }
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested) { /* everyone is assigned */ }
     }
 
     /// <summary>Peer-table entries in all assignments together: each assignment carries the generation's whole table today.</summary>
