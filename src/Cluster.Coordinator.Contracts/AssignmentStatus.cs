@@ -11,6 +11,9 @@ public enum AssignmentStatus
     NotAdmitted = 2,
     /// <summary>The job is terminal; the member must exit.</summary>
     Aborted = 3,
-    /// <summary>The member id never joined (or the job does not exist).</summary>
+    /// <summary>The job does not exist.</summary>
     Unknown = 4,
+    /// <summary>The job does not know this member: it never joined, or the coordinator restarted before the join was
+    /// persisted (waiting members are not written one by one). The member joins again.</summary>
+    NotJoined = 5,
 }

@@ -56,7 +56,7 @@ public static class RendezvousClient
                     case AssignmentStatus.Timeout:
                         last = result.Reason;
                         break;
-                    case AssignmentStatus.Unknown when result.Reason?.Contains("has not joined", StringComparison.Ordinal) == true:
+                    case AssignmentStatus.NotJoined:
                         last = result.Reason;
                         await JoinAsync().ConfigureAwait(false);
                         break;

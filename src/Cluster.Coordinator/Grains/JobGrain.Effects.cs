@@ -85,7 +85,7 @@ public sealed partial class JobGrain
             return new AssignmentResult(AssignmentStatus.Assigned, assignment, null);
         }
         if (!rv.HasMember(memberId))
-            return new AssignmentResult(AssignmentStatus.Unknown, null, $"member {memberId} has not joined job '{JobId}'");
+            return new AssignmentResult(AssignmentStatus.NotJoined, null, $"member {memberId} has not joined job '{JobId}'");
         return rv.IsOpen
             ? null
             : new AssignmentResult(AssignmentStatus.NotAdmitted, null, $"generation {rv.Generation} started without {memberId} (node incomplete or above max workers)");

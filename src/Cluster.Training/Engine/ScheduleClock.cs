@@ -5,18 +5,27 @@ namespace Cluster.Training.Engine;
 /// <summary>
 /// The learning-rate schedule's time, as a function of the samples consumed rather than of the optimizer steps taken,
 /// so the schedule does not jump when the world size changes. Its unit is a reference step: one global batch of the
-/// world size the job started with (<see cref="ReferenceBatch"/> = batch size × accumulation × that world size), and
+/// world size the job started with (<see cref="ReferenceWorld"/>; batch size × accumulation × that world size), and
 /// the spec's step counts (warm-up, step size, the horizon) are counted in it. At the starting world size a reference
 /// step is exactly one optimizer step (a padded final step of an epoch counts as one).
 /// </summary>
-internal sealed record ScheduleClock(long EpochLength, long ReferenceBatch)
+internal sealed record ScheduleClock
 {
-    public static ScheduleClock For(long epochLength, int batchSize, int accumulation, int referenceWorld)
+    public ScheduleClock(long epochLength, int batchSize, int accumulation, int referenceWorld)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(epochLength, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(referenceWorld, 1);
-        return new ScheduleClock(epochLength, (long)batchSize * accumulation * referenceWorld);
+        EpochLength = epochLength;
+        ReferenceWorld = referenceWorld;
+        ReferenceBatch = (long)batchSize * accumulation * referenceWorld;
     }
+
+    public long EpochLength { get; }
+
+    /// <summary>The world size the job started with (kept in the trainer progress across resumes).</summary>
+    public int ReferenceWorld { get; }
+
+    public long ReferenceBatch { get; }
 
     /// <summary>Reference steps in one epoch.</summary>
     public long StepsPerEpoch => CeilDiv(EpochLength, ReferenceBatch);

@@ -37,7 +37,6 @@ public sealed partial class Trainer : IDisposable
     private long timingSince;
     private long lastSavedStep = -1;
     private long totalSteps;
-    private int scheduleWorld;
     private ScheduleClock scheduleClock = null!;
     private long step;
     private int skippedSteps;
@@ -92,8 +91,8 @@ public sealed partial class Trainer : IDisposable
         var resumeFrom = options.RestoreFrom;
         var saved = resumeFrom is null ? null : TrainerCheckpoint.PeekProgress(resumeFrom);
         // The schedule counts reference steps of the world size the job started with, kept across resumes at other sizes.
-        scheduleWorld = saved is null ? world : saved.ScheduleWorldSize > 0 ? saved.ScheduleWorldSize : Math.Max(1, saved.WorldSize);
-        scheduleClock = ScheduleClock.For(sampler.EpochLength, spec.BatchSize, spec.GradAccumulation, scheduleWorld);
+        var scheduleWorld = saved is null ? world : saved.ScheduleWorldSize > 0 ? saved.ScheduleWorldSize : Math.Max(1, saved.WorldSize);
+        scheduleClock = new ScheduleClock(sampler.EpochLength, spec.BatchSize, spec.GradAccumulation, scheduleWorld);
         totalSteps = scheduleClock.StepsPerEpoch * spec.Epochs;
         if (spec.MaxSteps > 0) totalSteps = Math.Min(totalSteps, spec.MaxSteps);
 
@@ -226,7 +225,7 @@ public sealed partial class Trainer : IDisposable
     {
         Step = step, Epoch = cursor.Epoch, Position = cursor.GlobalPosition, SkippedSteps = skippedSteps,
         BestMetric = earlyStopping is { Best: var b } && !double.IsNaN(b) ? b : null,
-        EpochsWithoutImprovement = earlyStopping?.EpochsWithoutImprovement ?? 0, WorldSize = communicator.WorldSize, ScheduleWorldSize = scheduleWorld,
+        EpochsWithoutImprovement = earlyStopping?.EpochsWithoutImprovement ?? 0, WorldSize = communicator.WorldSize, ScheduleWorldSize = scheduleClock.ReferenceWorld,
         PlateauLosses = schedule.ObservedLosses.Count > 0 ? schedule.ObservedLosses.ToArray() : null,
     };
 

@@ -50,7 +50,7 @@ public sealed class JobGrainTests(CoordinatorClusterFixture fx) : IClassFixture<
         var status = await job.Grain.GetStatus();
         Assert.Equal(JobState.Pending, status.State);
         Assert.Equal(0, status.WaitingMembers);
-        Assert.Equal(AssignmentStatus.Unknown, (await job.Grain.WaitForAssignment("nodeA/0", TimeSpan.FromMilliseconds(100))).Status);
+        Assert.Equal(AssignmentStatus.NotJoined, (await job.Grain.WaitForAssignment("nodeA/0", TimeSpan.FromMilliseconds(100))).Status);
     }
 
     [Fact]
