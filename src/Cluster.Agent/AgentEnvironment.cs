@@ -16,6 +16,8 @@ public static class AgentEnvironment
     public const string ServiceId = "CLUSTER_ORLEANS_SERVICE_ID";
     /// <summary>Intra-op threads of the rank's TorchSharp.</summary>
     public const string Threads = "CLUSTER_THREADS";
-    /// <summary>Heartbeat period in milliseconds (default 2000).</summary>
+    /// <summary>Unix socket of the node agent's local channel for the rank's job.</summary>
+    public const string AgentSocket = "CLUSTER_AGENT_SOCKET";
+    /// <summary>How often a rank tells its agent it is alive, in milliseconds (default 1000).</summary>
     public const string HeartbeatMilliseconds = "CLUSTER_HEARTBEAT_MS";
 }

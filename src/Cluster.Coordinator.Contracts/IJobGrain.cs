@@ -4,7 +4,7 @@ namespace Cluster.Coordinator.Contracts;
 
 /// <summary>
 /// One training job (grain key: job id). Holds the lifecycle, the rendezvous, rank leases, the epoch plan
-/// and the checkpoint consensus. Rank calls carry (generation, fencing token); stale ones get
+/// and the checkpoint consensus. Node calls carry (generation, fencing token per rank); stale ones get
 /// <see cref="ControlDirective.Fenced"/>.
 /// </summary>
 public interface IJobGrain : IGrainWithStringKey
@@ -12,24 +12,34 @@ public interface IJobGrain : IGrainWithStringKey
     /// <summary>Creates the job (idempotent for an identical spec) and returns its secret.</summary>
     Task<SubmitResult> Submit(JobSpecSummary spec);
 
-    /// <summary>Adds a member to the rendezvous; refused on a wrong proof or a closed rendezvous.</summary>
-    Task<JoinResult> Join(JoinRequest request);
+    /// <summary>
+    /// Adds a node and all its local ranks to the rendezvous in one call; refused on a wrong proof or a closed rendezvous.
+    /// The job grain hears from nodes, not ranks: joins, beats and votes are one call per node.
+    /// </summary>
+    Task<JoinResult> JoinNode(NodeJoinRequest request);
 
     /// <summary>
-    /// Long-poll for the member's assignment; returns <see cref="AssignmentStatus.Timeout"/> after at most
+    /// Long-poll for the node's assignment; returns <see cref="AssignmentStatus.Timeout"/> after at most
     /// <paramref name="maxWait"/> (capped below the Orleans response timeout). Callers re-poll.
     /// </summary>
     [AlwaysInterleave]
-    Task<AssignmentResult> WaitForAssignment(string memberId, TimeSpan maxWait);
+    Task<NodeAssignmentResult> WaitForNodeAssignment(string nodeId, TimeSpan maxWait);
 
-    /// <summary>Renews the caller's lease.</summary>
-    Task<ControlReply> Heartbeat(Heartbeat heartbeat);
+    /// <summary>The peer table of <paramref name="generation"/>, packed once per generation; only for a node of that generation.</summary>
+    [AlwaysInterleave]
+    Task<PeerTable> GetPeerTable(string nodeId, long generation);
 
-    /// <summary>Records progress (renews the lease); may open a checkpoint at a step boundary.</summary>
-    Task<ControlReply> ReportProgress(ProgressReport report);
+    /// <summary>Renews the leases of the node's listed ranks, records their progress and votes; may open a checkpoint.</summary>
+    Task<NodeBeatReply> Beat(NodeBeat beat);
 
-    /// <summary>Phase-one vote for an open checkpoint.</summary>
-    Task<ControlReply> AckCheckpoint(CheckpointAck ack);
+    /// <summary>
+    /// Held by each node agent of <paramref name="generation"/> (re-issued after at most <paramref name="maxWait"/>, capped
+    /// below the Orleans response timeout): answers at once when the job fails or is cancelled, or the node is no longer in
+    /// the active generation, so every node learns a directive within one call latency instead of at its next beat.
+    /// Returns <see cref="ControlReply.Continue"/> on timeout (a completed job only answers at the deadline).
+    /// </summary>
+    [AlwaysInterleave]
+    Task<ControlReply> WaitForDirective(string nodeId, long generation, TimeSpan maxWait);
 
     /// <summary>A rank process exited (0 = finished).</summary>
     Task<ControlReply> ReportExit(ProcessExitReport report);

@@ -1,5 +1,5 @@
 namespace Cluster.Coordinator.Contracts;
 
-/// <summary>Outcome of a join: accepted members then long-poll for their assignment.</summary>
+/// <summary>Outcome of a node join: an accepted node then long-polls for its assignment.</summary>
 [GenerateSerializer, Immutable]
-public sealed record JoinResult(bool Accepted, string MemberId, string? Reason);
+public sealed record JoinResult(bool Accepted, string NodeId, string? Reason);

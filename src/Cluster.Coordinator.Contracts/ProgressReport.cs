@@ -1,14 +1,12 @@
 namespace Cluster.Coordinator.Contracts;
 
 /// <summary>
-/// Sent by a rank after finishing <see cref="Step"/>. <see cref="Epoch"/>/<see cref="Cursor"/> is the
-/// sampler position after the step. Also renews the lease. At checkpoint boundaries the reply opens a checkpoint.
+/// Progress of one rank after finishing <see cref="Step"/>, carried to the job grain in its node's <see cref="NodeBeat"/>.
+/// <see cref="Epoch"/>/<see cref="Cursor"/> is the sampler position after the step. <see cref="Checkpoint"/> asks the
+/// checkpoint consensus for a save at this step (interval steps open one anyway).
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record ProgressReport(
-    string MemberId,
-    long Generation,
-    long FencingToken,
     long Step,
     int Epoch,
     long Cursor,

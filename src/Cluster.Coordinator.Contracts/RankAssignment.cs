@@ -1,7 +1,8 @@
 namespace Cluster.Coordinator.Contracts;
 
 /// <summary>
-/// A member's place in a generation. Every call a rank makes afterwards carries
+/// A rank's place in a generation, as its node agent hands it to the rank process over the local channel (built from the
+/// node's <see cref="NodeAssignment"/> and the generation's peer table). The agent's calls for the rank carry
 /// <see cref="Generation"/> and <see cref="FencingToken"/>; calls from a stale generation are refused.
 /// </summary>
 [GenerateSerializer, Immutable]

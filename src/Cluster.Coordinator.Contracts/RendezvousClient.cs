@@ -5,10 +5,10 @@ using Polly.Retry;
 namespace Cluster.Coordinator.Contracts;
 
 /// <summary>
-/// Worker side of the rendezvous: join, then re-poll the bounded long-poll until assigned or the deadline passes.
-/// Transient failures (an Orleans response timeout, a silo or gateway unreachable) are retried with jittered
-/// exponential backoff inside the deadline, never a crash; a member the coordinator no longer knows (it restarted
-/// during the rendezvous, which is not persisted member by member) joins again.
+/// Node side of the rendezvous: join for all local ranks, re-poll the bounded long-poll until assigned or the deadline
+/// passes, then fetch the generation's peer table once. Transient failures (an Orleans response timeout, a silo or
+/// gateway unreachable) are retried with jittered exponential backoff inside the deadline, never a crash; a node the
+/// coordinator no longer knows (it restarted during the rendezvous, which is not persisted join by join) joins again.
 /// </summary>
 public static class RendezvousClient
 {
@@ -25,11 +25,11 @@ public static class RendezvousClient
         .Build();
 
     /// <summary>
-    /// Joins <paramref name="job"/> and waits for this member's rank. Throws <see cref="InvalidOperationException"/>
-    /// when the join is refused or the member is not admitted / the job ended, and <see cref="TimeoutException"/>
-    /// naming the member and job (and the last transient error) after <paramref name="timeout"/>.
+    /// Joins <paramref name="job"/> and waits for this node's ranks and the peer table. Throws
+    /// <see cref="InvalidOperationException"/> when the join is refused or the node is not admitted / the job ended, and
+    /// <see cref="TimeoutException"/> naming the node and job (and the last transient error) after <paramref name="timeout"/>.
     /// </summary>
-    public static async Task<RankAssignment> JoinAndWaitAsync(IJobGrain job, string jobId, JoinRequest request, TimeSpan timeout,
+    public static async Task<NodeGeneration> JoinAndWaitAsync(IJobGrain job, string jobId, NodeJoinRequest request, TimeSpan timeout,
         TimeProvider time, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(job);
@@ -47,12 +47,15 @@ public static class RendezvousClient
                 var remaining = timeout - time.GetElapsedTime(started);
                 if (remaining <= TimeSpan.Zero) throw TimedOut();
                 var slice = remaining < PollSlice ? remaining : PollSlice;
-                var result = await Transient.ExecuteAsync(async ct => await Note(job.WaitForAssignment(request.MemberId, slice).WaitAsync(ct)).ConfigureAwait(false),
+                var result = await Transient.ExecuteAsync(async ct => await Note(job.WaitForNodeAssignment(request.NodeId, slice).WaitAsync(ct)).ConfigureAwait(false),
                     linked.Token).ConfigureAwait(false);
                 switch (result.Status)
                 {
                     case AssignmentStatus.Assigned:
-                        return result.Assignment!;
+                        var assignment = result.Assignment!;
+                        var table = await Transient.ExecuteAsync(async ct => await Note(job.GetPeerTable(request.NodeId, assignment.Generation).WaitAsync(ct)).ConfigureAwait(false),
+                            linked.Token).ConfigureAwait(false);
+                        return new NodeGeneration(assignment, PeerTableCodec.Unpack(table.Packed));
                     case AssignmentStatus.Timeout:
                         last = result.Reason;
                         break;
@@ -61,7 +64,7 @@ public static class RendezvousClient
                         await JoinAsync().ConfigureAwait(false);
                         break;
                     default:
-                        throw new InvalidOperationException($"job '{jobId}' answered {result.Status} to {request.MemberId}: {result.Reason}");
+                        throw new InvalidOperationException($"job '{jobId}' answered {result.Status} to node {request.NodeId}: {result.Reason}");
                 }
             }
         }
@@ -72,9 +75,9 @@ public static class RendezvousClient
 
         async Task JoinAsync()
         {
-            var joined = await Transient.ExecuteAsync(async ct => await Note(job.Join(request).WaitAsync(ct)).ConfigureAwait(false), linked.Token)
+            var joined = await Transient.ExecuteAsync(async ct => await Note(job.JoinNode(request).WaitAsync(ct)).ConfigureAwait(false), linked.Token)
                 .ConfigureAwait(false);
-            if (!joined.Accepted) throw new InvalidOperationException($"job '{jobId}' refused the join of {joined.MemberId}: {joined.Reason}");
+            if (!joined.Accepted) throw new InvalidOperationException($"job '{jobId}' refused the join of node {joined.NodeId}: {joined.Reason}");
         }
 
         async Task<T> Note<T>(Task<T> call)
@@ -88,6 +91,6 @@ public static class RendezvousClient
         }
 
         TimeoutException TimedOut() =>
-            new($"{request.MemberId} got no rank assignment from job '{jobId}' within {timeout.TotalSeconds:0.###}s (last answer: {last ?? "none"})");
+            new($"node {request.NodeId} got no rank assignment from job '{jobId}' within {timeout.TotalSeconds:0.###}s (last answer: {last ?? "none"})");
     }
 }

@@ -1,9 +1,13 @@
+using Cluster.Agent.Local;
+
 namespace Cluster.Agent.Node;
 
-/// <summary>The ranks one agent started for one job.</summary>
-internal sealed class AgentJob(string jobId)
+/// <summary>The ranks one agent started for one job, and the node's voice and local channel for them.</summary>
+internal sealed class AgentJob(string jobId, NodeVoice voice, LocalChannelServer channel)
 {
     public string JobId { get; } = jobId;
+    public NodeVoice Voice { get; } = voice;
+    public LocalChannelServer Channel { get; } = channel;
     public List<RankProcess> Ranks { get; } = [];
     /// <summary>Global rank per member id, once the generation is known (for the rank-N.log links).</summary>
     public Dictionary<string, int> Linked { get; } = [];

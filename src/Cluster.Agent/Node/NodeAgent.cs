@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using Cluster.Agent.Grains;
+using Cluster.Agent.Local;
 using Cluster.Coordinator.Contracts;
 using Cluster.Coordinator.Decisions;
 using Microsoft.Extensions.Hosting;
@@ -10,15 +11,18 @@ using Microsoft.Extensions.Logging;
 namespace Cluster.Agent.Node;
 
 /// <summary>
-/// The node agent: polls the job directory, starts <c>nprocPerNode</c> rank processes for every job that is
-/// waiting for workers, writes each rank's output to a log file, reports every rank exit to the job grain at once
-/// and kills its ranks' process trees when the job fails or is cancelled, or when the agent stops.
+/// The node agent: polls the job directory, starts <c>nprocPerNode</c> rank processes for every job that is waiting for
+/// workers and is the node's voice for them (<see cref="NodeVoice"/>: one join, one beat per interval, directives pushed to
+/// the ranks over the authenticated local channel), writes each rank's output to a log file, reports every rank exit to
+/// the job grain at once and kills its ranks' process trees when the job fails or is cancelled, or when the agent stops.
 /// </summary>
 public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory grains, ILogger<NodeAgent> logger) : BackgroundService
+
 {
     private readonly NodeAgentOptions _options = options.Validated();
     private readonly ConcurrentDictionary<string, AgentJob> _jobs = new();
     private readonly HashSet<string> _ignored = [];
+    private readonly CancellationTokenSource _stopping = new();
 
     /// <summary>Ranks currently alive on this node (for tests and status).</summary>
     public int LiveRanks => _jobs.Values.Sum(j => j.Ranks.Count(r => !r.Exited.IsCompleted));
@@ -48,6 +52,7 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
     /// <inheritdoc />
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
+        await _stopping.CancelAsync().ConfigureAwait(false);
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
         foreach (var job in _jobs.Values)
             foreach (var rank in job.Ranks) rank.Kill();
@@ -55,6 +60,8 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
         try { await Task.WhenAll(exits).WaitAsync(TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false); }
         catch (TimeoutException) { LogStopTimeout(exits.Count(t => !t.IsCompleted)); }
         foreach (var rank in _jobs.Values.SelectMany(j => j.Ranks)) rank.Dispose();
+        foreach (var job in _jobs.Values) await job.Channel.DisposeAsync().ConfigureAwait(false);
+        _stopping.Dispose();
     }
 
     private async Task TickAsync(CancellationToken cancellationToken)
@@ -80,26 +87,34 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
             var secret = (await job.Submit(spec).WaitAsync(cancellationToken).ConfigureAwait(false)).JobSecretBase64;
             Launch(spec, secret);
         }
-        foreach (var agentJob in _jobs.Values.Where(j => !j.Ended || !j.AllExited))
+        foreach (var agentJob in _jobs.Values)
         {
-            var status = await grains.GetGrain<IJobGrain>(agentJob.JobId).GetStatus().WaitAsync(cancellationToken).ConfigureAwait(false);
-            LinkRankLogs(agentJob, status);
-            if (status.State.IsTerminal() && !agentJob.Ended)
+            if (agentJob.Voice.Generation is { } generation) LinkRankLogs(agentJob, generation);
+            if (agentJob.Voice.Ended.IsCompletedSuccessfully && !agentJob.Ended)
             {
+                // The voice ended: the job failed or was cancelled, this node was fenced, or the coordinator is lost.
                 agentJob.Ended = true;
-                if (status.State != JobState.Completed)
-                {
-                    LogKilling(agentJob.JobId, status.State, status.FailureReason ?? "");
-                    foreach (var rank in agentJob.Ranks) rank.Kill();
-                }
+                var why = agentJob.Voice.Ended.Result;
+                LogKilling(agentJob.JobId, why.Directive, why.Reason ?? "");
+                foreach (var rank in agentJob.Ranks) rank.Kill();
             }
         }
     }
 
     private void Launch(JobSpecSummary spec, string secret)
     {
-        var agentJob = new AgentJob(spec.JobId);
+        if (_jobs.ContainsKey(spec.JobId)) return;
+        var voice = new NodeVoice(grains.GetGrain<IJobGrain>(spec.JobId), spec.JobId, secret, spec.NprocPerNode, new NodeVoiceOptions
+        {
+            NodeId = _options.NodeId, HostId = _options.HostId, AdvertiseHost = _options.AdvertiseHost, BeatInterval = _options.BeatInterval,
+            RankSilentAfter = _options.BeatInterval * 3,
+        }, logger);
+        var socket = Path.Combine(_options.SocketDirectory, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(spec.JobId)))[..16] + ".sock");
+        var channel = new LocalChannelServer(socket, voice, spec.JobId, _options.NodeId, secret, spec.NprocPerNode, logger);
+        var agentJob = new AgentJob(spec.JobId, voice, channel);
         if (!_jobs.TryAdd(spec.JobId, agentJob)) return;
+        LogChannel(spec.JobId, _options.NodeId, socket);
+        _ = RunVoiceAsync(agentJob);
         var threads = Math.Max(1, Environment.ProcessorCount / spec.NprocPerNode);
         for (var local = 0; local < spec.NprocPerNode; local++)
         {
@@ -111,11 +126,13 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
             env[WorkerEnvironment.NodeId] = _options.NodeId;
             env[WorkerEnvironment.LocalRank] = local.ToString(CultureInfo.InvariantCulture);
             env[WorkerEnvironment.Coordinator] = _options.Gateway;
+            env[AgentEnvironment.AgentSocket] = socket;
             env[AgentEnvironment.AdvertiseHost] = _options.AdvertiseHost;
             env[AgentEnvironment.HostId] = _options.HostId;
             env[AgentEnvironment.ClusterId] = _options.ClusterId;
             env[AgentEnvironment.ServiceId] = _options.ServiceId;
             env[AgentEnvironment.Threads] = threads.ToString(CultureInfo.InvariantCulture);
+            env[AgentEnvironment.HeartbeatMilliseconds] = ((int)_options.BeatInterval.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
             global::Cluster.Training.Engine.RankMallocSettings.ApplyTo(env);
             foreach (var (key, value) in _options.ExtraEnvironment) env[key] = value;
             var memberId = MemberIds.Of(_options.NodeId, local);
@@ -127,6 +144,15 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
         }
     }
 
+    private async Task RunVoiceAsync(AgentJob agentJob)
+    {
+        try { await agentJob.Voice.RunAsync(_stopping.Token).ConfigureAwait(false); }
+        catch (Exception e) when (e is not OperationCanceledException || !_stopping.IsCancellationRequested)
+        {
+            LogVoiceFailed(agentJob.JobId, e.Message);
+        }
+    }
+
     /// <summary>Reports the exit of <paramref name="rank"/> to the job grain as soon as it happens.</summary>
     private async Task WatchAsync(AgentJob agentJob, RankProcess rank)
     {
@@ -134,13 +160,10 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
         LogExited(agentJob.JobId, rank.MemberId, code);
         try
         {
-            var job = grains.GetGrain<IJobGrain>(agentJob.JobId);
-            var status = await job.GetStatus().ConfigureAwait(false);
-            if (status.Ranks.FirstOrDefault(r => r.MemberId == rank.MemberId) is not { } info) return; // never admitted
             var detail = code == 0 ? null : $"{rank.MemberId} (pid {rank.Pid}) on node {_options.NodeId}{Signal(code)}; last output: {rank.Tail}";
-            var reply = await job.ReportExit(new ProcessExitReport(rank.MemberId, status.Generation,
-                RendezvousDecider.FencingToken(status.Generation, info.Rank), code, detail)).ConfigureAwait(false);
-            if (reply.Directive == ControlDirective.Abort && !agentJob.Ended)
+            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            var reply = await agentJob.Voice.ReportExitAsync(rank.LocalRank, code, detail, deadline.Token).ConfigureAwait(false);
+            if (reply?.Directive == ControlDirective.Abort && !agentJob.Ended)
             {
                 agentJob.Ended = true;
                 foreach (var other in agentJob.Ranks) other.Kill();
@@ -154,15 +177,16 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
 
     private static string Signal(int code) => code > 128 && code < 160 ? $" killed by signal {code - 128}" : "";
 
-    private void LinkRankLogs(AgentJob agentJob, JobStatus status)
+    private void LinkRankLogs(AgentJob agentJob, NodeGeneration generation)
     {
-        foreach (var info in status.Ranks.Where(r => r.NodeId == _options.NodeId))
+        foreach (var slot in generation.Assignment.Slots)
         {
-            if (agentJob.Linked.TryGetValue(info.MemberId, out var linked) && linked == info.Rank) continue;
-            agentJob.Linked[info.MemberId] = info.Rank;
-            var local = agentJob.Ranks.FirstOrDefault(r => r.MemberId == info.MemberId);
+            var memberId = MemberIds.Of(_options.NodeId, slot.LocalRank);
+            if (agentJob.Linked.TryGetValue(memberId, out var linked) && linked == slot.Rank) continue;
+            agentJob.Linked[memberId] = slot.Rank;
+            var local = agentJob.Ranks.FirstOrDefault(r => r.MemberId == memberId);
             if (local is null) continue;
-            RankLogs.Link(_options.LogsDirectory, agentJob.JobId, info.Rank, local.LogPath);
+            RankLogs.Link(_options.LogsDirectory, agentJob.JobId, slot.Rank, local.LogPath);
         }
     }
 
@@ -184,8 +208,14 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
     [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId}: exit of {MemberId} not reported: {Reason}")]
     private partial void LogReportFailed(string jobId, string memberId, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId} is {State} ({Reason}): killing this node's ranks")]
-    private partial void LogKilling(string jobId, JobState state, string reason);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId}: {Directive} ({Reason}): killing this node's ranks")]
+    private partial void LogKilling(string jobId, ControlDirective directive, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "job {JobId}: node {NodeId} local channel at {Socket}")]
+    private partial void LogChannel(string jobId, string nodeId, string socket);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId}: the node's voice failed: {Reason}")]
+    private partial void LogVoiceFailed(string jobId, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} rank process(es) still alive 10 s after the kill")]
     private partial void LogStopTimeout(int count);

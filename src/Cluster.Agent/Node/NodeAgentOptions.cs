@@ -33,6 +33,12 @@ public sealed record NodeAgentOptions
     /// <summary>How often the agent looks for new jobs and for aborted ones.</summary>
     public TimeSpan PollInterval { get; init; } = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>How often the agent beats to each job grain for all its ranks (the grain's lease is a few beats).</summary>
+    public TimeSpan BeatInterval { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Folder of the local channels' Unix sockets (mode 0700); short, since a socket path has at most 107 bytes.</summary>
+    public string SocketDirectory { get; init; } = Path.Combine(Path.GetTempPath(), $"cluster-agent-{Environment.ProcessId}");
+
     /// <summary>Extra environment variables for every rank (e.g. test hooks).</summary>
     public IReadOnlyDictionary<string, string> ExtraEnvironment { get; init; } = new Dictionary<string, string>();
 
@@ -47,6 +53,8 @@ public sealed record NodeAgentOptions
         if (string.IsNullOrWhiteSpace(LogsDirectory)) throw new ArgumentException("LogsDirectory is required");
         if (string.IsNullOrWhiteSpace(Gateway) || !Gateway.Contains(':')) throw new ArgumentException($"Gateway '{Gateway}' must be host:port");
         if (WorkerCommand is null || WorkerCommand.Count == 0) throw new ArgumentException("WorkerCommand is required");
+        if (BeatInterval <= TimeSpan.Zero || BeatInterval > TimeSpan.FromSeconds(10)) throw new ArgumentException($"BeatInterval must be in (0, 10s] (got {BeatInterval})");
+        if (string.IsNullOrWhiteSpace(SocketDirectory) || SocketDirectory.Length > 80) throw new ArgumentException($"SocketDirectory '{SocketDirectory}' must be set and at most 80 characters (socket paths are limited)");
         if (PollInterval <= TimeSpan.Zero) throw new ArgumentException($"PollInterval must be > 0 (got {PollInterval})");
         return this;
     }

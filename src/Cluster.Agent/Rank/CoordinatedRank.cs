@@ -1,6 +1,7 @@
 using Cluster.Abstractions;
 using Cluster.Agent.Client;
 using Cluster.Agent.Grains;
+using Cluster.Agent.Local;
 using Cluster.Collectives;
 using Cluster.Coordinator.Contracts;
 using Cluster.Training.Data;
@@ -10,10 +11,11 @@ using Cluster.Training.Engine;
 namespace Cluster.Agent.Rank;
 
 /// <summary>
-/// One rank of a coordinated job (`cluster worker --coordinated`): connects an Orleans client to the local silo,
-/// binds its collective listener, joins the rendezvous with a proof of the job secret, builds the communicator
-/// from the assigned peers, trains with background heartbeats and progress, takes part in checkpoint consensus and
-/// exits non-zero when the coordinator aborts the job.
+/// One rank of a coordinated job (`cluster worker --coordinated`): binds its collective listener, attaches to its node
+/// agent over the local channel with a proof of the job secret (the agent joins the rendezvous for the whole node and
+/// speaks for its ranks to the job grain), builds the communicator from the assigned peers, trains with background
+/// progress, takes part in checkpoint consensus and exits non-zero when told to stop. It still opens an Orleans client to
+/// read the spec from the job directory and, on rank 0, to feed the job report.
 /// </summary>
 public sealed class CoordinatedRank(RankSettings settings, TextWriter output, TimeProvider? time = null)
 {
@@ -44,14 +46,23 @@ public sealed class CoordinatedRank(RankSettings settings, TextWriter output, Ti
             return RankExitCodes.InvalidInput;
         }
 
-        var job = client.Grains.GetGrain<IJobGrain>(settings.JobId);
         using var listener = CommunicatorListener.Bind("0.0.0.0", 0);
-        var proof = JoinProof.Compute(settings.JobSecretBase64, settings.JobId, settings.NodeId, settings.LocalRank);
-        var request = new JoinRequest(settings.NodeId, settings.HostId, settings.AdvertiseHost, listener.Port, Environment.ProcessId, settings.LocalRank, proof);
+        AgentLink link;
         RankAssignment assignment;
         try
         {
-            assignment = await RendezvousClient.JoinAndWaitAsync(job, settings.JobId, request, settings.RendezvousTimeout, _time, cancellationToken).ConfigureAwait(false);
+            link = await AgentLink.ConnectAsync(settings.AgentSocket, settings.JobId, settings.NodeId, settings.LocalRank, settings.JobSecretBase64,
+                listener.Port, TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
+        }
+        catch (InvalidOperationException e)
+        {
+            Log($"not admitted: {e.Message}");
+            return RankExitCodes.Refused;
+        }
+        await using var _ = link.ConfigureAwait(false);
+        try
+        {
+            assignment = await link.AssignmentAsync(settings.RendezvousTimeout, cancellationToken).ConfigureAwait(false);
         }
         catch (InvalidOperationException e)
         {
@@ -60,7 +71,7 @@ public sealed class CoordinatedRank(RankSettings settings, TextWriter output, Ti
         }
         Log($"{settings.MemberId}: rank {assignment.Rank} of {assignment.WorldSize}, generation {assignment.Generation}, listening on {settings.AdvertiseHost}:{listener.Port}");
 
-        await using var session = new RankSession(job, assignment, settings.MemberId, settings.HeartbeatInterval, Log);
+        await using var session = new RankSession(link, assignment, settings.HeartbeatInterval, Log);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, session.Aborted);
         try
         {

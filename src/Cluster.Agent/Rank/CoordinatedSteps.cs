@@ -26,7 +26,7 @@ internal sealed class CoordinatedSteps(RankSession session, RankAssignment assig
         _cursor = cursor;
         _loss = loss;
         UpdateRate(step);
-        session.Post(session.Progress(step, cursor.Epoch, cursor.GlobalPosition, loss, _samplesPerSecond));
+        session.Post(RankSession.Progress(step, cursor.Epoch, cursor.GlobalPosition, loss, _samplesPerSecond));
         return Task.CompletedTask;
     }
 
@@ -34,7 +34,7 @@ internal sealed class CoordinatedSteps(RankSession session, RankAssignment assig
     public async Task<CheckpointTicket?> OpenAsync(CheckpointRequest request, CancellationToken cancellationToken)
     {
         var kind = request.Final ? CheckpointRequestKind.Final : CheckpointRequestKind.Save;
-        var report = session.Progress(request.Step, request.Cursor.Epoch, request.Cursor.GlobalPosition, _loss, _samplesPerSecond) with { Checkpoint = kind };
+        var report = RankSession.Progress(request.Step, request.Cursor.Epoch, request.Cursor.GlobalPosition, _loss, _samplesPerSecond) with { Checkpoint = kind };
         var deadline = time.GetTimestamp() + (long)(OpenDeadline.TotalSeconds * time.TimestampFrequency);
         while (true)
         {
@@ -58,7 +58,7 @@ internal sealed class CoordinatedSteps(RankSession session, RankAssignment assig
     public async Task FinishAsync(long step, CancellationToken cancellationToken)
     {
         UpdateRate(step);
-        await session.ReportNowAsync(session.Progress(step, _cursor.Epoch, _cursor.GlobalPosition, _loss, _samplesPerSecond), cancellationToken).ConfigureAwait(false);
+        await session.ReportNowAsync(RankSession.Progress(step, _cursor.Epoch, _cursor.GlobalPosition, _loss, _samplesPerSecond), cancellationToken).ConfigureAwait(false);
     }
 
     private void UpdateRate(long step)

@@ -11,12 +11,15 @@ public sealed record RankSettings
     public required string NodeId { get; init; }
     public required int LocalRank { get; init; }
     public required IReadOnlyList<string> Gateways { get; init; }
+    /// <summary>Unix socket of the node agent's local channel for this job.</summary>
+    public required string AgentSocket { get; init; }
     public required string ClusterId { get; init; }
     public required string ServiceId { get; init; }
     public string AdvertiseHost { get; init; } = "127.0.0.1";
     public string HostId { get; init; } = Environment.MachineName;
     public int Threads { get; init; } = 1;
-    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(2);
+    /// <summary>How often the rank tells its agent it is alive (with its newest progress).</summary>
+    public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromSeconds(1);
     /// <summary>Longest wait for the rank assignment (all nodes joining).</summary>
     public TimeSpan RendezvousTimeout { get; init; } = TimeSpan.FromMinutes(5);
 
@@ -42,6 +45,7 @@ public sealed record RankSettings
             JobSecretBase64 = secret,
             NodeId = Required(WorkerEnvironment.NodeId),
             LocalRank = Int(WorkerEnvironment.LocalRank, Required(WorkerEnvironment.LocalRank), 0),
+            AgentSocket = Required(AgentEnvironment.AgentSocket),
             Gateways = Required(WorkerEnvironment.Coordinator).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
             ClusterId = Required(AgentEnvironment.ClusterId),
             ServiceId = Required(AgentEnvironment.ServiceId),
@@ -49,7 +53,7 @@ public sealed record RankSettings
             HostId = get(AgentEnvironment.HostId) is { Length: > 0 } id ? id : Environment.MachineName,
             Threads = get(AgentEnvironment.Threads) is { Length: > 0 } t ? Int(AgentEnvironment.Threads, t, 1) : 1,
             HeartbeatInterval = get(AgentEnvironment.HeartbeatMilliseconds) is { Length: > 0 } hb
-                ? TimeSpan.FromMilliseconds(Int(AgentEnvironment.HeartbeatMilliseconds, hb, 10)) : TimeSpan.FromSeconds(2),
+                ? TimeSpan.FromMilliseconds(Int(AgentEnvironment.HeartbeatMilliseconds, hb, 10)) : TimeSpan.FromSeconds(1),
         };
     }
 }

@@ -17,7 +17,7 @@ public sealed class RendezvousDecider(RendezvousOptions options)
     /// <summary>Applies <paramref name="evt"/> at time <paramref name="now"/>.</summary>
     public Decision<RendezvousState> Decide(RendezvousState state, RendezvousEvent evt, DateTimeOffset now) => evt switch
     {
-        RendezvousEvent.Join join => OnJoin(state, join.Member, now),
+        RendezvousEvent.Join join => OnJoin(state, join.Members, now),
         RendezvousEvent.Tick => TryStart(state, now),
         RendezvousEvent.Reopen => state.IsOpen
             ? Decision<RendezvousState>.Reject(state, "rendezvous is already open")
@@ -36,22 +36,29 @@ public sealed class RendezvousDecider(RendezvousOptions options)
         return (slot, null);
     }
 
-    private Decision<RendezvousState> OnJoin(RendezvousState state, RendezvousMember member, DateTimeOffset now)
+    private Decision<RendezvousState> OnJoin(RendezvousState state, IReadOnlyList<RendezvousMember> joining, DateTimeOffset now)
     {
-        if (member.LocalRank < 0 || member.LocalRank >= _options.NprocPerNode)
-            return Decision<RendezvousState>.Reject(state, $"local rank {member.LocalRank} of {member.MemberId} outside 0..{_options.NprocPerNode - 1}");
+        if (joining.Count == 0) return Decision<RendezvousState>.Reject(state, "a join needs at least one member");
+        foreach (var member in joining)
+        {
+            if (member.LocalRank < 0 || member.LocalRank >= _options.NprocPerNode)
+                return Decision<RendezvousState>.Reject(state, $"local rank {member.LocalRank} of {member.MemberId} outside 0..{_options.NprocPerNode - 1}");
+        }
         if (!state.IsOpen)
         {
-            return state.SlotOf(member.MemberId) is not null
+            return joining.All(m => state.SlotOf(m.MemberId) is not null)
                 ? Decision<RendezvousState>.Unchanged(state) // retry of a join that already made it
-                : Decision<RendezvousState>.Reject(state, $"rendezvous closed: generation {state.Generation} is running; {member.MemberId} cannot join");
+                : Decision<RendezvousState>.Reject(state, $"rendezvous closed: generation {state.Generation} is running; {joining[0].NodeId} cannot join");
         }
-        // A new member is appended in O(log N) (an immutable list); a member joining again replaces its entry (O(N), rare).
-        var list = state.Members as ImmutableList<RendezvousMember> ?? [.. state.Members];
-        var members = state.HasMember(member.MemberId)
-            ? list.RemoveAll(m => m.MemberId == member.MemberId).Add(member)
-            : list.Add(member);
-        return TryStart(state with { Members = members, LastJoinAt = now }, now);
+        // New members are appended in O(log N) each (an immutable list); members joining again replace their entries
+        // (O(N), rare: a retry, or a coordinator that lost the waiting members).
+        var members = state.Members as ImmutableList<RendezvousMember> ?? [.. state.Members];
+        if (joining.Any(m => state.HasMember(m.MemberId)))
+        {
+            var ids = joining.Select(m => m.MemberId).ToHashSet(StringComparer.Ordinal);
+            members = members.RemoveAll(m => ids.Contains(m.MemberId));
+        }
+        return TryStart(state with { Members = members.AddRange(joining), LastJoinAt = now }, now);
     }
 
     private Decision<RendezvousState> TryStart(RendezvousState state, DateTimeOffset now)

@@ -3,8 +3,8 @@ namespace Cluster.Coordinator.Decisions;
 /// <summary>Inputs of <see cref="RendezvousDecider"/>.</summary>
 public abstract record RendezvousEvent
 {
-    /// <summary>A member (already authenticated) joins.</summary>
-    public sealed record Join(RendezvousMember Member) : RendezvousEvent;
+    /// <summary>Members (already authenticated; a node's local ranks, joining together) join.</summary>
+    public sealed record Join(IReadOnlyList<RendezvousMember> Members) : RendezvousEvent;
 
     /// <summary>Time passed (checks the settle window).</summary>
     public sealed record Tick : RendezvousEvent;

@@ -21,22 +21,37 @@ public sealed record RendezvousState(
 
     // Lookup indexes built once per list instance (not serialized). Keyed by the list they index: `with` copies these
     // fields, so an index is only used while its list is still the one in the record.
-    [NonSerialized] private (IReadOnlyList<RankSlot> Of, Dictionary<string, RankSlot> Index)? _slots;
-    [NonSerialized] private (IReadOnlyList<RendezvousMember> Of, HashSet<string> Index)? _members;
+    [NonSerialized] private SlotIndex? _slots;
+    [NonSerialized] private MemberIndex? _members;
 
     /// <summary>The slot of <paramref name="memberId"/> in the active generation, or null (O(1) after the first call).</summary>
-    public RankSlot? SlotOf(string memberId)
-    {
-        if (_slots is not { } s || !ReferenceEquals(s.Of, Ranks))
-            _slots = s = (Ranks, Ranks.ToDictionary(r => r.Member.MemberId, StringComparer.Ordinal));
-        return s.Index.GetValueOrDefault(memberId);
-    }
+    public RankSlot? SlotOf(string memberId) => Slots().ByMember.GetValueOrDefault(memberId);
+
+    /// <summary>The slots of node <paramref name="nodeId"/> in the active generation, by local rank (empty when not admitted).</summary>
+    public IReadOnlyList<RankSlot> SlotsOfNode(string nodeId) => Slots().ByNode.GetValueOrDefault(nodeId) ?? [];
 
     /// <summary>True when <paramref name="memberId"/> is among the waiting <see cref="Members"/> (O(1) after the first call).</summary>
-    public bool HasMember(string memberId)
+    public bool HasMember(string memberId) => Waiting().Members.Contains(memberId);
+
+    /// <summary>True when node <paramref name="nodeId"/> has members waiting in the rendezvous.</summary>
+    public bool HasNode(string nodeId) => Waiting().Nodes.Contains(nodeId);
+
+    private SlotIndex Slots()
     {
-        if (_members is not { } m || !ReferenceEquals(m.Of, Members))
-            _members = m = (Members, Members.Select(x => x.MemberId).ToHashSet(StringComparer.Ordinal));
-        return m.Index.Contains(memberId);
+        if (_slots is { } s && ReferenceEquals(s.Of, Ranks)) return s;
+        var byNode = Ranks.GroupBy(r => r.Member.NodeId, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => (IReadOnlyList<RankSlot>)g.OrderBy(r => r.Member.LocalRank).ToList(), StringComparer.Ordinal);
+        return _slots = new SlotIndex(Ranks, Ranks.ToDictionary(r => r.Member.MemberId, StringComparer.Ordinal), byNode);
     }
+
+    private MemberIndex Waiting()
+    {
+        if (_members is { } m && ReferenceEquals(m.Of, Members)) return m;
+        return _members = new MemberIndex(Members, Members.Select(x => x.MemberId).ToHashSet(StringComparer.Ordinal),
+            Members.Select(x => x.NodeId).ToHashSet(StringComparer.Ordinal));
+    }
+
+    private sealed record SlotIndex(IReadOnlyList<RankSlot> Of, Dictionary<string, RankSlot> ByMember, Dictionary<string, IReadOnlyList<RankSlot>> ByNode);
+
+    private sealed record MemberIndex(IReadOnlyList<RendezvousMember> Of, HashSet<string> Members, HashSet<string> Nodes);
 }

@@ -69,28 +69,6 @@ public sealed partial class JobGrain
         await SaveIfChangedAsync();
     }
 
-    /// <summary>Current answer for a long-polling member, or null to keep waiting.</summary>
-    private AssignmentResult? Evaluate(string memberId)
-    {
-        if (!S.Exists) return new AssignmentResult(AssignmentStatus.Unknown, null, $"job '{JobId}' has not been submitted");
-        if (S.State.IsTerminal()) return new AssignmentResult(AssignmentStatus.Aborted, null, $"job '{JobId}' is {S.State}: {S.FailureReason}");
-        var rv = S.Rendezvous;
-        if (rv.SlotOf(memberId) is { } slot)
-        {
-            if (_peers?.Generation != rv.Generation) // built once per generation, not once per rank
-                _peers = (rv.Generation, rv.Ranks.Select(r => new PeerEndpoint(r.Rank, r.Member.Host, r.Member.Port, r.Member.HostId)).ToList());
-            var peers = _peers.Value.Peers;
-            var assignment = new RankAssignment(JobId, rv.Generation, slot.Rank, rv.Ranks.Count, peers, S.SecretBase64!,
-                RendezvousDecider.FencingToken(rv.Generation, slot.Rank), _plan!, S.Checkpoints.Latest);
-            return new AssignmentResult(AssignmentStatus.Assigned, assignment, null);
-        }
-        if (!rv.HasMember(memberId))
-            return new AssignmentResult(AssignmentStatus.NotJoined, null, $"member {memberId} has not joined job '{JobId}'");
-        return rv.IsOpen
-            ? null
-            : new AssignmentResult(AssignmentStatus.NotAdmitted, null, $"generation {rv.Generation} started without {memberId} (node incomplete or above max workers)");
-    }
-
     /// <summary>Fences a rank call: stale generation or token → Fenced; terminal job → Abort.</summary>
     private (RankSlot? Slot, ControlReply? Refusal) Guard(string memberId, long generation, long token)
     {
@@ -258,8 +236,8 @@ public sealed partial class JobGrain
     [LoggerMessage(Level = LogLevel.Information, Message = "job {JobId}: {Note}")]
     private partial void LogRestore(string jobId, string note);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId}: join of {MemberId} refused: wrong proof")]
-    private partial void LogJoinRefused(string jobId, string memberId);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId}: join of node {NodeId} refused: wrong proof")]
+    private partial void LogJoinRefused(string jobId, string nodeId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "job {JobId}: generation {Generation} started with {WorldSize} ranks")]
     private partial void LogGeneration(string jobId, long generation, int worldSize);

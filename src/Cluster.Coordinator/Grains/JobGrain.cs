@@ -8,7 +8,7 @@ namespace Cluster.Coordinator.Grains;
 /// <summary>
 /// Thin host of one job's decisions: validates callers (join proof, generation fence), feeds events to the
 /// pure deciders, carries out their actions (checkpoint files, waking long-polls) and persists the state
-/// when it changed. Rank calls never block except <see cref="WaitForAssignment"/>, which is bounded.
+/// when it changed. Node calls never block except <see cref="WaitForNodeAssignment"/>, which is bounded.
 /// </summary>
 public sealed partial class JobGrain(
     [PersistentState("job", JobGrain.StorageName)] IPersistentState<JobGrainState> store,
@@ -27,7 +27,7 @@ public sealed partial class JobGrain(
     private CheckpointDecider? _checkpoints;
     private LivenessState _leases = LivenessState.Empty;
     private EpochPlan? _plan;
-    private (long Generation, IReadOnlyList<PeerEndpoint> Peers)? _peers;
+    private PeerTable? _peerTable;
     private TaskCompletionSource _changed = NewSignal();
     private IGrainTimer? _timer;
     private bool _dirty;
@@ -84,112 +84,6 @@ public sealed partial class JobGrain(
         LogSubmitted(JobId, spec.MinWorkers, spec.MaxWorkers, spec.NprocPerNode);
         if (note is not null) LogRestore(JobId, note);
         return new SubmitResult(JobId, true, S.SecretBase64, note, complete);
-    }
-
-    /// <inheritdoc />
-    public async Task<JoinResult> Join(JoinRequest request)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        var memberId = request.MemberId;
-        if (!S.Exists) return new JoinResult(false, memberId, $"job '{JobId}' has not been submitted");
-        if (S.State.IsTerminal()) return new JoinResult(false, memberId, $"job '{JobId}' is {S.State}: {S.FailureReason}");
-        if (!JoinProof.Verify(S.SecretBase64!, JobId, request.NodeId, request.LocalRank, request.Proof))
-        {
-            LogJoinRefused(JobId, memberId);
-            return new JoinResult(false, memberId, $"join proof of {memberId} does not match the job secret");
-        }
-        var now = clock.UtcNow;
-        var member = new RendezvousMember(memberId, request.NodeId, request.LocalRank, request.HostId,
-            request.AdvertisedHost, request.ListenPort, request.Pid, now);
-        var decision = _rendezvous!.Decide(S.Rendezvous, new RendezvousEvent.Join(member), now);
-        if (decision.Rejection is { } reason) return new JoinResult(false, memberId, reason);
-        if (!ReferenceEquals(decision.State, S.Rendezvous))
-        {
-            // Not persisted per join (that wrote the whole member list N times per rendezvous): the waiting members are
-            // soft state, written with the next real change (the first join's transition, the generation start). After a
-            // coordinator restart a waiting member is unknown and joins again (RendezvousClient).
-            if (S.State == JobState.Pending) Transition(LifecycleEvent.MemberJoined);
-            S.Rendezvous = decision.State;
-        }
-        await ApplyAsync(decision.Actions);
-        await SaveIfChangedAsync();
-        return new JoinResult(true, memberId, null);
-    }
-
-    /// <inheritdoc />
-    public async Task<AssignmentResult> WaitForAssignment(string memberId, TimeSpan maxWait)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(memberId);
-        var wait = maxWait <= TimeSpan.Zero ? TimeSpan.Zero : maxWait < _options.MaxLongPoll ? maxWait : _options.MaxLongPoll;
-        // Real time on purpose: this bounds an Orleans call, whose response timeout runs on real time.
-        var deadline = TimeProvider.System.GetTimestamp() + (long)(wait.TotalSeconds * TimeProvider.System.TimestampFrequency);
-        while (true)
-        {
-            if (Evaluate(memberId) is { } result) return result;
-            var remaining = TimeProvider.System.GetElapsedTime(TimeProvider.System.GetTimestamp(), deadline);
-            if (remaining <= TimeSpan.Zero)
-                return new AssignmentResult(AssignmentStatus.Timeout, null, $"no generation yet for {memberId} after {wait.TotalSeconds:0.###}s; poll again");
-            try { await _changed.Task.WaitAsync(remaining, TimeProvider.System); }
-            catch (TimeoutException) { /* re-evaluate once more, then report the timeout */ }
-        }
-    }
-
-    /// <inheritdoc />
-    public async Task<ControlReply> Heartbeat(Heartbeat heartbeat)
-    {
-        ArgumentNullException.ThrowIfNull(heartbeat);
-        var (slot, refusal) = Guard(heartbeat.MemberId, heartbeat.Generation, heartbeat.FencingToken);
-        if (refusal is not null) return refusal;
-        Renew(slot!.Rank);
-        await SaveIfChangedAsync();
-        return ReplyFor(slot.Rank, heartbeat.Generation);
-    }
-
-    /// <inheritdoc />
-    public async Task<ControlReply> ReportProgress(ProgressReport report)
-    {
-        ArgumentNullException.ThrowIfNull(report);
-        var (slot, refusal) = Guard(report.MemberId, report.Generation, report.FencingToken);
-        if (refusal is not null) return refusal;
-        Renew(slot!.Rank);
-        _progress[slot.Rank] = report;
-        var observed = EpochPlanDecider.Observe(_plan!, report.Epoch, report.Cursor);
-        if (observed.Rejection is { } bad) LogProgressRejected(JobId, slot.Rank, bad);
-        else _plan = observed.State;
-        if (S.State == JobState.Running)
-        {
-            var decision = _checkpoints!.Decide(S.Checkpoints, new CheckpointEvent.StepCompleted(report.Step, report.Generation, S.Rendezvous.Ranks.Count,
-                report.Checkpoint != CheckpointRequestKind.None, report.Checkpoint == CheckpointRequestKind.Final), clock.UtcNow);
-            if (!ReferenceEquals(decision.State, S.Checkpoints)) { S.Checkpoints = decision.State; _dirty = true; }
-            await ApplyAsync(decision.Actions);
-        }
-        await SaveIfChangedAsync();
-        var reply = ReplyFor(slot.Rank, report.Generation);
-        // Asked for a checkpoint at this step while an earlier one is still open: the rank asks again shortly.
-        return report.Checkpoint != CheckpointRequestKind.None && reply.Directive == ControlDirective.Continue
-            && S.Checkpoints.Pending is { } open && open.Step < report.Step && reply.Checkpoint?.Step != report.Step
-            ? reply with { CheckpointBusy = true, Reason = $"checkpoint {open.CheckpointId} of step {open.Step} is still open" }
-            : reply;
-    }
-
-    /// <inheritdoc />
-    public async Task<ControlReply> AckCheckpoint(CheckpointAck ack)
-    {
-        ArgumentNullException.ThrowIfNull(ack);
-        var (slot, refusal) = Guard(ack.MemberId, ack.Generation, ack.FencingToken);
-        if (refusal is not null) return refusal;
-        if (ack.Rank != slot!.Rank)
-            return new ControlReply(ControlDirective.Fenced, $"{ack.MemberId} holds rank {slot.Rank}, not rank {ack.Rank}", null);
-        Renew(slot.Rank);
-        var decision = _checkpoints!.Decide(S.Checkpoints, new CheckpointEvent.Ack(ack), clock.UtcNow);
-        if (decision.Rejection is { } reason) return new ControlReply(ControlDirective.Continue, reason, null);
-        var before = S.Checkpoints;
-        S.Checkpoints = decision.State;
-        // An ack alone is not persisted (the open checkpoint is discarded if the coordinator restarts); the commit or the
-        // discard it leads to is.
-        await ApplyCheckpointOutcomeAsync(before, decision.Actions);
-        await SaveIfChangedAsync();
-        return ReplyFor(slot.Rank, ack.Generation);
     }
 
     /// <inheritdoc />

@@ -12,7 +12,7 @@ public sealed class CheckpointDeciderTests
     private Decision<CheckpointState> On(CheckpointState s, CheckpointEvent e) => _d.Decide(s, e, _time.GetUtcNow());
 
     private static CheckpointAck Ack(long id, int rank, long cursor = 64, string? error = null, long generation = 1) =>
-        new($"n{rank}/0", generation, 0, id, rank, 0, cursor, [new CheckpointFile($"rank{rank}.pt", 100 + rank, new string('a', 64))], error);
+        new(id, generation, rank, 0, cursor, [new CheckpointFile($"rank{rank}.pt", 100 + rank, new string('a', 64))], error);
 
     private CheckpointState Open(CheckpointState s, long step, int world = 2)
     {

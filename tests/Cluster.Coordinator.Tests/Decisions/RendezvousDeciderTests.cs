@@ -11,7 +11,7 @@ public sealed class RendezvousDeciderTests
         new($"{node}/{local}", node, local, $"host-{node}", "127.0.0.1", 29500 + local, 1000 + local, _time.GetUtcNow());
 
     private Decision<RendezvousState> Join(RendezvousDecider d, RendezvousState s, RendezvousMember m) =>
-        d.Decide(s, new RendezvousEvent.Join(m), _time.GetUtcNow());
+        d.Decide(s, new RendezvousEvent.Join([m]), _time.GetUtcNow());
 
     [Fact]
     public void MaxPresentStartsGenerationImmediatelyWithRanksSortedByNodeThenLocalRank()

@@ -29,13 +29,13 @@ public sealed class CheckpointAndPersistenceTests(CoordinatorClusterFixture fx) 
         var name = $"rank{a.Rank}.pt";
         await File.WriteAllBytesAsync(Path.Combine(d.Directory, name), bytes);
         var file = new CheckpointFile(name, bytes.Length, Convert.ToHexStringLower(SHA256.HashData(bytes)));
-        return await job.Grain.AckCheckpoint(new CheckpointAck(JobDriver.Beat(a).MemberId, a.Generation, a.FencingToken, d.CheckpointId, a.Rank, 0, cursor, [file], error));
+        return await job.VoteAsync(a, new CheckpointVote(d.CheckpointId, 0, cursor, [file], error));
     }
 
     private static async Task<(CheckpointDirective A, CheckpointDirective B)> StepAsync(JobDriver job, RankAssignment a, RankAssignment b, long step)
     {
-        var ra = await job.Grain.ReportProgress(JobDriver.Progress(a, step));
-        var rb = await job.Grain.ReportProgress(JobDriver.Progress(b, step));
+        var ra = await job.ReportAsync(a, step);
+        var rb = await job.ReportAsync(b, step);
         Assert.Equal(ControlDirective.Continue, ra.Directive);
         return (ra.Checkpoint!, rb.Checkpoint!);
     }
@@ -44,7 +44,7 @@ public sealed class CheckpointAndPersistenceTests(CoordinatorClusterFixture fx) 
     public async Task CheckpointCommitsOnlyAfterEveryAckAndAbortsLeaveNoManifest()
     {
         var (job, a, b) = await RunningJobAsync(checkpointInterval: 2);
-        Assert.Null((await job.Grain.ReportProgress(JobDriver.Progress(a, 1))).Checkpoint);
+        Assert.Null((await job.ReportAsync(a, 1)).Checkpoint);
 
         var (da, db) = await StepAsync(job, a, b, 2);
         Assert.Equal(da, db);
@@ -158,7 +158,7 @@ public sealed class CheckpointAndPersistenceTests(CoordinatorClusterFixture fx) 
         Assert.Equal(a with { Peers = [], RestoreFrom = null }, reloaded with { Peers = [], RestoreFrom = null });
         Assert.Equal(a.RestoreFrom?.Checksum, reloaded.RestoreFrom?.Checksum);
         Assert.Equal(a.Peers, reloaded.Peers);
-        Assert.Equal(ControlDirective.Continue, (await job.Grain.Heartbeat(JobDriver.Beat(a))).Directive);
+        Assert.Equal(ControlDirective.Continue, (await job.RenewAsync(a)).Directive);
         Assert.Single(Directory.GetFiles(fx.StateDirectory, "*" + job.Spec.JobId + "*.json", SearchOption.AllDirectories));
         await job.Grain.Cancel("test over");
     }

@@ -34,10 +34,10 @@ public sealed class HostedSiloTests(RedisServer redis) : IClassFixture<RedisServ
     private static async Task<JobDriver> RunTwoRanksAsync(IGrainFactory grains)
     {
         var job = await JobDriver.SubmitAsync(grains, 2, 2);
-        // Both workers join and long-poll concurrently, as two rank processes would.
-        Task<RankAssignment> Worker(string node, int port) => RendezvousClient.JoinAndWaitAsync(job.Grain, job.Spec.JobId,
-            new JoinRequest(node, "host-" + node, "127.0.0.1", port, 1, 0, JoinProof.Compute(job.Secret, job.Spec.JobId, node, 0)),
-            TimeSpan.FromSeconds(30), TimeProvider.System, CancellationToken.None);
+        // Both nodes join and long-poll concurrently, as two node agents would.
+        async Task<RankAssignment> Worker(string node, int port) => (await RendezvousClient.JoinAndWaitAsync(job.Grain, job.Spec.JobId,
+            new NodeJoinRequest(node, "host-" + node, "127.0.0.1", [new LocalEndpoint(0, port, 1)], JoinProof.Compute(job.Secret, job.Spec.JobId, node)),
+            TimeSpan.FromSeconds(30), TimeProvider.System, CancellationToken.None)).For(0);
         var both = await Task.WhenAll(Worker("n2", 29501), Worker("n1", 29500));
         var (a, b) = (both[1], both[0]);
         Assert.Equal((1L, 1L, 0, 1), (a.Generation, b.Generation, a.Rank, b.Rank));

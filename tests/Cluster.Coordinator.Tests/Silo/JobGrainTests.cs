@@ -34,23 +34,23 @@ public sealed class JobGrainTests(CoordinatorClusterFixture fx) : IClassFixture<
 
         Assert.False((await job.JoinAsync("nodeC", 29502)).Accepted); // closed while running
         foreach (var x in new[] { a, b })
-            await job.Grain.ReportExit(new ProcessExitReport(JobDriver.Beat(x).MemberId, x.Generation, x.FencingToken, 0, null));
+            await job.Grain.ReportExit(new ProcessExitReport(MemberIds.Of(JobDriver.NodeOf(x), 0), x.Generation, x.FencingToken, 0, null));
         Assert.Equal(JobState.Completed, (await job.Grain.GetStatus()).State);
     }
 
     [Fact]
-    public async Task JoinWithWrongSecretOrAnotherMembersProofIsRefused()
+    public async Task JoinWithWrongSecretOrAnotherNodesProofIsRefused()
     {
         var job = await JobDriver.SubmitAsync(Grains, 1, 1);
         var wrong = await job.JoinAsync("nodeA", 29500, Convert.ToBase64String(new byte[32]));
         Assert.False(wrong.Accepted);
         Assert.Contains("proof", wrong.Reason);
-        var replay = await job.Grain.Join(new JoinRequest("nodeX", "h", "127.0.0.1", 1, 1, 0, JoinProof.Compute(job.Secret, job.Spec.JobId, "nodeA", 0)));
+        var replay = await job.Grain.JoinNode(new NodeJoinRequest("nodeX", "h", "127.0.0.1", [new LocalEndpoint(0, 1, 1)], JoinProof.Compute(job.Secret, job.Spec.JobId, "nodeA")));
         Assert.False(replay.Accepted);
         var status = await job.Grain.GetStatus();
         Assert.Equal(JobState.Pending, status.State);
         Assert.Equal(0, status.WaitingMembers);
-        Assert.Equal(AssignmentStatus.NotJoined, (await job.Grain.WaitForAssignment("nodeA/0", TimeSpan.FromMilliseconds(100))).Status);
+        Assert.Equal(AssignmentStatus.NotJoined, (await job.Grain.WaitForNodeAssignment("nodeA", TimeSpan.FromMilliseconds(100))).Status);
     }
 
     [Fact]
@@ -59,13 +59,13 @@ public sealed class JobGrainTests(CoordinatorClusterFixture fx) : IClassFixture<
         var job = await JobDriver.SubmitAsync(Grains, 2, 2);
         Assert.True((await job.JoinAsync("nodeA", 29500)).Accepted);
         var started = System.Diagnostics.Stopwatch.StartNew();
-        var r = await job.Grain.WaitForAssignment("nodeA/0", TimeSpan.FromMinutes(5)); // capped by MaxLongPoll (2 s)
+        var r = await job.Grain.WaitForNodeAssignment("nodeA", TimeSpan.FromMinutes(5)); // capped by MaxLongPoll (2 s)
         Assert.Equal(AssignmentStatus.Timeout, r.Status);
         Assert.InRange(started.Elapsed, TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(10));
         Assert.Equal(JobState.Rendezvous, (await job.Grain.GetStatus()).State);
         var cancelled = await job.Grain.Cancel("test over");
         Assert.Equal(JobState.Cancelled, cancelled.State);
-        Assert.Equal(AssignmentStatus.Aborted, (await job.Grain.WaitForAssignment("nodeA/0", TimeSpan.FromSeconds(1))).Status);
+        Assert.Equal(AssignmentStatus.Aborted, (await job.Grain.WaitForNodeAssignment("nodeA", TimeSpan.FromSeconds(1))).Status);
     }
 
     [Fact]
@@ -73,25 +73,27 @@ public sealed class JobGrainTests(CoordinatorClusterFixture fx) : IClassFixture<
     {
         var (job, a, b) = await RunningJobAsync();
         fx.Time.Advance(TimeSpan.FromSeconds(3));
-        Assert.Equal(ControlDirective.Continue, (await job.Grain.Heartbeat(JobDriver.Beat(a))).Directive);
+        Assert.Equal(ControlDirective.Continue, (await job.RenewAsync(a)).Directive);
         fx.Time.Advance(TimeSpan.FromSeconds(3)); // rank 1 silent for 6 s > 5 s lease; rank 0 for 3 s
         var failed = await job.WaitForStatusAsync(s => s.State.IsTerminal(), "job fails after rank 1's lease lapses");
         Assert.Equal(JobState.Failed, failed.State);
         Assert.Contains("rank 1 lease lapsed", failed.FailureReason);
-        var reply = await job.Grain.Heartbeat(JobDriver.Beat(a));
+        var reply = await job.RenewAsync(a);
         Assert.Equal(ControlDirective.Abort, reply.Directive);
         Assert.Contains("rank 1", reply.Reason);
-        Assert.Equal(AssignmentStatus.Aborted, (await job.Grain.WaitForAssignment("nodeA/0", TimeSpan.FromSeconds(1))).Status);
+        Assert.Equal(AssignmentStatus.Aborted, (await job.Grain.WaitForNodeAssignment("nodeA", TimeSpan.FromSeconds(1))).Status);
     }
 
     [Fact]
     public async Task CallsFromAStaleGenerationOrWithAForeignTokenAreFenced()
     {
         var (job, a, b) = await RunningJobAsync();
-        Assert.Equal(ControlDirective.Fenced, (await job.Grain.Heartbeat(JobDriver.Beat(a) with { Generation = 0 })).Directive);
-        Assert.Equal(ControlDirective.Fenced, (await job.Grain.Heartbeat(JobDriver.Beat(a) with { FencingToken = b.FencingToken })).Directive);
-        var ackAsOther = new CheckpointAck("nodeA/0", a.Generation, a.FencingToken, 1, 1, 0, 0, [], null);
-        Assert.Equal(ControlDirective.Fenced, (await job.Grain.AckCheckpoint(ackAsOther)).Directive);
+        Assert.Equal(ControlDirective.Fenced, (await job.RenewAsync(a with { Generation = 0 })).Directive);
+        Assert.Equal(ControlDirective.Fenced, (await job.RenewAsync(a with { FencingToken = b.FencingToken })).Directive);
+        // Node A speaking for a local rank it does not have (rank 1 lives on node B): fenced, whatever token it sends.
+        var asOther = await job.BeatAsync(a with { FencingToken = b.FencingToken }, vote: new CheckpointVote(1, 0, 0, [], null), localRank: 1);
+        Assert.Equal(ControlDirective.Fenced, asOther.Directive);
+        Assert.Contains("nodeA/1 has no rank", asOther.Reason);
         Assert.Equal(JobState.Running, (await job.Grain.GetStatus()).State);
         await job.Grain.Cancel("test over");
     }

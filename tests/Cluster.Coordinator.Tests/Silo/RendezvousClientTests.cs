@@ -2,13 +2,13 @@ using Cluster.Coordinator.Contracts;
 
 namespace Cluster.Coordinator.Tests.Silo;
 
-/// <summary>The worker side of the rendezvous against a real silo, with faults injected through a delegating
-/// <see cref="IJobGrain"/>: a transient Orleans timeout is retried, and a member the coordinator forgot (restarted during
+/// <summary>The node side of the rendezvous against a real silo, with faults injected through a delegating
+/// <see cref="IJobGrain"/>: a transient Orleans timeout is retried, and a node the coordinator forgot (restarted during
 /// the rendezvous, which is not persisted join by join) joins again.</summary>
 public sealed class RendezvousClientTests(CoordinatorClusterFixture fx) : IClassFixture<CoordinatorClusterFixture>
 {
-    private static JoinRequest Request(JobDriver job, string node) =>
-        new(node, "host-" + node, "127.0.0.1", 29600, 4600, 0, JoinProof.Compute(job.Secret, job.Spec.JobId, node, 0));
+    private static NodeJoinRequest Request(JobDriver job, string node) =>
+        new(node, "host-" + node, "127.0.0.1", [new LocalEndpoint(0, 29600, 4600)], JoinProof.Compute(job.Secret, job.Spec.JobId, node));
 
     [Fact]
     public async Task A_transient_timeout_is_retried_and_a_member_forgotten_by_a_restart_joins_again()
@@ -31,7 +31,8 @@ public sealed class RendezvousClientTests(CoordinatorClusterFixture fx) : IClass
         Assert.Equal(2, (await job.WaitForStatusAsync(s => s.WaitingMembers == 2, "A (persisted) and B (joined again) wait")).WaitingMembers);
         Assert.True((await job.JoinAsync("nodeC", 29502)).Accepted);
         var assignment = await waiting;
-        Assert.Equal(3, assignment.WorldSize);
+        Assert.Equal(3, assignment.Assignment.WorldSize);
+        Assert.Equal([0, 1, 2], assignment.Peers.Select(p => p.Rank)); // the peer table, fetched once after the assignment
         Assert.Equal(1, faulty.TimeoutsThrown);
         Assert.Equal(["nodeA/0", "nodeB/0", "nodeC/0"], (await job.Grain.GetStatus()).Ranks.Select(r => r.MemberId));
         await job.Grain.Cancel("test over");
@@ -44,7 +45,7 @@ public sealed class RendezvousClientTests(CoordinatorClusterFixture fx) : IClass
         var faulty = new FaultyJob(job.Grain) { TimeoutsBeforePoll = int.MaxValue };
         var error = await Assert.ThrowsAsync<TimeoutException>(() => RendezvousClient.JoinAndWaitAsync(faulty, job.Spec.JobId, Request(job, "nodeC"),
             TimeSpan.FromSeconds(2), TimeProvider.System, CancellationToken.None));
-        Assert.Contains("nodeC/0 got no rank assignment", error.Message);
+        Assert.Contains("node nodeC got no rank assignment", error.Message);
         Assert.Contains("TimeoutException: injected", error.Message);
         Assert.True(faulty.TimeoutsThrown >= 2, $"retried {faulty.TimeoutsThrown} time(s)");
         await job.Grain.Cancel("test over");
@@ -57,24 +58,24 @@ public sealed class RendezvousClientTests(CoordinatorClusterFixture fx) : IClass
         public int TimeoutsThrown { get; private set; }
         public int Joins { get; private set; }
 
-        public async Task<JoinResult> Join(JoinRequest request)
+        public async Task<JoinResult> JoinNode(NodeJoinRequest request)
         {
-            var result = await inner.Join(request);
+            var result = await inner.JoinNode(request);
             if (Joins++ == 0 && AfterJoin is { } after) await after();
             return result;
         }
 
-        public Task<AssignmentResult> WaitForAssignment(string memberId, TimeSpan maxWait)
+        public Task<NodeAssignmentResult> WaitForNodeAssignment(string nodeId, TimeSpan maxWait)
         {
-            if (TimeoutsThrown >= TimeoutsBeforePoll) return inner.WaitForAssignment(memberId, maxWait);
+            if (TimeoutsThrown >= TimeoutsBeforePoll) return inner.WaitForNodeAssignment(nodeId, maxWait);
             TimeoutsThrown++;
-            return Task.FromException<AssignmentResult>(new TimeoutException("injected response timeout"));
+            return Task.FromException<NodeAssignmentResult>(new TimeoutException("injected response timeout"));
         }
 
         public Task<SubmitResult> Submit(JobSpecSummary spec) => inner.Submit(spec);
-        public Task<ControlReply> Heartbeat(Heartbeat heartbeat) => inner.Heartbeat(heartbeat);
-        public Task<ControlReply> ReportProgress(ProgressReport report) => inner.ReportProgress(report);
-        public Task<ControlReply> AckCheckpoint(CheckpointAck ack) => inner.AckCheckpoint(ack);
+        public Task<PeerTable> GetPeerTable(string nodeId, long generation) => inner.GetPeerTable(nodeId, generation);
+        public Task<NodeBeatReply> Beat(NodeBeat beat) => inner.Beat(beat);
+        public Task<ControlReply> WaitForDirective(string nodeId, long generation, TimeSpan maxWait) => inner.WaitForDirective(nodeId, generation, maxWait);
         public Task<ControlReply> ReportExit(ProcessExitReport report) => inner.ReportExit(report);
         public Task<JobStatus> Cancel(string reason) => inner.Cancel(reason);
         public Task<JobStatus> GetStatus() => inner.GetStatus();

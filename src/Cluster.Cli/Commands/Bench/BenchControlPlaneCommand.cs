@@ -11,9 +11,10 @@ namespace Cluster.Cli.Commands.Bench;
 
 /// <summary>
 /// `cluster bench control-plane`: the production job grain in a silo process of its own (Redis or memory storage) and
-/// nodes × nproc simulated ranks calling it as today's ranks do. Reports rendezvous time, steady-state calls/s, latency
-/// and silo CPU at the beat rate, bytes sent to Redis per rendezvous and per checkpoint, a checkpoint round (open →
-/// commit) and the time a directive (cancel) takes to reach every rank.
+/// simulated nodes, each the real node-agent client code (<c>NodeVoice</c>) speaking for nproc in-memory ranks. Reports
+/// rendezvous time, steady-state calls/s and calls per node per beat, beat latency and silo CPU at the beat rate, bytes sent
+/// to Redis per rendezvous and per checkpoint, a checkpoint round (open → commit) and the time a directive (cancel) takes
+/// to reach every rank.
 /// </summary>
 internal sealed class BenchControlPlaneCommand : BaseCommand
 {
@@ -21,7 +22,7 @@ internal sealed class BenchControlPlaneCommand : BaseCommand
     private readonly Option<int> _nproc = new("--nproc-per-node") { Description = "ranks per node", DefaultValueFactory = _ => 8 };
     private readonly Option<string> _storage = new("--storage") { Description = "redis (a real redis-server) or memory", DefaultValueFactory = _ => "redis" };
     private readonly Option<int> _clients = new("--clients") { Description = "Orleans client connections the members share", DefaultValueFactory = _ => 4 };
-    private readonly Option<int> _beatMs = new("--beat-ms") { Description = "progress/heartbeat interval per rank (today's ranks: 2000)", DefaultValueFactory = _ => 2000 };
+    private readonly Option<int> _beatMs = new("--beat-ms") { Description = "beat interval per node (the agent's default: 1000)", DefaultValueFactory = _ => 1000 };
     private readonly Option<double> _steadySeconds = new("--steady-s") { Description = "length of the steady-state phase", DefaultValueFactory = _ => 10 };
     private readonly Option<double> _timeoutSeconds = new("--timeout-s") { Description = "deadline of the rendezvous and of the checkpoint round", DefaultValueFactory = _ => 180 };
     private readonly Option<bool> _json = new("--json") { Description = "a JSON summary as the last stdout line; human text on stderr" };
@@ -66,7 +67,7 @@ internal sealed class BenchControlPlaneCommand : BaseCommand
             await processes.StartSiloAsync(siloArgs, cancellationToken).ConfigureAwait(false);
             for (var c = 0; c < clients; c++)
                 connections.Add(await CoordinatorClient.ConnectStaticAsync([$"127.0.0.1:{ports[1]}"], clusterId, "cluster", TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false));
-            var grains = connections.Select(c => c.Grains.GetGrain<IJobGrain>("cp-bench")).ToArray();
+            var grains = connections.Select(c => new TimedJobGrain(c.Grains.GetGrain<IJobGrain>("cp-bench"))).ToArray();
             var spec = JobSpecLoader.Parse($$"""
                 name: cp-bench
                 training:
@@ -75,46 +76,57 @@ internal sealed class BenchControlPlaneCommand : BaseCommand
                 checkpoint: { dir: {{dir}}, keepLast: 2 }
                 """);
             var submitted = await grains[0].Submit(JobSubmission.Summarize(spec, "cp-bench", nodes, nodes, nproc, fresh: true)).ConfigureAwait(false);
-            var members = new ControlPlaneMembers(grains, "cp-bench", submitted.JobSecretBase64, nodes, nproc);
+            var members = new ControlPlaneMembers(grains, "cp-bench", submitted.JobSecretBase64, nodes, nproc, beat);
             await human.WriteLineAsync($"# bench control-plane: {nodes} x {nproc} ranks, {storage} storage, silo pid {processes.Silo!.Id}").ConfigureAwait(false);
 
-            var (bytes, cpu) = (await RedisInputBytesAsync(redis).ConfigureAwait(false), processes.SiloCpuSeconds());
-            var joined = await members.JoinAllAsync(timeout, beat, cancellationToken).ConfigureAwait(false);
-            result = result with
+            using var stopVoices = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            try
             {
-                RendezvousSeconds = joined.Seconds, FailedJoins = joined.Failed, FirstJoinError = joined.FirstError, PeerEntries = members.PeerEntriesHandedOut,
-                RedisBytesPerRendezvous = await RedisInputBytesAsync(redis).ConfigureAwait(false) - bytes, SiloCpuRendezvous = processes.SiloCpuSeconds() - cpu,
-            };
-            if (joined.Failed > 0) throw new InvalidOperationException($"{joined.Failed} of {members.Count} ranks did not get an assignment");
+                var (bytes, cpu) = (await RedisInputBytesAsync(redis).ConfigureAwait(false), processes.SiloCpuSeconds());
+                var joined = await members.JoinAllAsync(timeout, stopVoices.Token).ConfigureAwait(false);
+                result = result with
+                {
+                    RendezvousSeconds = joined.Seconds, FailedJoins = joined.Failed, FirstJoinError = joined.FirstError, PeerTableBytes = members.PeerBytesHandedOut,
+                    RedisBytesPerRendezvous = await RedisInputBytesAsync(redis).ConfigureAwait(false) - bytes, SiloCpuRendezvous = processes.SiloCpuSeconds() - cpu,
+                };
+                if (joined.Failed > 0) throw new InvalidOperationException($"{joined.Failed} of {members.Count} ranks did not get an assignment");
 
-            // Warm-up (JIT, first activations of the call path), not measured: two beats or a second, whichever is longer.
-            await members.BeatAsync(beat, TimeSpan.FromTicks(Math.Max(TimeSpan.FromSeconds(1).Ticks, 2 * beat.Ticks)), untilDirective: false,
-                TimeProvider.System.GetTimestamp(), cancellationToken).ConfigureAwait(false);
-            (bytes, cpu) = (await RedisInputBytesAsync(redis).ConfigureAwait(false), processes.SiloCpuSeconds());
-            var started = TimeProvider.System.GetTimestamp();
-            var beats = await members.BeatAsync(beat, steady, untilDirective: false, started, cancellationToken).ConfigureAwait(false);
-            var seconds = TimeProvider.System.GetElapsedTime(started).TotalSeconds;
-            beats.Latencies.Sort();
-            result = result with
+                // Warm-up (JIT, first activations of the call path), not measured: two beats or a second, whichever is longer.
+                await Task.Delay(TimeSpan.FromTicks(Math.Max(TimeSpan.FromSeconds(1).Ticks, 2 * beat.Ticks)), cancellationToken).ConfigureAwait(false);
+                (bytes, cpu) = (await RedisInputBytesAsync(redis).ConfigureAwait(false), processes.SiloCpuSeconds());
+                var calls = grains.Sum(g => g.Calls);
+                foreach (var g in grains) g.Recording = true;
+                var started = TimeProvider.System.GetTimestamp();
+                await Task.Delay(steady, cancellationToken).ConfigureAwait(false);
+                var seconds = TimeProvider.System.GetElapsedTime(started).TotalSeconds;
+                foreach (var g in grains) g.Recording = false;
+                calls = grains.Sum(g => g.Calls) - calls;
+                var latencies = grains.SelectMany(g => g.BeatLatenciesMs).Order().ToList();
+                result = result with
+                {
+                    CallsPerSecond = calls / seconds, CallsPerNodePerBeat = calls / seconds * beat.TotalSeconds / nodes,
+                    P50Ms = Percentile(latencies, 0.5), P99Ms = Percentile(latencies, 0.99),
+                    SiloCpuPercent = 100 * (processes.SiloCpuSeconds() - cpu) / seconds,
+                    RedisBytesPerSecond = (await RedisInputBytesAsync(redis).ConfigureAwait(false) - bytes) / seconds,
+                };
+
+                bytes = await RedisInputBytesAsync(redis).ConfigureAwait(false);
+                var round = await members.CheckpointRoundAsync(grains[0], timeout, cancellationToken).ConfigureAwait(false);
+                result = result with { CheckpointRoundSeconds = round.Seconds, RedisBytesPerCheckpoint = await RedisInputBytesAsync(redis).ConfigureAwait(false) - bytes };
+
+                var cancelAt = TimeProvider.System.GetTimestamp();
+                await grains[0].Cancel("bench control-plane: directive latency").ConfigureAwait(false);
+                var reached = (await members.DirectiveTimesAsync(cancelAt, timeout).ConfigureAwait(false)).Where(d => !double.IsNaN(d)).Order().ToList();
+                result = result with
+                {
+                    DirectiveP50Ms = Percentile(reached, 0.5), DirectiveP99Ms = Percentile(reached, 0.99), DirectiveMissed = members.Count - reached.Count,
+                };
+            }
+            finally
             {
-                CallsPerSecond = beats.Latencies.Count / seconds, CallsPerNodePerBeat = beats.Latencies.Count / seconds * beat.TotalSeconds / nodes,
-                SteadyErrors = beats.Errors, P50Ms = Percentile(beats.Latencies, 0.5), P99Ms = Percentile(beats.Latencies, 0.99),
-                SiloCpuPercent = 100 * (processes.SiloCpuSeconds() - cpu) / seconds,
-                RedisBytesPerSecond = (await RedisInputBytesAsync(redis).ConfigureAwait(false) - bytes) / seconds,
-            };
-
-            bytes = await RedisInputBytesAsync(redis).ConfigureAwait(false);
-            var round = await members.CheckpointRoundAsync(grains[0], timeout, cancellationToken).ConfigureAwait(false);
-            result = result with { CheckpointRoundSeconds = round.Seconds, RedisBytesPerCheckpoint = await RedisInputBytesAsync(redis).ConfigureAwait(false) - bytes };
-
-            var cancelAt = TimeProvider.System.GetTimestamp();
-            var listening = members.BeatAsync(beat, timeout, untilDirective: true, cancelAt, cancellationToken);
-            await grains[0].Cancel("bench control-plane: directive latency").ConfigureAwait(false);
-            var reached = (await listening.ConfigureAwait(false)).DirectiveAt.Where(d => !double.IsNaN(d)).Order().ToList();
-            result = result with
-            {
-                DirectiveP50Ms = Percentile(reached, 0.5), DirectiveP99Ms = Percentile(reached, 0.99), DirectiveMissed = members.Count - reached.Count,
-            };
+                await stopVoices.CancelAsync().ConfigureAwait(false);
+                await members.StopAsync().ConfigureAwait(false);
+            }
         }
         catch (Exception e) when (e is InvalidOperationException or TimeoutException or Orleans.Runtime.OrleansException or RedisException)
         {

@@ -1,124 +1,82 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
+using Cluster.Agent.Local;
 using Cluster.Coordinator.Contracts;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Cluster.Cli.Commands.Bench;
 
 /// <summary>
-/// The simulated ranks of `bench control-plane`: nodes × nproc members that call the real job grain the way today's
-/// ranks do (one Orleans call per rank: <see cref="RendezvousClient.JoinAndWaitAsync"/>, a progress report every beat as
-/// <c>RankSession</c> sends it, the checkpoint request and ack of <c>CoordinatedSteps</c>), spread over a few client
-/// connections to the silo's gateway.
+/// The simulated cluster of `bench control-plane`: one real <see cref="NodeVoice"/> (the node agent's client code) per
+/// simulated node, each speaking for nproc in-memory ranks (<see cref="SimulatedRank"/>), spread over a few client
+/// connections to the silo's gateway. The voices join, fetch the peer table, beat and hold the directive call exactly as
+/// on a real node; the simulated ranks post progress every beat, ask for a checkpoint and vote as <c>CoordinatedSteps</c> does.
 /// </summary>
-internal sealed class ControlPlaneMembers(IReadOnlyList<IJobGrain> connections, string jobId, string secret, int nodes, int nproc)
+internal sealed class ControlPlaneMembers(IReadOnlyList<TimedJobGrain> connections, string jobId, string secret, int nodes, int nproc, TimeSpan beat)
 {
-    private readonly RankAssignment?[] _assignments = new RankAssignment?[nodes * nproc];
+    private readonly NodeVoice[] _voices = new NodeVoice[nodes];
+    private readonly SimulatedRank[] _ranks = Enumerable.Range(0, nodes * nproc).Select(_ => new SimulatedRank()).ToArray();
+    private readonly List<Task> _running = [];
     private long _step;
 
-    public int Count => _assignments.Length;
+    public int Count => _ranks.Length;
 
-    private static string NodeOf(int member, int nproc) => $"node-{member / nproc}";
-
-    private string MemberOf(int member) => MemberIds.Of(NodeOf(member, nproc), member % nproc);
-
-    private IJobGrain GrainOf(int member) => connections[member / nproc % connections.Count];
-
-    private static double Ms(long since) => TimeProvider.System.GetElapsedTime(since).TotalMilliseconds;
+    /// <summary>Beats all voices sent so far.</summary>
+    public long Beats => _voices.Sum(v => v?.BeatsSent ?? 0);
 
     /// <summary>
-    /// Every member joins at once; returns seconds from the first join to the last assignment and the failures. As a real
-    /// rank does, a member starts beating (every <paramref name="beat"/>) as soon as it has its assignment, here until all
-    /// members have theirs, so the first ranks' leases do not lapse while the last ones are still being assigned.
+    /// Starts every node at once; returns seconds from the first join to the last rank's assignment, and the failures. The
+    /// voices keep beating from then on (every <c>beat</c>) until <paramref name="stop"/> is cancelled.
     /// </summary>
-    public async Task<(double Seconds, int Failed, string? FirstError)> JoinAllAsync(TimeSpan timeout, TimeSpan beat, CancellationToken cancellationToken)
+    public async Task<(double Seconds, int Failed, string? FirstError)> JoinAllAsync(TimeSpan timeout, CancellationToken stop)
     {
         var started = TimeProvider.System.GetTimestamp();
-        var errors = new ConcurrentQueue<string>();
-        using var assigned = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var keepAlive = new ConcurrentBag<Task>();
-        await Task.WhenAll(Enumerable.Range(0, Count).Select(i => Task.Run(async () =>
+        for (var n = 0; n < nodes; n++)
         {
-            var node = NodeOf(i, nproc);
-            var local = i % nproc;
-            var request = new JoinRequest(node, $"host-{i / nproc}", "127.0.0.1", 20000 + local, 100000 + i, local, JoinProof.Compute(secret, jobId, node, local));
-            try
+            var voice = new NodeVoice(connections[n % connections.Count], jobId, secret, nproc, new NodeVoiceOptions
             {
-                _assignments[i] = await RendezvousClient.JoinAndWaitAsync(GrainOf(i), jobId, request, timeout, TimeProvider.System, cancellationToken).ConfigureAwait(false);
-                keepAlive.Add(KeepAliveAsync(i, beat, assigned.Token));
-            }
-            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested) { errors.Enqueue($"{e.GetType().Name}: {e.Message}"); }
-        }, cancellationToken))).ConfigureAwait(false);
+                NodeId = $"node-{n:D5}", HostId = $"host-{n}", AdvertiseHost = "127.0.0.1", BeatInterval = beat, RankSilentAfter = beat * 3,
+                RendezvousTimeout = timeout, CoordinatorLostAfter = TimeSpan.FromSeconds(Math.Max(20, timeout.TotalSeconds)),
+            }, NullLogger.Instance);
+            _voices[n] = voice;
+            for (var l = 0; l < nproc; l++) voice.Attach(l, 20000 + l, 100000 + n * nproc + l, _ranks[n * nproc + l]);
+            _running.Add(Task.Run(() => voice.RunAsync(stop), CancellationToken.None));
+            _running.Add(PostLoopAsync(n, stop));
+        }
+        var all = Task.WhenAll(_ranks.Select(r => r.Assignment.Task));
+        var first = await Task.WhenAny(all, Task.WhenAny(_voices.Select(v => v.Ended))).WaitAsync(timeout, stop).ConfigureAwait(false);
         var seconds = TimeProvider.System.GetElapsedTime(started).TotalSeconds;
-        await assigned.CancelAsync().ConfigureAwait(false);
-        await Task.WhenAll(keepAlive).ConfigureAwait(false);
-        var first = errors.TryPeek(out var error) ? error : null;
-        return (seconds, errors.Count, first);
+        if (first == all) return (seconds, 0, null);
+        var ended = _voices.Where(v => v.Ended.IsCompleted).Select(v => v.Ended.Result.Reason).FirstOrDefault();
+        return (seconds, _ranks.Count(r => !r.Assignment.Task.IsCompleted), ended);
     }
 
-    private async Task KeepAliveAsync(int i, TimeSpan beat, CancellationToken stop)
+    /// <summary>Bytes of peer table each node fetched, summed over nodes (the table is packed once per generation).</summary>
+    public long PeerBytesHandedOut => connections.Sum(c => c.PeerTableBytes);
+
+    /// <summary>Every simulated rank tells its voice it is alive with new progress every beat (one loop per node).</summary>
+    private async Task PostLoopAsync(int node, CancellationToken stop)
     {
-        var a = _assignments[i]!;
         using var timer = new PeriodicTimer(beat);
         try
         {
             while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false))
             {
-                try { await GrainOf(i).Heartbeat(new Heartbeat(MemberOf(i), a.Generation, a.FencingToken)).WaitAsync(TimeSpan.FromSeconds(30), stop).ConfigureAwait(false); }
-                catch (Exception e) when (e is TimeoutException or Orleans.Runtime.OrleansException) { /* as RankSession: logged there, retried next beat */ }
+                var step = Interlocked.Increment(ref _step);
+                for (var l = 0; l < nproc; l++)
+                {
+                    if (_ranks[node * nproc + l].Assignment.Task.IsCompleted)
+                        _voices[node].Post(l, new ProgressReport(step, 0, 0, 1.0, 100));
+                }
             }
         }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested) { /* everyone is assigned */ }
-    }
-
-    /// <summary>Peer-table entries in all assignments together: each assignment carries the generation's whole table today.</summary>
-    public long PeerEntriesHandedOut => _assignments.Sum(a => (long)(a?.Peers.Count ?? 0));
-
-    /// <summary>
-    /// Every assigned member reports progress every <paramref name="beat"/> (first beats spread over one interval) until
-    /// <paramref name="duration"/> has passed, or, with <paramref name="untilDirective"/>, until its reply is not Continue.
-    /// Returns the call latencies (ms), calls that failed, and per member the time its first non-Continue reply came.
-    /// </summary>
-    public async Task<(List<double> Latencies, int Errors, double[] DirectiveAt)> BeatAsync(TimeSpan beat, TimeSpan duration, bool untilDirective,
-        long directiveSince, CancellationToken cancellationToken)
-    {
-        var latencies = new ConcurrentBag<double[]>();
-        var directiveAt = Enumerable.Repeat(double.NaN, Count).ToArray();
-        var errors = 0;
-        var started = TimeProvider.System.GetTimestamp();
-        var step = Interlocked.Add(ref _step, 1_000);
-        await Task.WhenAll(Enumerable.Range(0, Count).Where(i => _assignments[i] is not null).Select(i => Task.Run(async () =>
-        {
-            var a = _assignments[i]!;
-            var mine = new List<double>();
-            await Task.Delay(beat * (i / (double)Count), cancellationToken).ConfigureAwait(false);
-            using var timer = new PeriodicTimer(beat);
-            var s = step;
-            do
-            {
-                var callStart = TimeProvider.System.GetTimestamp();
-                try
-                {
-                    var reply = await GrainOf(i).ReportProgress(new ProgressReport(MemberOf(i), a.Generation, a.FencingToken, ++s, 0, 0, 1.0, 100))
-                        .WaitAsync(TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
-                    mine.Add(Ms(callStart));
-                    if (untilDirective && reply.Directive != ControlDirective.Continue)
-                    {
-                        directiveAt[i] = Ms(directiveSince);
-                        break;
-                    }
-                }
-                catch (Exception e) when (e is TimeoutException or Orleans.Runtime.OrleansException) { Interlocked.Increment(ref errors); }
-            }
-            while (TimeProvider.System.GetElapsedTime(started) < duration && await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false));
-            latencies.Add([.. mine]);
-        }, cancellationToken))).ConfigureAwait(false);
-        return (latencies.SelectMany(l => l).ToList(), errors, directiveAt);
+        catch (OperationCanceledException) when (stop.IsCancellationRequested) { /* done */ }
     }
 
     /// <summary>
-    /// One checkpoint round as the ranks run it: every member asks to save at the same step (retrying while busy), rank 0
-    /// writes a file into the directive's directory, every member acks; returns seconds from the first request to the
-    /// commit (seen through <paramref name="status"/>) and the checkpoint id.
+    /// One checkpoint round as the ranks run it: every rank asks to save at the same step (retrying while busy), rank 0
+    /// writes a file into the directive's directory, every rank votes; returns seconds from the first request to the commit
+    /// (seen through <paramref name="status"/>) and the checkpoint id.
     /// </summary>
     public async Task<(double Seconds, long CheckpointId)> CheckpointRoundAsync(IJobGrain status, TimeSpan timeout, CancellationToken cancellationToken)
     {
@@ -128,26 +86,26 @@ internal sealed class ControlPlaneMembers(IReadOnlyList<IJobGrain> connections, 
         var directives = new CheckpointDirective?[Count];
         await Task.WhenAll(Enumerable.Range(0, Count).Select(i => Task.Run(async () =>
         {
-            var a = _assignments[i]!;
+            var (voice, local) = (_voices[i / nproc], i % nproc);
+            var rank = _ranks[i].Assignment.Task.Result.Rank;
             while (directives[i] is null)
             {
-                var reply = await GrainOf(i).ReportProgress(new ProgressReport(MemberOf(i), a.Generation, a.FencingToken, step, 0, 0, 1.0, 100, CheckpointRequestKind.Save))
+                var reply = await voice.RequestAsync(local, new ProgressReport(step, 0, 0, 1.0, 100, CheckpointRequestKind.Save), cancellationToken)
                     .WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
                 if (reply.Checkpoint is { } d && d.Step == step) { directives[i] = d; break; }
-                if (reply.Directive != ControlDirective.Continue) throw new InvalidOperationException($"{MemberOf(i)}: {reply.Directive} {reply.Reason}");
-                if (TimeProvider.System.GetTimestamp() > deadline) throw new TimeoutException($"{MemberOf(i)} got no checkpoint directive for step {step} within {timeout}");
+                if (reply.Directive != ControlDirective.Continue) throw new InvalidOperationException($"rank {rank}: {reply.Directive} {reply.Reason}");
+                if (TimeProvider.System.GetTimestamp() > deadline) throw new TimeoutException($"rank {rank} got no checkpoint directive for step {step} within {timeout}");
                 await Task.Delay(20, cancellationToken).ConfigureAwait(false);
             }
             IReadOnlyList<CheckpointFile> files = [];
-            if (a.Rank == 0)
+            if (rank == 0)
             {
                 Directory.CreateDirectory(directives[i]!.Directory);
                 byte[] bytes = [1, 2, 3, 4];
                 await File.WriteAllBytesAsync(Path.Combine(directives[i]!.Directory, "model.bin"), bytes, cancellationToken).ConfigureAwait(false);
                 files = [new CheckpointFile("model.bin", bytes.Length, Convert.ToHexStringLower(SHA256.HashData(bytes)))];
             }
-            await GrainOf(i).AckCheckpoint(new CheckpointAck(MemberOf(i), a.Generation, a.FencingToken, directives[i]!.CheckpointId, a.Rank, 0, 0, files, null))
-                .WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+            await voice.VoteAsync(local, new CheckpointVote(directives[i]!.CheckpointId, 0, 0, files, null), cancellationToken).WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
         }, cancellationToken))).ConfigureAwait(false);
         var id = directives[0]!.CheckpointId;
         while ((await status.GetStatus().WaitAsync(timeout, cancellationToken).ConfigureAwait(false)).LastCommittedCheckpoint?.CheckpointId != id)
@@ -156,5 +114,38 @@ internal sealed class ControlPlaneMembers(IReadOnlyList<IJobGrain> connections, 
             await Task.Delay(5, cancellationToken).ConfigureAwait(false);
         }
         return (TimeProvider.System.GetElapsedTime(started).TotalSeconds, id);
+    }
+
+    /// <summary>Milliseconds from <paramref name="since"/> until each rank received a pushed directive (NaN: not within the timeout).</summary>
+    public async Task<double[]> DirectiveTimesAsync(long since, TimeSpan timeout)
+    {
+        try { await Task.WhenAll(_ranks.Select(r => r.Directive.Task)).WaitAsync(timeout).ConfigureAwait(false); }
+        catch (TimeoutException) { /* reported as missed */ }
+        return _ranks.Select(r => r.Directive.Task.IsCompleted
+            ? TimeProvider.System.GetElapsedTime(since, r.Directive.Task.Result).TotalMilliseconds : double.NaN).ToArray();
+    }
+
+    /// <summary>Waits for the voices to stop after the directive or <c>stop</c>.</summary>
+    public async Task StopAsync()
+    {
+        try { await Task.WhenAll(_running).WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(false); }
+        catch (Exception e) when (e is TimeoutException or OperationCanceledException) { /* leftovers end with the process */ }
+    }
+
+    /// <summary>An in-memory rank: records when its assignment and its first directive arrived.</summary>
+    private sealed class SimulatedRank : IRankOutbox
+    {
+        public TaskCompletionSource<RankAssignment> Assignment { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<long> Directive { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task SendAsync(LocalMessage message, CancellationToken cancellationToken)
+        {
+            switch (message)
+            {
+                case LocalMessage.Assigned a: Assignment.TrySetResult(a.Assignment); break;
+                case LocalMessage.Directive: Directive.TrySetResult(TimeProvider.System.GetTimestamp()); break;
+            }
+            return Task.CompletedTask;
+        }
     }
 }

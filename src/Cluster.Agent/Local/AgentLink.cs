@@ -1,0 +1,165 @@
+using System.Collections.Concurrent;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using Cluster.Coordinator.Contracts;
+
+namespace Cluster.Agent.Local;
+
+/// <summary>
+/// The rank's end of the local channel: connects to its node agent's socket, proves the job secret over the agent's
+/// challenge and checks the agent's proof back, announces its collective listener, waits (bounded) for its assignment,
+/// then carries progress, checkpoint requests and votes. A directive pushed by the agent, or the channel closing (the agent
+/// died), trips <see cref="Directed"/>.
+/// </summary>
+public sealed class AgentLink : IAsyncDisposable
+{
+    private readonly Socket _socket;
+    private readonly NetworkStream _stream;
+    private readonly StreamOutbox _outbox;
+    private readonly ConcurrentDictionary<long, TaskCompletionSource<ControlReply>> _pending = new();
+    private readonly TaskCompletionSource<RankAssignment> _assigned = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<ControlReply> _directed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly CancellationTokenSource _stop = new();
+    private Task _reader = Task.CompletedTask;
+    private long _nextId;
+
+    private AgentLink(Socket socket)
+    {
+        _socket = socket;
+        _stream = new NetworkStream(socket, ownsSocket: true);
+        _outbox = new StreamOutbox(_stream);
+    }
+
+    /// <summary>Completes with the directive that ends this rank's generation (abort, fenced, agent gone).</summary>
+    public Task<ControlReply> Directed => _directed.Task;
+
+    /// <summary>
+    /// Connects and authenticates; throws <see cref="InvalidOperationException"/> when the agent refuses the rank or fails
+    /// to prove the secret, and <see cref="TimeoutException"/> after <paramref name="timeout"/>.
+    /// </summary>
+    public static async Task<AgentLink> ConnectAsync(string socketPath, string jobId, string nodeId, int localRank, string secretBase64, int port,
+        TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            await socket.ConnectAsync(new UnixDomainSocketEndPoint(socketPath), deadline.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException)
+        {
+            socket.Dispose();
+            if (cancellationToken.IsCancellationRequested) throw;
+            throw new TimeoutException($"local rank {localRank} of job '{jobId}' could not reach its node agent at {socketPath}: {e.Message}");
+        }
+        var link = new AgentLink(socket);
+        try
+        {
+            var secret = Convert.FromBase64String(secretBase64);
+            if (await LocalFrames.ReadAsync(link._stream, deadline.Token).ConfigureAwait(false) is not LocalMessage.Challenge { Nonce.Length: LocalProof.NonceBytes } challenge)
+                throw new InvalidOperationException($"node agent at {socketPath} did not send a challenge");
+            var nonce = RandomNumberGenerator.GetBytes(LocalProof.NonceBytes);
+            await link._outbox.SendAsync(new LocalMessage.Hello(jobId, localRank, Environment.ProcessId, port,
+                LocalProof.Compute(secret, "rank", jobId, nodeId, localRank, challenge.Nonce), nonce), deadline.Token).ConfigureAwait(false);
+            switch (await LocalFrames.ReadAsync(link._stream, deadline.Token).ConfigureAwait(false))
+            {
+                case LocalMessage.Welcome w when LocalProof.Verify(secret, "agent", jobId, nodeId, localRank, nonce, w.Proof):
+                    break;
+                case LocalMessage.Refused r:
+                    throw new InvalidOperationException($"node agent refused local rank {localRank}: {r.Reason}");
+                default:
+                    throw new InvalidOperationException($"node agent at {socketPath} did not prove the job secret of job '{jobId}'");
+            }
+            link._reader = link.ReadLoopAsync(link._stop.Token);
+            return link;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            await link.DisposeAsync().ConfigureAwait(false);
+            throw new TimeoutException($"local rank {localRank} of job '{jobId}' could not reach its node agent at {socketPath} within {timeout.TotalSeconds:0} s");
+        }
+        catch
+        {
+            await link.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>Waits for the rank's assignment; throws <see cref="InvalidOperationException"/> when refused or stopped first.</summary>
+    public async Task<RankAssignment> AssignmentAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var first = await Task.WhenAny(_assigned.Task, _directed.Task).WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+        if (first == _assigned.Task) return await _assigned.Task.ConfigureAwait(false);
+        var why = await _directed.Task.ConfigureAwait(false);
+        throw new InvalidOperationException(why.Reason ?? why.Directive.ToString());
+    }
+
+    /// <summary>Newest progress (no reply).</summary>
+    public Task PostAsync(ProgressReport report, CancellationToken cancellationToken) => _outbox.SendAsync(new LocalMessage.Posted(report), cancellationToken);
+
+    /// <summary>Alive, nothing new.</summary>
+    public Task PingAsync(CancellationToken cancellationToken) => _outbox.SendAsync(new LocalMessage.Ping(), cancellationToken);
+
+    /// <summary>Progress that asks the coordinator something; returns its answer.</summary>
+    public Task<ControlReply> RequestAsync(ProgressReport report, CancellationToken cancellationToken) =>
+        AskAsync(id => new LocalMessage.Request(id, report), cancellationToken);
+
+    /// <summary>A checkpoint vote; returns the coordinator's answer.</summary>
+    public Task<ControlReply> VoteAsync(CheckpointVote vote, CancellationToken cancellationToken) =>
+        AskAsync(id => new LocalMessage.Vote(id, vote), cancellationToken);
+
+    private async Task<ControlReply> AskAsync(Func<long, LocalMessage> message, CancellationToken cancellationToken)
+    {
+        var id = Interlocked.Increment(ref _nextId);
+        var reply = new TaskCompletionSource<ControlReply>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _pending[id] = reply;
+        try
+        {
+            await _outbox.SendAsync(message(id), cancellationToken).ConfigureAwait(false);
+            var first = await Task.WhenAny(reply.Task, _directed.Task).WaitAsync(cancellationToken).ConfigureAwait(false);
+            return await (first == reply.Task ? reply.Task : _directed.Task).ConfigureAwait(false);
+        }
+        finally { _pending.TryRemove(id, out _); }
+    }
+
+    private async Task ReadLoopAsync(CancellationToken cancellationToken)
+    {
+        var why = "node agent closed the local channel";
+        try
+        {
+            while (await LocalFrames.ReadAsync(_stream, cancellationToken).ConfigureAwait(false) is { } message)
+            {
+                switch (message)
+                {
+                    case LocalMessage.Assigned a: _assigned.TrySetResult(a.Assignment); break;
+                    case LocalMessage.Reply r when _pending.TryGetValue(r.Id, out var waiter): waiter.TrySetResult(r.Answer); break;
+                    case LocalMessage.Reply: break; // the asker gave up
+                    case LocalMessage.Directive d: _directed.TrySetResult(d.Answer); break;
+                    case LocalMessage.Refused f: _directed.TrySetResult(new ControlReply(ControlDirective.Abort, f.Reason, null)); break;
+                    default: throw new InvalidDataException($"unexpected {message.GetType().Name} from the node agent");
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or EndOfStreamException or SocketException or ObjectDisposedException)
+        {
+            why = $"local channel to the node agent failed: {e.Message}";
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return;
+        }
+        _directed.TrySetResult(new ControlReply(ControlDirective.Abort, why, null));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        _socket.Dispose();
+        try { await _reader.ConfigureAwait(false); }
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException) { /* closed */ }
+        await _stream.DisposeAsync().ConfigureAwait(false);
+        _outbox.Dispose();
+        _stop.Dispose();
+    }
+}

@@ -1,0 +1,55 @@
+using Cluster.Coordinator.Contracts;
+using MessagePack;
+
+namespace Cluster.Agent.Local;
+
+/// <summary>
+/// Messages of the local channel between a rank process and its node agent (a Unix domain socket, one per job and node).
+/// MessagePack, one message per length-prefixed frame (<see cref="LocalFrames"/>).
+/// </summary>
+[Union(0, typeof(Challenge))]
+[Union(1, typeof(Hello))]
+[Union(2, typeof(Welcome))]
+[Union(3, typeof(Assigned))]
+[Union(4, typeof(Posted))]
+[Union(5, typeof(Request))]
+[Union(6, typeof(Vote))]
+[Union(7, typeof(Reply))]
+[Union(8, typeof(Directive))]
+[Union(9, typeof(Refused))]
+[Union(10, typeof(Ping))]
+public abstract record LocalMessage
+{
+    /// <summary>Agent → rank, first frame: a fresh nonce the rank must prove the job secret over.</summary>
+    public sealed record Challenge(byte[] Nonce) : LocalMessage;
+
+    /// <summary>Rank → agent: who it is, where it listens, its proof over the agent's nonce and its own nonce for the agent.</summary>
+    public sealed record Hello(string JobId, int LocalRank, int Pid, int Port, string Proof, byte[] Nonce) : LocalMessage;
+
+    /// <summary>Agent → rank: the agent's proof over the rank's nonce (the rank checks it, so both ends know the secret).</summary>
+    public sealed record Welcome(string Proof) : LocalMessage;
+
+    /// <summary>Agent → rank: its place in the generation.</summary>
+    public sealed record Assigned(RankAssignment Assignment) : LocalMessage;
+
+    /// <summary>Rank → agent: newest progress (the agent sends the latest with the next beat; no reply).</summary>
+    public sealed record Posted(ProgressReport Report) : LocalMessage;
+
+    /// <summary>Rank → agent: progress that asks something (a checkpoint at this step, the final report); answered by <see cref="Reply"/>.</summary>
+    public sealed record Request(long Id, ProgressReport Report) : LocalMessage;
+
+    /// <summary>Rank → agent: a checkpoint vote; answered by <see cref="Reply"/>.</summary>
+    public sealed record Vote(long Id, CheckpointVote Ballot) : LocalMessage;
+
+    /// <summary>Agent → rank: the coordinator's answer to request <see cref="Id"/>.</summary>
+    public sealed record Reply(long Id, ControlReply Answer) : LocalMessage;
+
+    /// <summary>Agent → rank, pushed: the generation is over for this rank (abort, fenced).</summary>
+    public sealed record Directive(ControlReply Answer) : LocalMessage;
+
+    /// <summary>Agent → rank: the rank is not taken (bad proof, not admitted, join refused); the agent closes the channel.</summary>
+    public sealed record Refused(string Reason) : LocalMessage;
+
+    /// <summary>Rank → agent: still alive (sent when there is no new progress in a beat).</summary>
+    public sealed record Ping : LocalMessage;
+}

@@ -1,0 +1,161 @@
+using Cluster.Coordinator.Contracts;
+
+namespace Cluster.Agent.Local;
+
+/// <summary>The beat loop and the held directive call of <see cref="NodeVoice"/>.</summary>
+public sealed partial class NodeVoice
+{
+    private static readonly TimeSpan DirectivePoll = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan RetryPause = TimeSpan.FromMilliseconds(200);
+
+    private async Task BeatLoopAsync(NodeGeneration g, CancellationToken cancellationToken)
+    {
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var watcher = WatchDirectivesAsync(g.Assignment.Generation, stop.Token);
+        var tokens = g.Assignment.Slots.ToDictionary(s => s.LocalRank, s => s.FencingToken);
+        var lastOk = _time.GetTimestamp();
+        var lastBeat = lastOk - (long)(_options.BeatInterval.TotalSeconds * _time.TimestampFrequency); // first beat at once
+        try
+        {
+            while (!_ended.Task.IsCompleted && !cancellationToken.IsCancellationRequested)
+            {
+                var due = _options.BeatInterval - _time.GetElapsedTime(lastBeat);
+                if (due > TimeSpan.Zero)
+                {
+                    var urgent = _urgent.WaitAsync(due, cancellationToken);
+                    if (await Task.WhenAny(urgent, _ended.Task).ConfigureAwait(false) != urgent) break;
+                    await urgent.ConfigureAwait(false);
+                }
+                while (_urgent.CurrentCount > 0) _urgent.Wait(0); // everything queued so far goes in this beat
+                var (beat, inflight) = Build(g.Assignment.Generation, tokens);
+                if (inflight.Live == 0) break; // every rank is gone: their exits end the job or the node
+                lastBeat = _time.GetTimestamp();
+                NodeBeatReply reply;
+                try
+                {
+                    reply = await job.Beat(beat).WaitAsync(_options.CoordinatorLostAfter, _time, cancellationToken).ConfigureAwait(false);
+                    Interlocked.Increment(ref _beats);
+                    lastOk = _time.GetTimestamp();
+                }
+                catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                {
+                    LogBeatFailed(jobId, g.Assignment.Generation, _options.NodeId, e.Message);
+                    Requeue(inflight);
+                    var silent = _time.GetElapsedTime(lastOk);
+                    if (silent > _options.CoordinatorLostAfter)
+                    {
+                        await EndAsync(new ControlReply(ControlDirective.Abort, $"no answer from the coordinator for {silent.TotalSeconds:0} s (last: {e.Message})", null)).ConfigureAwait(false);
+                        break;
+                    }
+                    await Task.Delay(RetryPause, _time, cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+                Route(reply, inflight);
+                if (reply.Directive != ControlDirective.Continue) await EndAsync(new ControlReply(reply.Directive, reply.Reason, null)).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // the agent stops
+        }
+        finally
+        {
+            await stop.CancelAsync().ConfigureAwait(false);
+            try { await watcher.ConfigureAwait(false); }
+            catch (OperationCanceledException) { /* stopped */ }
+        }
+    }
+
+    /// <summary>Holds <see cref="IJobGrain.WaitForDirective"/> so an abort reaches this node within one call latency.</summary>
+    private async Task WatchDirectivesAsync(long generation, CancellationToken cancellationToken)
+    {
+        while (!_ended.Task.IsCompleted && !cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                var directive = await job.WaitForDirective(_options.NodeId, generation, DirectivePoll).WaitAsync(cancellationToken).ConfigureAwait(false);
+                if (directive.Directive != ControlDirective.Continue) await EndAsync(directive).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                await Task.Delay(RetryPause, _time, cancellationToken).ConfigureAwait(false); // the beat loop reports and judges failures
+            }
+        }
+    }
+
+    private (NodeBeat Beat, Inflight Inflight) Build(long generation, Dictionary<int, long> tokens)
+    {
+        var entries = new List<RankBeat>(_ranks.Length);
+        var inflight = new Inflight();
+        var now = _time.GetTimestamp();
+        lock (_gate)
+        {
+            for (var i = 0; i < _ranks.Length; i++)
+            {
+                var r = _ranks[i]!;
+                if (r.Gone || _time.GetElapsedTime(r.LastHeard, now) > _options.RankSilentAfter) continue;
+                inflight.Live++;
+                ProgressReport? progress = null;
+                if (r.Requests.TryDequeue(out var request))
+                {
+                    progress = request.Item;
+                    inflight.Requests[i] = request;
+                }
+                else if (r.Latest is { } latest && !ReferenceEquals(latest, r.Sent))
+                {
+                    progress = latest;
+                }
+                r.Sent = r.Latest;
+                CheckpointVote? vote = null;
+                if (r.Votes.TryDequeue(out var ballot))
+                {
+                    vote = ballot.Item;
+                    inflight.Votes[i] = ballot;
+                }
+                if (r.Requests.Count > 0 || r.Votes.Count > 0) _urgent.Release(); // one of each per rank per beat: beat again
+                entries.Add(new RankBeat(i, tokens[i], progress, vote));
+            }
+        }
+        return (new NodeBeat(_options.NodeId, generation, entries), inflight);
+    }
+
+    private void Requeue(Inflight inflight)
+    {
+        lock (_gate)
+        {
+            foreach (var (i, request) in inflight.Requests) Requeue(_ranks[i]!.Requests, request);
+            foreach (var (i, vote) in inflight.Votes) Requeue(_ranks[i]!.Votes, vote);
+            foreach (var r in _ranks) r!.Sent = null; // resend the newest progress
+        }
+        if (inflight.Requests.Count + inflight.Votes.Count > 0) _urgent.Release();
+    }
+
+    private static void Requeue<T>(Queue<Pending<T>> queue, Pending<T> first)
+    {
+        var rest = queue.ToArray();
+        queue.Clear();
+        queue.Enqueue(first);
+        foreach (var item in rest) queue.Enqueue(item);
+    }
+
+    private static void Route(NodeBeatReply reply, Inflight inflight)
+    {
+        var fallback = reply.Directive == ControlDirective.Continue ? ControlReply.Continue : new ControlReply(reply.Directive, reply.Reason, null);
+        var byRank = new Dictionary<int, ControlReply>();
+        foreach (var answer in reply.Replies)
+        {
+            if (answer.Vote && inflight.Votes.Remove(answer.LocalRank, out var vote)) vote.Reply.TrySetResult(answer.Reply);
+            else if (!answer.Vote && inflight.Requests.Remove(answer.LocalRank, out var request)) request.Reply.TrySetResult(answer.Reply);
+            if (answer.Reply.Directive != ControlDirective.Continue) byRank[answer.LocalRank] = answer.Reply;
+        }
+        foreach (var (i, left) in inflight.Requests) left.Reply.TrySetResult(byRank.GetValueOrDefault(i, fallback));
+        foreach (var (i, left) in inflight.Votes) left.Reply.TrySetResult(byRank.GetValueOrDefault(i, fallback));
+    }
+
+    private sealed class Inflight
+    {
+        public int Live { get; set; }
+        public Dictionary<int, Pending<ProgressReport>> Requests { get; } = [];
+        public Dictionary<int, Pending<CheckpointVote>> Votes { get; } = [];
+    }
+}

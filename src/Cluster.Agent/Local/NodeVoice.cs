@@ -1,0 +1,187 @@
+using Cluster.Coordinator.Contracts;
+using Microsoft.Extensions.Logging;
+
+namespace Cluster.Agent.Local;
+
+/// <summary>
+/// The node's voice to one job grain: once all local ranks have attached it joins the rendezvous for them in one call,
+/// fetches the assignment and the peer table once, hands each rank its <see cref="RankAssignment"/>, then makes one
+/// <see cref="IJobGrain.Beat"/> per beat interval for all of them (renewals, newest progress, and at once, coalesced,
+/// checkpoint requests and votes), and pushes the coordinator's directives (abort, fenced) to every rank.
+/// The transport to the ranks is <see cref="IRankOutbox"/>; <see cref="LocalChannelServer"/> feeds the socket side.
+/// </summary>
+public sealed partial class NodeVoice(IJobGrain job, string jobId, string secretBase64, int ranks, NodeVoiceOptions options, ILogger logger, TimeProvider? time = null)
+{
+    private readonly NodeVoiceOptions _options = options.Validated();
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private readonly Lock _gate = new();
+    private readonly RankState?[] _ranks = new RankState?[ranks];
+    private readonly TaskCompletionSource _allAttached = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly SemaphoreSlim _urgent = new(0);
+    private readonly TaskCompletionSource<ControlReply> _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>The generation this node is in, once assigned.</summary>
+    public NodeGeneration? Generation { get; private set; }
+
+    /// <summary>Completes with the directive that ended this node's part of the job (abort, fenced, coordinator lost, refused).</summary>
+    public Task<ControlReply> Ended => _ended.Task;
+
+    /// <summary>Beats sent so far (the benchmark checks one per node per interval).</summary>
+    public long BeatsSent => Interlocked.Read(ref _beats);
+
+    private long _beats;
+
+    /// <summary>A rank authenticated and attached (its collective listener port and pid).</summary>
+    public void Attach(int localRank, int port, int pid, IRankOutbox outbox)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(localRank);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(localRank, _ranks.Length);
+        lock (_gate)
+        {
+            if (_ranks[localRank] is not null) throw new InvalidOperationException($"local rank {localRank} of job '{jobId}' is already attached");
+            _ranks[localRank] = new RankState(port, pid, outbox, _time.GetTimestamp());
+            if (_ranks.All(r => r is not null)) _allAttached.TrySetResult();
+        }
+    }
+
+    /// <summary>The rank's channel closed: it is no longer renewed.</summary>
+    public void Detach(int localRank) => With(localRank, r => r.Gone = true);
+
+    /// <summary>The rank is alive (any message counts).</summary>
+    public void Heard(int localRank) => With(localRank, r => r.LastHeard = _time.GetTimestamp());
+
+    /// <summary>Newest progress of a rank; sent with the next beat.</summary>
+    public void Post(int localRank, ProgressReport report) => With(localRank, r =>
+    {
+        r.Latest = report;
+        r.LastHeard = _time.GetTimestamp();
+    });
+
+    /// <summary>Progress that asks the coordinator something (a checkpoint at this step, the final report); sent at once.</summary>
+    public Task<ControlReply> RequestAsync(int localRank, ProgressReport report, CancellationToken cancellationToken) =>
+        EnqueueAsync(localRank, r => r.Requests, report, cancellationToken);
+
+    /// <summary>A checkpoint vote; sent at once.</summary>
+    public Task<ControlReply> VoteAsync(int localRank, CheckpointVote vote, CancellationToken cancellationToken) =>
+        EnqueueAsync(localRank, r => r.Votes, vote, cancellationToken);
+
+    /// <summary>Join, wait, hand out the assignments, then beat until the job ends for this node.</summary>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _allAttached.Task.WaitAsync(_options.RendezvousTimeout, _time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            var missing = Enumerable.Range(0, _ranks.Length).Where(i => Volatile.Read(ref _ranks[i]) is null);
+            await EndAsync(new ControlReply(ControlDirective.Abort, $"local ranks {string.Join(",", missing)} of job '{jobId}' did not attach within {_options.RendezvousTimeout.TotalSeconds:0} s", null)).ConfigureAwait(false);
+            return;
+        }
+        var endpoints = _ranks.Select((r, i) => new LocalEndpoint(i, r!.Port, r.Pid)).ToList();
+        var request = new NodeJoinRequest(_options.NodeId, _options.HostId, _options.AdvertiseHost, endpoints, JoinProof.Compute(secretBase64, jobId, _options.NodeId));
+        NodeGeneration generation;
+        try
+        {
+            generation = await RendezvousClient.JoinAndWaitAsync(job, jobId, request, _options.RendezvousTimeout, _time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is InvalidOperationException or TimeoutException or FormatException)
+        {
+            await RefuseAllAsync(e.Message).ConfigureAwait(false);
+            return;
+        }
+        Generation = generation;
+        LogAssigned(jobId, generation.Assignment.Generation, _options.NodeId, generation.Assignment.WorldSize);
+        foreach (var (rank, i) in _ranks.Select((r, i) => (r!, i)))
+            await SafeSendAsync(rank, new LocalMessage.Assigned(generation.For(i)), cancellationToken).ConfigureAwait(false);
+        await BeatLoopAsync(generation, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Reports that a local rank's process exited (0 = finished); returns the coordinator's answer.</summary>
+    public async Task<ControlReply?> ReportExitAsync(int localRank, int exitCode, string? detail, CancellationToken cancellationToken)
+    {
+        if (Generation is not { } g) return null; // never admitted: nothing to report
+        Detach(localRank);
+        var slot = g.Assignment.Slots.FirstOrDefault(s => s.LocalRank == localRank);
+        if (slot is null) return null;
+        var reply = await job.ReportExit(new ProcessExitReport(MemberIds.Of(_options.NodeId, localRank), g.Assignment.Generation, slot.FencingToken, exitCode, detail))
+            .WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (reply.Directive != ControlDirective.Continue) await EndAsync(reply).ConfigureAwait(false);
+        return reply;
+    }
+
+    private Task<ControlReply> EnqueueAsync<T>(int localRank, Func<RankState, Queue<Pending<T>>> queue, T item, CancellationToken cancellationToken)
+    {
+        if (_ended.Task.IsCompleted) return _ended.Task;
+        var pending = new Pending<T>(item, new TaskCompletionSource<ControlReply>(TaskCreationOptions.RunContinuationsAsynchronously));
+        With(localRank, r =>
+        {
+            queue(r).Enqueue(pending);
+            r.LastHeard = _time.GetTimestamp();
+        });
+        _urgent.Release();
+        return pending.Reply.Task.WaitAsync(cancellationToken);
+    }
+
+    private void With(int localRank, Action<RankState> change)
+    {
+        lock (_gate)
+        {
+            if ((uint)localRank >= (uint)_ranks.Length || _ranks[localRank] is not { } r)
+                throw new InvalidOperationException($"local rank {localRank} of job '{jobId}' is not attached");
+            change(r);
+        }
+    }
+
+    private async Task SafeSendAsync(RankState rank, LocalMessage message, CancellationToken cancellationToken)
+    {
+        try { await rank.Outbox.SendAsync(message, cancellationToken).ConfigureAwait(false); }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            rank.Gone = true;
+        }
+    }
+
+    private async Task RefuseAllAsync(string reason)
+    {
+        foreach (var rank in _ranks.OfType<RankState>()) await SafeSendAsync(rank, new LocalMessage.Refused(reason), CancellationToken.None).ConfigureAwait(false);
+        await EndAsync(new ControlReply(ControlDirective.Abort, reason, null)).ConfigureAwait(false);
+    }
+
+    private async Task EndAsync(ControlReply directive)
+    {
+        if (!_ended.TrySetResult(directive)) return;
+        LogEnded(jobId, _options.NodeId, directive.Directive, directive.Reason ?? "");
+        List<TaskCompletionSource<ControlReply>> waiting;
+        lock (_gate)
+        {
+            waiting = [.. _ranks.OfType<RankState>().SelectMany(r => r.Requests.Select(p => p.Reply).Concat(r.Votes.Select(p => p.Reply)))];
+        }
+        foreach (var w in waiting) w.TrySetResult(directive);
+        foreach (var rank in _ranks.OfType<RankState>()) await SafeSendAsync(rank, new LocalMessage.Directive(directive), CancellationToken.None).ConfigureAwait(false);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "job {JobId} generation {Generation}: node {NodeId} assigned ({WorldSize} ranks in all)")]
+    private partial void LogAssigned(string jobId, long generation, string nodeId, int worldSize);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "job {JobId}: node {NodeId} stops its ranks: {Directive} {Reason}")]
+    private partial void LogEnded(string jobId, string nodeId, ControlDirective directive, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId} generation {Generation}: beat of node {NodeId} failed: {Reason}")]
+    private partial void LogBeatFailed(string jobId, long generation, string nodeId, string reason);
+
+    private sealed record Pending<T>(T Item, TaskCompletionSource<ControlReply> Reply);
+
+    private sealed class RankState(int port, int pid, IRankOutbox outbox, long heard)
+    {
+        public int Port { get; } = port;
+        public int Pid { get; } = pid;
+        public IRankOutbox Outbox { get; } = outbox;
+        public long LastHeard { get; set; } = heard;
+        public bool Gone { get; set; }
+        public ProgressReport? Latest { get; set; }
+        public ProgressReport? Sent { get; set; }
+        public Queue<Pending<ProgressReport>> Requests { get; } = new();
+        public Queue<Pending<CheckpointVote>> Votes { get; } = new();
+    }
+}

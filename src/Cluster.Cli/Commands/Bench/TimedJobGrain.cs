@@ -1,0 +1,50 @@
+using System.Collections.Concurrent;
+using Cluster.Coordinator.Contracts;
+
+namespace Cluster.Cli.Commands.Bench;
+
+/// <summary>
+/// The benchmark's view of one client connection to the job grain: every call is passed through unchanged and counted;
+/// beats are timed while <see cref="Recording"/>; the peer-table bytes handed out are summed.
+/// </summary>
+internal sealed class TimedJobGrain(IJobGrain inner) : IJobGrain
+{
+    private long _calls;
+    private long _peerBytes;
+
+    public bool Recording { get; set; }
+    public ConcurrentQueue<double> BeatLatenciesMs { get; } = new();
+    /// <summary>Every call made through this connection (beats, held directive calls, joins, ...).</summary>
+    public long Calls => Interlocked.Read(ref _calls);
+    public long PeerTableBytes => Interlocked.Read(ref _peerBytes);
+
+    public async Task<NodeBeatReply> Beat(NodeBeat beat)
+    {
+        var started = TimeProvider.System.GetTimestamp();
+        var reply = await Counted(inner.Beat(beat));
+        if (Recording) BeatLatenciesMs.Enqueue(TimeProvider.System.GetElapsedTime(started).TotalMilliseconds);
+        return reply;
+    }
+
+    public async Task<PeerTable> GetPeerTable(string nodeId, long generation)
+    {
+        var table = await Counted(inner.GetPeerTable(nodeId, generation));
+        Interlocked.Add(ref _peerBytes, table.Packed.Length);
+        return table;
+    }
+
+    public Task<SubmitResult> Submit(JobSpecSummary spec) => Counted(inner.Submit(spec));
+    public Task<JoinResult> JoinNode(NodeJoinRequest request) => Counted(inner.JoinNode(request));
+    public Task<NodeAssignmentResult> WaitForNodeAssignment(string nodeId, TimeSpan maxWait) => Counted(inner.WaitForNodeAssignment(nodeId, maxWait));
+    public Task<ControlReply> WaitForDirective(string nodeId, long generation, TimeSpan maxWait) => Counted(inner.WaitForDirective(nodeId, generation, maxWait));
+    public Task<ControlReply> ReportExit(ProcessExitReport report) => Counted(inner.ReportExit(report));
+    public Task<JobStatus> Cancel(string reason) => Counted(inner.Cancel(reason));
+    public Task<JobStatus> GetStatus() => Counted(inner.GetStatus());
+    public Task<CheckpointManifest?> GetLatestCheckpoint() => Counted(inner.GetLatestCheckpoint());
+
+    private Task<T> Counted<T>(Task<T> call)
+    {
+        Interlocked.Increment(ref _calls);
+        return call;
+    }
+}

@@ -1,0 +1,24 @@
+namespace Cluster.Coordinator.Contracts;
+
+/// <summary>
+/// The one control call a node makes per beat (and at once for a checkpoint request or vote): it renews the lease of every
+/// listed rank and carries their newest progress and checkpoint votes. <see cref="Ranks"/> lists only ranks the agent still
+/// hears from; a rank left out is not renewed.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record NodeBeat(string NodeId, long Generation, IReadOnlyList<RankBeat> Ranks);
+
+/// <summary>One rank's part of a <see cref="NodeBeat"/>: its fence, and new progress or a vote when there is one.</summary>
+[GenerateSerializer, Immutable]
+public sealed record RankBeat(int LocalRank, long FencingToken, ProgressReport? Progress = null, CheckpointVote? Vote = null);
+
+/// <summary>
+/// Reply to a <see cref="NodeBeat"/>: <see cref="Directive"/> is for the whole node (abort, fenced);
+/// <see cref="Replies"/> answers, per local rank, the entries that asked something (a checkpoint request or a vote).
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record NodeBeatReply(ControlDirective Directive, string? Reason, IReadOnlyList<RankReply> Replies);
+
+/// <summary>The answer to one rank's request in a <see cref="NodeBeat"/>: to its vote when <see cref="Vote"/>, else to its progress.</summary>
+[GenerateSerializer, Immutable]
+public sealed record RankReply(int LocalRank, ControlReply Reply, bool Vote = false);

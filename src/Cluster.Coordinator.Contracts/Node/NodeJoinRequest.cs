@@ -1,0 +1,9 @@
+namespace Cluster.Coordinator.Contracts;
+
+/// <summary>
+/// A node agent joining the job's rendezvous for all of its ranks in one call. <see cref="Proof"/> is
+/// <see cref="JoinProof.Compute"/> over the job secret; the secret itself never travels in a join. Joining again
+/// (a retry, or a coordinator that lost the waiting members) replaces the node's entries.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record NodeJoinRequest(string NodeId, string HostId, string AdvertisedHost, IReadOnlyList<LocalEndpoint> Ranks, string Proof);

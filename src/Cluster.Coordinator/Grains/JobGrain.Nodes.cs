@@ -1,0 +1,200 @@
+using Cluster.Coordinator.Contracts;
+using Cluster.Coordinator.Decisions;
+
+namespace Cluster.Coordinator.Grains;
+
+/// <summary>
+/// The node-level calls of <see cref="JobGrain"/>: a node agent joins, waits, fetches the peer table and beats for all
+/// its ranks, so the grain's call rate grows with nodes, not ranks. Every rank in a call is fenced on its own.
+/// </summary>
+public sealed partial class JobGrain
+{
+    /// <summary>Most local ranks one node call may carry (bounds the work and the allocation per call).</summary>
+    public const int MaxLocalRanks = 1024;
+
+    /// <inheritdoc />
+    public async Task<JoinResult> JoinNode(NodeJoinRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var nodeId = request.NodeId;
+        if (!S.Exists) return new JoinResult(false, nodeId, $"job '{JobId}' has not been submitted");
+        if (S.State.IsTerminal()) return new JoinResult(false, nodeId, $"job '{JobId}' is {S.State}: {S.FailureReason}");
+        if (!JoinProof.Verify(S.SecretBase64!, JobId, nodeId, request.Proof))
+        {
+            LogJoinRefused(JobId, nodeId);
+            return new JoinResult(false, nodeId, $"join proof of node {nodeId} does not match the job secret");
+        }
+        if (request.Ranks is not { Count: > 0 and <= MaxLocalRanks } ranks)
+            return new JoinResult(false, nodeId, $"node {nodeId} must join with 1..{MaxLocalRanks} local ranks");
+        if (ranks.Select(r => r.LocalRank).Distinct().Count() != ranks.Count)
+            return new JoinResult(false, nodeId, $"node {nodeId} listed a local rank twice");
+        var now = clock.UtcNow;
+        var members = ranks.Select(r => new RendezvousMember(MemberIds.Of(nodeId, r.LocalRank), nodeId, r.LocalRank, request.HostId,
+            request.AdvertisedHost, r.Port, r.Pid, now)).ToList();
+        var decision = _rendezvous!.Decide(S.Rendezvous, new RendezvousEvent.Join(members), now);
+        if (decision.Rejection is { } reason) return new JoinResult(false, nodeId, reason);
+        if (!ReferenceEquals(decision.State, S.Rendezvous))
+        {
+            // Not persisted per join (that wrote the whole member list once per join): the waiting members are soft state,
+            // written with the next real change (the first join's transition, the generation start). After a coordinator
+            // restart a waiting node is unknown and joins again (RendezvousClient).
+            if (S.State == JobState.Pending) Transition(LifecycleEvent.MemberJoined);
+            S.Rendezvous = decision.State;
+        }
+        await ApplyAsync(decision.Actions);
+        await SaveIfChangedAsync();
+        return new JoinResult(true, nodeId, null);
+    }
+
+    /// <inheritdoc />
+    public async Task<NodeAssignmentResult> WaitForNodeAssignment(string nodeId, TimeSpan maxWait)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(nodeId);
+        var wait = maxWait <= TimeSpan.Zero ? TimeSpan.Zero : maxWait < _options.MaxLongPoll ? maxWait : _options.MaxLongPoll;
+        // Real time on purpose: this bounds an Orleans call, whose response timeout runs on real time.
+        var deadline = TimeProvider.System.GetTimestamp() + (long)(wait.TotalSeconds * TimeProvider.System.TimestampFrequency);
+        while (true)
+        {
+            if (Evaluate(nodeId) is { } result) return result;
+            var remaining = TimeProvider.System.GetElapsedTime(TimeProvider.System.GetTimestamp(), deadline);
+            if (remaining <= TimeSpan.Zero)
+                return new NodeAssignmentResult(AssignmentStatus.Timeout, null, $"no generation yet for node {nodeId} after {wait.TotalSeconds:0.###}s; poll again");
+            try { await _changed.Task.WaitAsync(remaining, TimeProvider.System); }
+            catch (TimeoutException) { /* re-evaluate once more, then report the timeout */ }
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<PeerTable> GetPeerTable(string nodeId, long generation)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(nodeId);
+        var rv = S.Rendezvous;
+        if (!S.Exists || rv.IsOpen || generation != rv.Generation)
+            throw new InvalidOperationException($"job '{JobId}': generation {generation} is not the active generation ({(rv.IsOpen ? "none" : rv.Generation)})");
+        if (rv.SlotsOfNode(nodeId).Count == 0)
+            throw new InvalidOperationException($"job '{JobId}': node {nodeId} has no rank in generation {generation}");
+        if (_peerTable?.Generation != rv.Generation) // packed once per generation, then handed to every node as is
+        {
+            var peers = rv.Ranks.Select(r => new PeerEndpoint(r.Rank, r.Member.Host, r.Member.Port, r.Member.HostId)).ToList();
+            _peerTable = new PeerTable(rv.Generation, peers.Count, PeerTableCodec.Pack(peers));
+        }
+        return Task.FromResult(_peerTable);
+    }
+
+    /// <inheritdoc />
+    public async Task<NodeBeatReply> Beat(NodeBeat beat)
+    {
+        ArgumentNullException.ThrowIfNull(beat);
+        ArgumentNullException.ThrowIfNull(beat.Ranks);
+        if (!S.Exists) return new NodeBeatReply(ControlDirective.Abort, $"job '{JobId}' has not been submitted", []);
+        if (beat.Ranks.Count > MaxLocalRanks) return new NodeBeatReply(ControlDirective.Fenced, $"a beat carries at most {MaxLocalRanks} ranks", []);
+        var replies = new List<RankReply>();
+        var fenced = 0;
+        foreach (var entry in beat.Ranks)
+        {
+            var (slot, refusal) = Guard(MemberIds.Of(beat.NodeId, entry.LocalRank), beat.Generation, entry.FencingToken);
+            if (refusal is not null)
+            {
+                if (refusal.Directive == ControlDirective.Abort) return new NodeBeatReply(ControlDirective.Abort, refusal.Reason, []);
+                replies.Add(new RankReply(entry.LocalRank, refusal));
+                fenced++;
+                continue;
+            }
+            Renew(slot!.Rank);
+            if (entry.Progress is { } progress)
+            {
+                var reply = await OnProgressAsync(slot, progress, beat.Generation);
+                // Answered when it asked something, or when a checkpoint is open that this rank has not voted for yet.
+                if (progress.Checkpoint != CheckpointRequestKind.None || reply.Checkpoint is not null) replies.Add(new RankReply(entry.LocalRank, reply));
+            }
+            if (entry.Vote is { } vote) replies.Add(new RankReply(entry.LocalRank, await OnVoteAsync(slot, vote, beat.Generation), Vote: true));
+        }
+        await SaveIfChangedAsync();
+        if (S.State.IsTerminal()) return new NodeBeatReply(ControlDirective.Abort, $"job '{JobId}' is {S.State}: {S.FailureReason}", replies);
+        return fenced > 0 && fenced == beat.Ranks.Count
+            ? new NodeBeatReply(ControlDirective.Fenced, replies[0].Reply.Reason, replies)
+            : new NodeBeatReply(ControlDirective.Continue, null, replies);
+    }
+
+    /// <inheritdoc />
+    public async Task<ControlReply> WaitForDirective(string nodeId, long generation, TimeSpan maxWait)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(nodeId);
+        var wait = maxWait <= TimeSpan.Zero ? TimeSpan.Zero : maxWait < _options.MaxLongPoll ? maxWait : _options.MaxLongPoll;
+        var deadline = TimeProvider.System.GetTimestamp() + (long)(wait.TotalSeconds * TimeProvider.System.TimestampFrequency);
+        while (true)
+        {
+            if (DirectiveFor(nodeId, generation) is { } directive) return directive;
+            var remaining = TimeProvider.System.GetElapsedTime(TimeProvider.System.GetTimestamp(), deadline);
+            if (remaining <= TimeSpan.Zero) return ControlReply.Continue;
+            try { await _changed.Task.WaitAsync(remaining, TimeProvider.System); }
+            catch (TimeoutException) { /* re-evaluate once more, then answer Continue */ }
+        }
+    }
+
+    /// <summary>What a node of <paramref name="generation"/> must do now, or null while it keeps training (or the job completed).</summary>
+    private ControlReply? DirectiveFor(string nodeId, long generation)
+    {
+        if (!S.Exists) return new ControlReply(ControlDirective.Abort, $"job '{JobId}' has not been submitted", null);
+        if (S.State == JobState.Completed) return null; // ranks finish on their own; the call is held until its deadline
+        if (S.State.IsTerminal()) return new ControlReply(ControlDirective.Abort, $"job '{JobId}' is {S.State}: {S.FailureReason}", null);
+        var rv = S.Rendezvous;
+        if (rv.IsOpen || rv.Generation != generation || rv.SlotsOfNode(nodeId).Count == 0)
+            return new ControlReply(ControlDirective.Fenced, $"node {nodeId} is not in the active generation {(rv.IsOpen ? "(none)" : rv.Generation.ToString(System.Globalization.CultureInfo.InvariantCulture))}; it spoke for generation {generation}", null);
+        return null;
+    }
+
+    /// <summary>Current answer for a long-polling node, or null to keep waiting.</summary>
+    private NodeAssignmentResult? Evaluate(string nodeId)
+    {
+        if (!S.Exists) return new NodeAssignmentResult(AssignmentStatus.Unknown, null, $"job '{JobId}' has not been submitted");
+        if (S.State.IsTerminal()) return new NodeAssignmentResult(AssignmentStatus.Aborted, null, $"job '{JobId}' is {S.State}: {S.FailureReason}");
+        var rv = S.Rendezvous;
+        var slots = rv.SlotsOfNode(nodeId);
+        if (slots.Count > 0)
+        {
+            var local = slots.Select(s => new LocalSlot(s.Member.LocalRank, s.Rank, RendezvousDecider.FencingToken(rv.Generation, s.Rank))).ToList();
+            return new NodeAssignmentResult(AssignmentStatus.Assigned,
+                new NodeAssignment(JobId, rv.Generation, rv.Ranks.Count, local, S.SecretBase64!, _plan!, S.Checkpoints.Latest), null);
+        }
+        if (!rv.HasNode(nodeId))
+            return new NodeAssignmentResult(AssignmentStatus.NotJoined, null, $"node {nodeId} has not joined job '{JobId}'");
+        return rv.IsOpen
+            ? null
+            : new NodeAssignmentResult(AssignmentStatus.NotAdmitted, null, $"generation {rv.Generation} started without node {nodeId} (node incomplete or above max workers)");
+    }
+
+    private async Task<ControlReply> OnProgressAsync(RankSlot slot, ProgressReport report, long generation)
+    {
+        _progress[slot.Rank] = report;
+        var observed = EpochPlanDecider.Observe(_plan!, report.Epoch, report.Cursor);
+        if (observed.Rejection is { } bad) LogProgressRejected(JobId, slot.Rank, bad);
+        else _plan = observed.State;
+        if (S.State == JobState.Running)
+        {
+            var decision = _checkpoints!.Decide(S.Checkpoints, new CheckpointEvent.StepCompleted(report.Step, generation, S.Rendezvous.Ranks.Count,
+                report.Checkpoint != CheckpointRequestKind.None, report.Checkpoint == CheckpointRequestKind.Final), clock.UtcNow);
+            if (!ReferenceEquals(decision.State, S.Checkpoints)) { S.Checkpoints = decision.State; _dirty = true; }
+            await ApplyAsync(decision.Actions);
+        }
+        var reply = ReplyFor(slot.Rank, generation);
+        // Asked for a checkpoint at this step while an earlier one is still open: the rank asks again shortly.
+        return report.Checkpoint != CheckpointRequestKind.None && reply.Directive == ControlDirective.Continue
+            && S.Checkpoints.Pending is { } open && open.Step < report.Step && reply.Checkpoint?.Step != report.Step
+            ? reply with { CheckpointBusy = true, Reason = $"checkpoint {open.CheckpointId} of step {open.Step} is still open" }
+            : reply;
+    }
+
+    private async Task<ControlReply> OnVoteAsync(RankSlot slot, CheckpointVote vote, long generation)
+    {
+        var ack = new CheckpointAck(vote.CheckpointId, generation, slot.Rank, vote.Epoch, vote.Cursor, vote.Files ?? [], vote.Error);
+        var decision = _checkpoints!.Decide(S.Checkpoints, new CheckpointEvent.Ack(ack), clock.UtcNow);
+        if (decision.Rejection is { } reason) return new ControlReply(ControlDirective.Continue, reason, null);
+        var before = S.Checkpoints;
+        S.Checkpoints = decision.State;
+        // A vote alone is not persisted (the open checkpoint is discarded if the coordinator restarts); the commit or the
+        // discard it leads to is.
+        await ApplyCheckpointOutcomeAsync(before, decision.Actions);
+        return ReplyFor(slot.Rank, generation);
+    }
+}
