@@ -4,39 +4,64 @@ namespace Cluster.Collectives;
 /// environment (env://: MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE, CLUSTER_JOB_ID, CLUSTER_GENERATION, CLUSTER_SECRET).</summary>
 public static class Communicator
 {
-    /// <summary>Binds this rank's listener on <c>0.0.0.0:Peers[Rank].Port</c>, connects the mesh and returns the communicator.</summary>
+    /// <summary>Binds this rank's listener on <c>0.0.0.0:Peers[Rank].Port</c> (the communicator owns it), connects this
+    /// rank's topology partners (<see cref="PeerTopology"/>) and returns the communicator.</summary>
     public static async Task<ICommunicator> CreateAsync(CommunicatorOptions options, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         RejectUnavailableBackends(options);
-        if (options.WorldSize == 1 && options.Transport != TransportKind.Nccl) return new MeshCommunicator(options, new Channel?[1]);
-        using var listener = CommunicatorListener.Bind("0.0.0.0", options.Peers[options.Rank].Port, options.SocketBufferBytes);
-        return await CreateAsync(options, listener, ct).ConfigureAwait(false);
+        if (options.WorldSize == 1 && options.Transport != TransportKind.Nccl) return new MeshCommunicator(options, new Channel?[1], null);
+        var listener = CommunicatorListener.Bind("0.0.0.0", options.Peers[options.Rank].Port, options.SocketBufferBytes);
+        try
+        {
+            return await CreateAsync(options, listener, ownsListener: true, ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            listener.Dispose();
+            throw;
+        }
     }
 
-    /// <summary>Connects the mesh, accepting peers on an already bound <paramref name="listener"/> (which the caller disposes).</summary>
-    public static async Task<ICommunicator> CreateAsync(CommunicatorOptions options, CommunicatorListener listener, CancellationToken ct)
+    /// <summary>Connects this rank's topology partners, accepting peers on an already bound <paramref name="listener"/>
+    /// (which the caller disposes). The communicator keeps accepting on it until it is disposed: keep the listener open
+    /// as long as the communicator if Send/Recv may address ranks outside the topology (they connect on first use).</summary>
+    public static Task<ICommunicator> CreateAsync(CommunicatorOptions options, CommunicatorListener listener, CancellationToken ct) =>
+        CreateAsync(options, listener, ownsListener: false, ct);
+
+    internal static async Task<ICommunicator> CreateAsync(CommunicatorOptions options, CommunicatorListener listener, bool ownsListener, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(listener);
         options.Validate();
         RejectUnavailableBackends(options);
-        if (options.Transport == TransportKind.Nccl) return await CreateNcclAsync(options, listener, ct).ConfigureAwait(false);
-        if (options.WorldSize == 1) return new MeshCommunicator(options, new Channel?[1]);
-        var channels = await new MeshConnector(options).ConnectAsync(listener, ct).ConfigureAwait(false);
-        return new MeshCommunicator(options, channels);
+        if (options.Transport == TransportKind.Nccl) return await CreateNcclAsync(options, listener, ownsListener, ct).ConfigureAwait(false);
+        if (options.WorldSize == 1)
+        {
+            if (ownsListener) listener.Dispose();
+            return new MeshCommunicator(options, new Channel?[1], null);
+        }
+        return await ConnectMeshAsync(options, listener, ownsListener, ct).ConfigureAwait(false);
+    }
+
+    private static async Task<MeshCommunicator> ConnectMeshAsync(CommunicatorOptions options, CommunicatorListener listener, bool ownsListener, CancellationToken ct)
+    {
+        var connector = new MeshConnector(options, ownsListener ? listener : null);
+        var channels = await connector.ConnectAsync(listener, ct).ConfigureAwait(false);
+        return new MeshCommunicator(options, channels, connector);
     }
 
     /// <summary>NCCL: an authenticated TCP mesh bootstraps it (unique id exchange) and carries the operations NCCL
     /// does not; the NCCL communicator owns the bootstrap.</summary>
-    private static async Task<ICommunicator> CreateNcclAsync(CommunicatorOptions options, CommunicatorListener listener, CancellationToken ct)
+    private static async Task<ICommunicator> CreateNcclAsync(CommunicatorOptions options, CommunicatorListener listener, bool ownsListener, CancellationToken ct)
     {
         Nccl.NcclApi.Load(); // fails at once with BackendUnavailableException when NCCL or CUDA is missing
         var tcp = options with { Transport = TransportKind.Tcp };
+        if (tcp.WorldSize == 1 && ownsListener) listener.Dispose();
         ICommunicator bootstrap = tcp.WorldSize == 1
-            ? new MeshCommunicator(tcp, new Channel?[1])
-            : new MeshCommunicator(tcp, await new MeshConnector(tcp).ConnectAsync(listener, ct).ConfigureAwait(false));
+            ? new MeshCommunicator(tcp, new Channel?[1], null)
+            : await ConnectMeshAsync(tcp, listener, ownsListener, ct).ConfigureAwait(false);
         try
         {
             return await Nccl.NcclCommunicator.CreateAsync(options, bootstrap, CudaDeviceOf(options), ct).ConfigureAwait(false);

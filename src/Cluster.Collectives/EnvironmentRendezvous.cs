@@ -36,7 +36,21 @@ internal static class EnvironmentRendezvous
     public static async Task<ICommunicator> CreateAsync(EnvironmentSettings s, CancellationToken ct)
     {
         if (s.WorldSize < 1 || s.Rank < 0 || s.Rank >= s.WorldSize) throw new InvalidOperationException($"RANK {s.Rank} is not in [0, WORLD_SIZE={s.WorldSize}).");
-        using var listener = CommunicatorListener.Bind();
+        var listener = CommunicatorListener.Bind();
+        try
+        {
+            return await CreateAsync(s, listener, ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            listener.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The communicator owns <paramref name="listener"/> on success (it keeps accepting on-demand point-to-point links).</summary>
+    private static async Task<ICommunicator> CreateAsync(EnvironmentSettings s, CommunicatorListener listener, CancellationToken ct)
+    {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
         deadline.CancelAfter(s.Timeout);
         IReadOnlyList<PeerInfo> peers;
@@ -54,7 +68,7 @@ internal static class EnvironmentRendezvous
             JobId = s.JobId, Generation = s.Generation, Rank = s.Rank, Peers = peers, Secret = s.Secret,
             Transport = s.Transport, ConnectTimeout = s.Timeout,
         };
-        return await Communicator.CreateAsync(options, listener, ct).ConfigureAwait(false);
+        return await Communicator.CreateAsync(options, listener, ownsListener: true, ct).ConfigureAwait(false);
     }
 
     private static async Task<IReadOnlyList<PeerInfo>> ServeAsync(EnvironmentSettings s, int myPort, CancellationToken ct)

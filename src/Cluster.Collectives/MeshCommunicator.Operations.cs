@@ -163,7 +163,7 @@ internal sealed partial class MeshCommunicator
             try
             {
                 ArmCollective(OpCode.Barrier, 0);
-                SmallAlgorithms.DisseminationBarrier(_ctx, _peers, Rank, WorldSize);
+                SmallAlgorithms.RecursiveDoublingBarrier(_ctx, _peers, Rank, WorldSize);
             }
             catch (Exception e) { throw Fail(name, e); }
             finally { Exit(); }
@@ -182,7 +182,7 @@ internal sealed partial class MeshCommunicator
             try
             {
                 var bytes = MemoryMarshal.AsBytes(data.Span);
-                var channel = Peer(destination);
+                var channel = PointToPointLink(destination);
                 channel.ArmSend(OpCode.PointToPoint, ++_sendSeq[destination], bytes.Length);
                 Transfer.Exchange(_ctx, channel, bytes, null, default);
             }
@@ -203,7 +203,7 @@ internal sealed partial class MeshCommunicator
             try
             {
                 var bytes = MemoryMarshal.AsBytes(data.Span);
-                var channel = Peer(source);
+                var channel = PointToPointLink(source);
                 channel.ArmReceive(OpCode.PointToPoint, ++_recvSeq[source], bytes.Length);
                 Transfer.Exchange(_ctx, null, default, channel, bytes);
             }
@@ -214,9 +214,9 @@ internal sealed partial class MeshCommunicator
         catch (Exception e) { return ValueTask.FromException(e); }
     }
 
-    private Channel Left => Peer((Rank - 1 + WorldSize) % WorldSize);
+    private Channel Left => SmallAlgorithms.Link(_peers, Rank, PeerTopology.Left(Rank, WorldSize));
 
-    private Channel Right => Peer((Rank + 1) % WorldSize);
+    private Channel Right => SmallAlgorithms.Link(_peers, Rank, PeerTopology.Right(Rank, WorldSize));
 
     private void RequirePeer(int peer, string parameter)
     {

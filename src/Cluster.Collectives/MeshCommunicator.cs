@@ -7,12 +7,18 @@ namespace Cluster.Collectives;
 /// progress engine over non-blocking links (lowest latency, no thread hops) and return completed ValueTasks.
 /// Operations are serialised: a second concurrent call fails with <see cref="InvalidOperationException"/>.
 /// Any failure breaks the communicator for good; <see cref="Abort"/> fails the pending operation within one poll slice.
+/// Links: only the <see cref="PeerTopology.Partners"/> of this rank are connected at creation (ring neighbours and the
+/// recursive-doubling partners; every collective uses only those). Send/Recv with any other rank opens that link on
+/// first use, with the same handshake, inside the operation's deadline: the higher rank of the pair connects and the
+/// lower one accepts, so the first Send/Recv of such a pair completes only once the other side has entered a
+/// Send/Recv with it too. That needs the listener the communicator was created with to stay open.
 /// </summary>
 internal sealed partial class MeshCommunicator : ICommunicator
 {
     private const int Idle = 0, Busy = 1, Closing = 2;
     private readonly CommunicatorOptions _options;
     private readonly Channel?[] _peers;
+    private readonly MeshConnector? _connector;
     private readonly OpContext _ctx;
     private readonly byte[] _scratch;
     private readonly int _smallLimit;
@@ -25,10 +31,12 @@ internal sealed partial class MeshCommunicator : ICommunicator
     private volatile CollectiveException? _broken;
     private int _linksClosed;
 
-    public MeshCommunicator(CommunicatorOptions options, Channel?[] peers)
+    /// <param name="connector">Opens links outside the topology on first use; null for a world of one.</param>
+    public MeshCommunicator(CommunicatorOptions options, Channel?[] peers, MeshConnector? connector)
     {
         _options = options;
         _peers = peers;
+        _connector = connector;
         _log = options.Logger;
         _ctx = new OpContext(this, options);
         _smallLimit = Math.Min(options.SmallMessageBytes, 4 * 1024 * 1024);
@@ -43,6 +51,14 @@ internal sealed partial class MeshCommunicator : ICommunicator
     public int WorldSize => _options.WorldSize;
 
     internal CommunicatorOptions Options => _options;
+
+    /// <summary>Diagnostics: the ranks this rank currently holds a link to (one authenticated socket each), ascending.</summary>
+    internal IReadOnlyList<int> ConnectedPeers =>
+        [.. Enumerable.Range(0, _peers.Length).Where(r => Volatile.Read(ref _peers[r]) is not null)];
+
+    /// <summary>Diagnostics: the subset of <see cref="ConnectedPeers"/> linked over shared memory.</summary>
+    internal IReadOnlyList<int> SharedMemoryPeers =>
+        [.. Enumerable.Range(0, _peers.Length).Where(r => Volatile.Read(ref _peers[r])?.Link is Shm.ShmLink)];
 
     public void Abort(string reason)
     {
@@ -83,6 +99,7 @@ internal sealed partial class MeshCommunicator : ICommunicator
     private void CloseLinks(bool goodbye)
     {
         if (Interlocked.Exchange(ref _linksClosed, 1) != 0) return;
+        _connector?.Dispose();
         foreach (var channel in _peers)
         {
             if (channel is null) continue;
@@ -161,5 +178,25 @@ internal sealed partial class MeshCommunicator : ICommunicator
         }
     }
 
-    private Channel Peer(int rank) => _peers[rank] ?? throw new InvalidOperationException($"no link from rank {Rank} to rank {rank}");
+    /// <summary>The link to <paramref name="peer"/> for point-to-point: a topology link, or one opened now (engine thread only).</summary>
+    private Channel PointToPointLink(int peer)
+    {
+        if (_peers[peer] is { } channel) return channel;
+        if (_connector is null) throw new InvalidOperationException($"no link from rank {Rank} to rank {peer}");
+        using var giveUp = new CancellationTokenSource();
+        var opening = _connector.OpenAsync(peer, giveUp.Token);
+        try
+        {
+            channel = _ctx.Await(opening, peer);
+        }
+        catch
+        {
+            giveUp.Cancel();
+            MeshConnector.DisposeWhenDone(opening);
+            throw;
+        }
+        _log?.LogDebug("Rank {Rank}: opened a point-to-point link to rank {Peer} (outside the topology)", Rank, peer);
+        Volatile.Write(ref _peers[peer], channel);
+        return channel;
+    }
 }

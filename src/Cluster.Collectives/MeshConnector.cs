@@ -3,70 +3,116 @@ using Microsoft.Extensions.Logging;
 
 namespace Cluster.Collectives;
 
-/// <summary>Builds the full TCP mesh of one generation: every rank accepts the higher ranks on its listener and
-/// connects to every lower rank (retrying until the connect deadline). Each connection is authenticated in both
-/// directions before it is used; refused connections are logged and closed and the listener keeps accepting.</summary>
-internal sealed class MeshConnector
+/// <summary>Connects one generation's data plane. At creation only the <see cref="PeerTopology.Partners"/> of this rank:
+/// it accepts the higher ones on its listener and connects to the lower ones (retrying until the connect deadline).
+/// Afterwards it keeps accepting on the listener for the communicator's lifetime, so that a point-to-point operation
+/// with a rank outside the topology can open that link on first use (<see cref="OpenAsync"/>): the higher rank of the
+/// pair connects, the lower one takes the accepted link. Every connection is authenticated in both directions
+/// (HMAC handshake) before it is used and upgraded to shared memory where the transport says so; refused connections
+/// are logged and closed and the listener keeps accepting.</summary>
+internal sealed class MeshConnector : IDisposable
 {
     private readonly CommunicatorOptions _options;
     private readonly HandshakeIdentity _me;
-    private readonly Channel?[] _channels;
+    private readonly CommunicatorListener? _ownedListener;
     private readonly object _gate = new();
-    private readonly TaskCompletionSource _allAccepted = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private int _pendingAccepts;
+    /// <summary>Per higher rank: completes with the accepted link (taken once), or faults when accepting has ended.</summary>
+    private readonly TaskCompletionSource<Channel>?[] _accepted;
+    private readonly bool[] _taken;
+    private readonly CancellationTokenSource _lifetime = new();
+    private string? _acceptEnded;
+    private bool _disposed;
 
-    public MeshConnector(CommunicatorOptions options)
+    public MeshConnector(CommunicatorOptions options, CommunicatorListener? ownedListener = null)
     {
         _options = options;
+        _ownedListener = ownedListener;
         _me = new HandshakeIdentity(options.JobId, options.Generation, options.Rank, options.Secret);
-        _channels = new Channel?[options.WorldSize];
-        _pendingAccepts = options.WorldSize - 1 - options.Rank;
-        if (_pendingAccepts == 0) _allAccepted.TrySetResult();
+        _accepted = new TaskCompletionSource<Channel>?[options.WorldSize];
+        _taken = new bool[options.WorldSize];
     }
 
-    /// <summary>Returns one channel per peer (null at this rank's own index).</summary>
+    /// <summary>Starts accepting, connects this rank's topology partners and returns one channel per rank
+    /// (null at this rank's own index and at every rank outside the topology).</summary>
     public async Task<Channel?[]> ConnectAsync(CommunicatorListener listener, CancellationToken ct)
     {
+        _ = Task.Run(() => AcceptLoopAsync(listener, _lifetime.Token), CancellationToken.None);
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(ct);
         deadline.CancelAfter(_options.ConnectTimeout);
-        using var stopAccepting = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token);
-        var acceptLoop = _pendingAccepts > 0 ? Task.Run(() => AcceptLoopAsync(listener, stopAccepting.Token), CancellationToken.None) : Task.CompletedTask;
+        var partners = PeerTopology.Partners(_options.Rank, _options.WorldSize);
+        var outgoing = partners.Where(p => p < _options.Rank).ToDictionary(p => p, p => ConnectToAsync(p, deadline.Token));
+        var incoming = partners.Where(p => p > _options.Rank).ToDictionary(p => p, Accepted);
+        var links = outgoing.Concat(incoming).ToArray();
+        var channels = new Channel?[_options.WorldSize];
         try
         {
-            var connects = new List<Task>();
-            for (var peer = 0; peer < _options.Rank; peer++) connects.Add(ConnectToAsync(peer, deadline.Token));
-            var all = Task.WhenAll(connects.Append(_allAccepted.Task));
-            await all.WaitAsync(deadline.Token).ConfigureAwait(false);
-            return _channels;
+            await Task.WhenAll(links.Select(l => l.Value)).WaitAsync(deadline.Token).ConfigureAwait(false);
+            foreach (var (peer, task) in links) channels[peer] = Take(peer, task.Result);
+            return channels;
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
-            CloseAll();
-            var missing = Enumerable.Range(0, _options.WorldSize).Where(r => r != _options.Rank && Volatile.Read(ref _channels[r]) is null).ToArray();
+            var missing = links.Where(l => !l.Value.IsCompletedSuccessfully).Select(l => l.Key).Order().ToArray();
+            Fail(outgoing.Values);
             _options.Logger?.LogError("Rank {Rank} could not connect to ranks {Missing} within {Timeout}", _options.Rank, string.Join(",", missing), _options.ConnectTimeout);
             throw new CollectiveTimeoutException("connect", _options.Generation, missing.Length > 0 ? missing[0] : null, _options.ConnectTimeout);
         }
         catch
         {
-            CloseAll();
+            Fail(outgoing.Values);
             throw;
-        }
-        finally
-        {
-            stopAccepting.Cancel();
-            try { await acceptLoop.ConfigureAwait(false); } catch (OperationCanceledException) { }
         }
     }
 
-    private void CloseAll()
+    /// <summary>Creation failed: stop accepting (disposes accepted links) and dispose outgoing links as they finish.</summary>
+    private void Fail(IEnumerable<Task<Channel>> outgoing)
+    {
+        Dispose();
+        foreach (var task in outgoing) DisposeWhenDone(task);
+    }
+
+    /// <summary>For links nobody will use (a caller gave up waiting): disposed if and when they arrive.</summary>
+    public static void DisposeWhenDone(Task<Channel> task) =>
+        _ = task.ContinueWith(t => { if (t.IsCompletedSuccessfully) t.Result.Dispose(); }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+
+    /// <summary>Opens the link to a rank outside the topology (point-to-point on first use): connects when the peer is
+    /// lower, waits for its connection when it is higher. The caller bounds the wait (operation deadline), cancels
+    /// <paramref name="ct"/> when it gives up and then passes the task to <see cref="DisposeWhenDone"/>.</summary>
+    public async Task<Channel> OpenAsync(int peer, CancellationToken ct)
+    {
+        var channel = peer < _options.Rank
+            ? await ConnectToAsync(peer, ct).ConfigureAwait(false)
+            : await Accepted(peer).WaitAsync(ct).ConfigureAwait(false);
+        return Take(peer, channel);
+    }
+
+    private Channel Take(int peer, Channel channel)
     {
         lock (_gate)
         {
-            for (var i = 0; i < _channels.Length; i++) { _channels[i]?.Dispose(); _channels[i] = null; }
+            if (!_disposed)
+            {
+                _taken[peer] = true;
+                return channel;
+            }
+        }
+        // Closed meanwhile: an accepted link was disposed with the other orphans; an outgoing one is disposed here.
+        if (peer < _options.Rank) channel.Dispose();
+        throw new LinkFailedException(peer, "the communicator is closed");
+    }
+
+    private Task<Channel> Accepted(int peer)
+    {
+        lock (_gate)
+        {
+            var slot = _accepted[peer] ??= new TaskCompletionSource<Channel>(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (_acceptEnded is { } why && !slot.Task.IsCompleted)
+                slot.TrySetException(new LinkFailedException(peer, $"rank {_options.Rank} no longer accepts connections ({why}), so rank {peer} cannot connect"));
+            return slot.Task;
         }
     }
 
-    private async Task ConnectToAsync(int peer, CancellationToken ct)
+    private async Task<Channel> ConnectToAsync(int peer, CancellationToken ct)
     {
         var info = _options.Peers[peer];
         var backoff = TimeSpan.FromMilliseconds(10);
@@ -87,9 +133,7 @@ internal sealed class MeshConnector
                     : null;
                 if (shm is null && UsesSharedMemory(peer))
                     _options.Logger?.LogWarning("Rank {Rank}: shared memory with rank {Peer} unavailable; using TCP", _options.Rank, peer);
-                var channel = shm is not null ? new Channel(shm, socket) : new Channel(new TcpLink(socket, peer), null);
-                Install(peer, channel);
-                return;
+                return shm is not null ? new Channel(shm, socket) : new Channel(new TcpLink(socket, peer), null);
             }
             catch (AuthenticationFailedException e)
             {
@@ -118,21 +162,35 @@ internal sealed class MeshConnector
 
     private async Task AcceptLoopAsync(CommunicatorListener listener, CancellationToken ct)
     {
-        while (!ct.IsCancellationRequested)
+        var why = "the communicator is closed";
+        try
         {
-            Socket socket;
-            try
+            while (!ct.IsCancellationRequested)
             {
-                socket = await listener.Socket.AcceptAsync(ct).ConfigureAwait(false);
+                Socket socket;
+                try
+                {
+                    socket = await listener.Socket.AcceptAsync(ct).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) { return; }
+                catch (ObjectDisposedException) { why = "its listener was closed"; return; }
+                catch (SocketException e)
+                {
+                    if (e.SocketErrorCode is SocketError.OperationAborted or SocketError.Interrupted or SocketError.NotSocket) { why = "its listener was closed"; return; }
+                    _options.Logger?.LogWarning("Rank {Rank}: accept failed: {Error}", _options.Rank, e.Message);
+                    continue;
+                }
+                _ = Task.Run(() => AcceptOneAsync(socket, ct), CancellationToken.None);
             }
-            catch (OperationCanceledException) { return; }
-            catch (ObjectDisposedException) { return; }
-            catch (SocketException e)
+        }
+        finally
+        {
+            lock (_gate)
             {
-                _options.Logger?.LogWarning("Rank {Rank}: accept failed: {Error}", _options.Rank, e.Message);
-                continue;
+                _acceptEnded = why;
+                for (var r = 0; r < _accepted.Length; r++)
+                    _accepted[r]?.TrySetException(new LinkFailedException(r, $"rank {_options.Rank} no longer accepts connections ({why}), so rank {r} cannot connect"));
             }
-            _ = Task.Run(() => AcceptOneAsync(socket, ct), CancellationToken.None);
         }
     }
 
@@ -149,12 +207,17 @@ internal sealed class MeshConnector
                 ? await ShmUpgrade.CreateAsync(socket, peer, _options.ShmRingBytes, _options.Transport == TransportKind.Shm, deadline.Token).ConfigureAwait(false)
                 : null;
             var channel = shm is not null ? new Channel(shm, socket) : new Channel(new TcpLink(socket, peer), null);
-            if (!Install(peer, channel))
+            bool installed;
+            lock (_gate)
+            {
+                var slot = _accepted[peer] ??= new TaskCompletionSource<Channel>(TaskCreationOptions.RunContinuationsAsynchronously);
+                installed = _acceptEnded is null && slot.TrySetResult(channel);
+            }
+            if (!installed)
             {
                 channel.Dispose();
                 throw new HandshakeRefusedException($"rank {peer} is already connected");
             }
-            if (Interlocked.Decrement(ref _pendingAccepts) == 0) _allAccepted.TrySetResult();
         }
         catch (Exception e)
         {
@@ -169,7 +232,8 @@ internal sealed class MeshConnector
     {
         if (peer <= _options.Rank || peer >= _options.WorldSize)
             return $"rank {peer} may not connect to rank {_options.Rank} (only higher ranks of a world of {_options.WorldSize} connect here)";
-        return Volatile.Read(ref _channels[peer]) is null ? null : $"rank {peer} is already connected";
+        lock (_gate)
+            return _accepted[peer]?.Task.IsCompleted == true ? $"rank {peer} is already connected" : null;
     }
 
     /// <summary>Shared memory for ranks of one host (Auto) or for everyone (Shm); both sides decide alike from the options.</summary>
@@ -180,13 +244,25 @@ internal sealed class MeshConnector
         _ => false,
     };
 
-    private bool Install(int peer, Channel channel)
+    /// <summary>Stops accepting, disposes the accepted links nobody took, and the listener if this connector owns it.</summary>
+    public void Dispose()
     {
+        List<Channel> orphans = [];
         lock (_gate)
         {
-            if (_channels[peer] is not null) return false;
-            _channels[peer] = channel;
-            return true;
+            if (_disposed) return;
+            _disposed = true;
+            _acceptEnded ??= "the communicator is closed";
+            for (var r = 0; r < _accepted.Length; r++)
+            {
+                var slot = _accepted[r];
+                if (slot is null) continue;
+                if (slot.Task.IsCompletedSuccessfully && !_taken[r]) orphans.Add(slot.Task.Result);
+                slot.TrySetException(new LinkFailedException(r, "the communicator is closed"));
+            }
         }
+        _lifetime.Cancel();
+        foreach (var c in orphans) c.Dispose();
+        _ownedListener?.Dispose();
     }
 }

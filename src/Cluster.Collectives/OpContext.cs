@@ -59,4 +59,18 @@ internal sealed class OpContext
             _owner.ThrowIfAnyPeerGone();
         }
     }
+
+    /// <summary>Blocks until <paramref name="task"/> completes (opening a link), checking abort, cancellation and the
+    /// operation's deadline every few milliseconds; a timeout names <paramref name="peer"/>.</summary>
+    public T Await<T>(Task<T> task, int peer)
+    {
+        WaitingFor = peer;
+        while (!((IAsyncResult)task).AsyncWaitHandle.WaitOne(5))
+        {
+            _owner.ThrowIfAborted(Operation);
+            _ct.ThrowIfCancellationRequested();
+            if (_time.GetTimestamp() >= _deadline) throw new CollectiveTimeoutException(Operation, _owner.Generation, peer, Timeout);
+        }
+        return task.GetAwaiter().GetResult();
+    }
 }

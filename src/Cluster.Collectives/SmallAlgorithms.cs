@@ -3,65 +3,61 @@ using System.Runtime.InteropServices;
 namespace Cluster.Collectives;
 
 /// <summary>Latency-optimised algorithms: recursive-doubling all-reduce (non-powers of two fold the extra ranks in
-/// first and out last), dissemination barrier, and the pipelined chain broadcast.</summary>
+/// first and out last), the barrier on the same schedule (header-only frames), and the pipelined chain broadcast.
+/// Every partner they use is in <see cref="PeerTopology.Partners"/>; a missing link fails loudly.</summary>
 internal static class SmallAlgorithms
 {
     public static void RecursiveDoublingAllReduce<T>(OpContext ctx, Channel?[] peers, int rank, int n, Span<byte> data, ReduceOp op, Span<byte> scratch)
+        where T : unmanaged => RecursiveDoubling<T>(ctx, peers, rank, n, data, scratch[..data.Length], op, reduce: true);
+
+    /// <summary>Recursive-doubling barrier: the all-reduce schedule with empty payloads, so no rank leaves before every
+    /// rank has entered. Uses the same partners as the small all-reduce (⌈log2 n⌉ rounds, plus two for non-powers of two).</summary>
+    public static void RecursiveDoublingBarrier(OpContext ctx, Channel?[] peers, int rank, int n) =>
+        RecursiveDoubling<byte>(ctx, peers, rank, n, default, default, ReduceOp.Sum, reduce: false);
+
+    private static void RecursiveDoubling<T>(OpContext ctx, Channel?[] peers, int rank, int n, Span<byte> data, Span<byte> tmp, ReduceOp op, bool reduce)
         where T : unmanaged
     {
-        var pow2 = 1;
-        while (pow2 * 2 <= n) pow2 *= 2;
+        if (n == 1) return;
+        var pow2 = PeerTopology.LargestPowerOfTwoAtMost(n);
         var extra = n - pow2;
-        var tmp = scratch[..data.Length];
-        int newRank;
-        if (rank < 2 * extra)
+        var fold = PeerTopology.FoldPartner(rank, extra);
+        var virtualRank = PeerTopology.VirtualRank(rank, extra);
+        if (fold is { } f)
         {
-            if (rank % 2 == 0)
-            {
-                Transfer.Exchange(ctx, peers[rank + 1], data, null, default);
-                newRank = -1;
-            }
+            if (virtualRank is null) Transfer.Exchange(ctx, Link(peers, rank, f), data, null, default);
             else
             {
-                Transfer.Exchange(ctx, null, default, peers[rank - 1], tmp);
-                Reduce<T>(data, tmp, op);
-                newRank = rank / 2;
+                Transfer.Exchange(ctx, null, default, Link(peers, rank, f), tmp);
+                if (reduce) Reduce<T>(data, tmp, op);
             }
         }
-        else
-        {
-            newRank = rank - extra;
-        }
-        if (newRank >= 0)
+        if (virtualRank is { } v)
         {
             for (var mask = 1; mask < pow2; mask <<= 1)
             {
-                var partnerNew = newRank ^ mask;
-                var partner = partnerNew < extra ? partnerNew * 2 + 1 : partnerNew + extra;
-                Transfer.Exchange(ctx, peers[partner], data, peers[partner], tmp);
-                Reduce<T>(data, tmp, op);
+                var partner = Link(peers, rank, PeerTopology.RealRank(v ^ mask, extra));
+                Transfer.Exchange(ctx, partner, data, partner, tmp);
+                if (reduce) Reduce<T>(data, tmp, op);
             }
         }
-        if (rank < 2 * extra)
+        if (fold is { } back)
         {
-            if (rank % 2 == 0) Transfer.Exchange(ctx, null, default, peers[rank + 1], data);
-            else Transfer.Exchange(ctx, peers[rank - 1], data, null, default);
+            if (virtualRank is null) Transfer.Exchange(ctx, null, default, Link(peers, rank, back), data);
+            else Transfer.Exchange(ctx, Link(peers, rank, back), data, null, default);
         }
     }
 
-    /// <summary>Dissemination barrier: in round k every rank signals rank+2^k and waits for rank-2^k (header-only frames).</summary>
-    public static void DisseminationBarrier(OpContext ctx, Channel?[] peers, int rank, int n)
-    {
-        for (var d = 1; d < n; d <<= 1)
-            Transfer.Exchange(ctx, peers[(rank + d) % n], default, peers[(rank - d + n) % n], default);
-    }
+    /// <summary>The channel to <paramref name="peer"/>; an algorithm asking for a peer outside the topology is a bug, not a null link.</summary>
+    public static Channel Link(Channel?[] peers, int rank, int peer) =>
+        peers[peer] ?? throw new InvalidOperationException($"no link from rank {rank} to rank {peer}: not in PeerTopology.Partners");
 
     /// <summary>Chain rooted at <paramref name="root"/>: each rank forwards to the next the prefix it has received so far.</summary>
     public static void ChainBroadcast(OpContext ctx, Channel?[] peers, int rank, int n, int root, Span<byte> data)
     {
         var position = (rank - root + n) % n;
-        var prev = position == 0 ? null : peers[(rank - 1 + n) % n];
-        var next = position == n - 1 ? null : peers[(rank + 1) % n];
+        var prev = position == 0 ? null : Link(peers, rank, PeerTopology.Left(rank, n));
+        var next = position == n - 1 ? null : Link(peers, rank, PeerTopology.Right(rank, n));
         var got = prev is null ? data.Length : 0;
         var sent = 0;
         var recvDone = prev is null;

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 
 namespace Cluster.Collectives.Tests;
@@ -7,6 +8,10 @@ namespace Cluster.Collectives.Tests;
 /// <summary>Ranks as threads of the test process, each with its own communicator, listener and sockets.</summary>
 internal static class InProcessWorld
 {
+    /// <summary>Each communicator's listener stays open until <see cref="DisposeAllAsync"/>: Send/Recv between ranks
+    /// outside the topology connect on first use and need it.</summary>
+    private static readonly ConditionalWeakTable<ICommunicator, CommunicatorListener> Listeners = new();
+
     public static readonly byte[] Secret = Convert.FromHexString("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff");
 
     public static CommunicatorOptions Options(int rank, IReadOnlyList<int> ports, string[]? hostIds = null, TransportKind transport = TransportKind.Tcp,
@@ -28,17 +33,21 @@ internal static class InProcessWorld
     public static async Task<ICommunicator[]> CreateAsync(int world, Func<int, int[], CommunicatorOptions>? options = null, CancellationToken ct = default)
     {
         var listeners = Enumerable.Range(0, world).Select(_ => CommunicatorListener.Bind("127.0.0.1", 0)).ToArray();
+        var kept = false;
         try
         {
             var ports = listeners.Select(l => l.Port).ToArray();
             var tasks = Enumerable.Range(0, world)
                 .Select(r => Task.Run(() => Communicator.CreateAsync(options?.Invoke(r, ports) ?? Options(r, ports), listeners[r], ct), ct))
                 .ToArray();
-            return await Task.WhenAll(tasks);
+            var comms = await Task.WhenAll(tasks);
+            for (var r = 0; r < world; r++) Listeners.Add(comms[r], listeners[r]);
+            kept = true;
+            return comms;
         }
         finally
         {
-            foreach (var l in listeners) l.Dispose();
+            if (!kept) foreach (var l in listeners) l.Dispose();
         }
     }
 
@@ -49,7 +58,11 @@ internal static class InProcessWorld
 
     public static async Task DisposeAllAsync(IEnumerable<ICommunicator> comms)
     {
-        foreach (var c in comms) await c.DisposeAsync();
+        foreach (var c in comms)
+        {
+            await c.DisposeAsync();
+            if (Listeners.TryGetValue(c, out var listener)) listener.Dispose();
+        }
     }
 
     public static int FreePort()
