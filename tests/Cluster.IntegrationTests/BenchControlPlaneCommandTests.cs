@@ -4,7 +4,8 @@ using Xunit;
 namespace Cluster.IntegrationTests;
 
 /// <summary>`cluster bench control-plane` at a small size: the real CLI, a silo process of its own, a real redis-server
-/// or memory storage, simulated ranks calling the production job grain. Asserts the shape of today's design, not a time.</summary>
+/// or memory storage, simulated nodes (the real node-agent client code) calling the production job grain. Asserts the
+/// shape of the design (calls per node, bytes per node), not a time.</summary>
 public sealed class BenchControlPlaneCommandTests
 {
     private static readonly TimeSpan Deadline = TimeSpan.FromMinutes(2);
@@ -23,10 +24,10 @@ public sealed class BenchControlPlaneCommandTests
         Assert.Equal(nodes * nproc, root.GetProperty("ranks").GetInt32());
         Assert.Equal(0, root.GetProperty("failed_joins").GetInt32());
         Assert.True(root.GetProperty("rendezvous_s").GetDouble() > 0, last);
-        // Today every rank carries the whole peer table, and every rank calls the grain on each beat.
-        Assert.Equal(nodes * nproc * nodes * nproc, root.GetProperty("peer_entries_handed_out").GetInt64());
-        Assert.InRange(root.GetProperty("steady_calls_per_node_per_beat").GetDouble(), 0.5 * nproc, 1.5 * nproc);
-        Assert.Equal(0, root.GetProperty("steady_errors").GetInt32());
+        // The peer table is fetched once per node (one packed table each), and each node makes one call per beat.
+        var table = root.GetProperty("peer_table_bytes_handed_out").GetInt64();
+        Assert.True(table > 0 && table % nodes == 0, last);
+        Assert.InRange(root.GetProperty("steady_calls_per_node_per_beat").GetDouble(), 0.7, 1.3);
         Assert.True(root.GetProperty("checkpoint_round_s").GetDouble() > 0, last);
         Assert.Equal(0, root.GetProperty("directive_missed").GetInt32());
         Assert.True(root.GetProperty("directive_p99_ms").GetDouble() > 0, last);
@@ -34,6 +35,28 @@ public sealed class BenchControlPlaneCommandTests
         if (storage == "redis") Assert.True(redisBytes.GetInt64() > 0, last);
         else Assert.Equal(JsonValueKind.Null, redisBytes.ValueKind);
         Assert.Contains("control plane: 3 nodes x 2 ranks", result.Stderr);
+    }
+
+    [Fact]
+    public async Task Cost_grows_with_nodes_not_ranks_one_call_per_node_per_beat_and_rendezvous_bytes_per_node()
+    {
+        // 100 nodes x 1 rank against 100 nodes x 8 ranks, Redis storage: calls and persisted bytes must not follow the ranks.
+        var one = await RunAsync(100, 1);
+        var eight = await RunAsync(100, 8);
+        var (bytes1, bytes8) = (one.GetProperty("redis_bytes_per_rendezvous").GetInt64(), eight.GetProperty("redis_bytes_per_rendezvous").GetInt64());
+        Assert.True(bytes8 <= 1.2 * bytes1, $"bytes persisted per rendezvous: 100 x 8 {bytes8}, 100 x 1 {bytes1}");
+        foreach (var r in new[] { one, eight }) Assert.InRange(r.GetProperty("steady_calls_per_node_per_beat").GetDouble(), 0.7, 1.3);
+
+        static async Task<JsonElement> RunAsync(int nodes, int nproc)
+        {
+            var result = await CliRunner.RunAsync(Deadline, "bench", "control-plane", "--nodes", $"{nodes}", "--nproc-per-node", $"{nproc}",
+                "--storage", "redis", "--clients", "2", "--beat-ms", "500", "--steady-s", "2", "--timeout-s", "60", "--json");
+            Assert.True(result.ExitCode == 0, result.ToString());
+            var last = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[^1];
+            var root = JsonDocument.Parse(last).RootElement.Clone();
+            Assert.Equal(0, root.GetProperty("failed_joins").GetInt32());
+            return root;
+        }
     }
 
     [Fact]

@@ -154,26 +154,33 @@ public sealed class ClusterAgentsTests(ClusterAgentsFixture cluster, ITestOutput
     }
 
     [Fact]
-    public async Task A_worker_with_a_wrong_job_secret_is_refused_by_the_grains()
+    public async Task A_rank_with_a_wrong_job_secret_is_refused_by_its_node_agent()
     {
-        // 4 nodes needed: the job stays in rendezvous while the impostor tries to join.
+        // 4 nodes needed: the job stays in rendezvous while the impostor tries to attach to node-0's local channel (grain-level
+        // joins with a wrong proof are refused too: JobGrainTests).
         var spec = cluster.WriteSpec("secret", epochs: 1, checkpointInterval: 0);
         File.WriteAllText(spec, File.ReadAllText(spec).Replace("min: 3, max: 3", "min: 4, max: 4"));
         var jobId = await SubmitAsync(spec);
+        var agent = cluster.Agents[0];
+        await agent.WaitForOutputAsync($"job {jobId}: node node-0 local channel at ", TimeSpan.FromSeconds(30));
+        var line = agent.Output.Split('\n').First(l => l.Contains($"job {jobId}: node node-0 local channel at ", StringComparison.Ordinal));
+        var socket = line[(line.IndexOf(" local channel at ", StringComparison.Ordinal) + " local channel at ".Length)..].Trim();
         using var impostor = ClusterTestProcess.StartCli("impostor", new Dictionary<string, string>
         {
             [WorkerEnvironment.JobId] = jobId,
             [WorkerEnvironment.JobSecret] = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
-            [WorkerEnvironment.NodeId] = "impostor",
+            [WorkerEnvironment.NodeId] = "node-0",
             [WorkerEnvironment.LocalRank] = "0",
             [WorkerEnvironment.Coordinator] = await GatewayAsync(),
+            ["CLUSTER_AGENT_SOCKET"] = socket,
             ["CLUSTER_ORLEANS_CLUSTER_ID"] = "cluster",
             ["CLUSTER_ORLEANS_SERVICE_ID"] = "cluster",
         }, "worker", "--coordinated");
         Assert.Equal(4, await impostor.WaitForExitAsync(TimeSpan.FromSeconds(60))); // RankExitCodes.Refused
         Assert.Contains("does not match the job secret", impostor.Output);
         var status = await Job(jobId).GetStatus();
-        Assert.DoesNotContain("impostor", string.Join(",", status.Ranks.Select(r => r.MemberId)));
+        Assert.Equal(JobState.Rendezvous, status.State);
+        Assert.Empty(status.Ranks);
         var cancel = await CliRunner.RunAsync(Cli, "cancel", jobId, "--redis", cluster.Redis);
         Assert.True(cancel.ExitCode == 0, cancel.ToString());
         Assert.Contains("cancelled", cancel.Stdout);

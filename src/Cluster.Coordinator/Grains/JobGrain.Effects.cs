@@ -49,8 +49,8 @@ public sealed partial class JobGrain
         var now = clock.UtcNow;
         if (S.State is JobState.Pending or JobState.Rendezvous)
         {
-            var decision = _rendezvous!.Decide(S.Rendezvous, new RendezvousEvent.Tick(), now);
-            if (!ReferenceEquals(decision.State, S.Rendezvous)) { S.Rendezvous = decision.State; _dirty = true; }
+            var decision = _rendezvous!.Decide(_rv, new RendezvousEvent.Tick(), now);
+            SetRendezvous(decision.State);
             await ApplyAsync(decision.Actions);
         }
         if (S.State is JobState.Running or JobState.Checkpointing)
@@ -73,11 +73,22 @@ public sealed partial class JobGrain
     private (RankSlot? Slot, ControlReply? Refusal) Guard(string memberId, long generation, long token)
     {
         if (!S.Exists) return (null, new ControlReply(ControlDirective.Abort, $"job '{JobId}' has not been submitted", null));
-        var (slot, refusal) = RendezvousDecider.CheckFence(S.Rendezvous, memberId, generation, token);
+        var (slot, refusal) = RendezvousDecider.CheckFence(_rv, memberId, generation, token);
         if (refusal is not null) return (null, new ControlReply(ControlDirective.Fenced, refusal, null));
         if (S.State.IsTerminal())
             return (null, new ControlReply(ControlDirective.Abort, $"job '{JobId}' is {S.State}: {S.FailureReason}", null));
         return (slot, null);
+    }
+
+    /// <summary>Takes the decider's new rendezvous state; persists the generation record only when the generation changed.</summary>
+    private void SetRendezvous(RendezvousState next)
+    {
+        if (ReferenceEquals(next, _rv)) return;
+        var started = next.Generation != _rv.Generation || !ReferenceEquals(next.Ranks, _rv.Ranks);
+        _rv = next;
+        if (!started) return; // waiting members are soft state
+        S.Generation = GenerationRecord.Of(next);
+        _dirty = true;
     }
 
     private void Renew(int rank) => _leases = _liveness!.Decide(_leases, new LivenessEvent.Renew(rank), clock.UtcNow).State;

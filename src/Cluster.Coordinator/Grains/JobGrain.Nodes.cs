@@ -31,15 +31,15 @@ public sealed partial class JobGrain
         var now = clock.UtcNow;
         var members = ranks.Select(r => new RendezvousMember(MemberIds.Of(nodeId, r.LocalRank), nodeId, r.LocalRank, request.HostId,
             request.AdvertisedHost, r.Port, r.Pid, now)).ToList();
-        var decision = _rendezvous!.Decide(S.Rendezvous, new RendezvousEvent.Join(members), now);
+        var decision = _rendezvous!.Decide(_rv, new RendezvousEvent.Join(members), now);
         if (decision.Rejection is { } reason) return new JoinResult(false, nodeId, reason);
-        if (!ReferenceEquals(decision.State, S.Rendezvous))
+        if (!ReferenceEquals(decision.State, _rv))
         {
             // Not persisted per join (that wrote the whole member list once per join): the waiting members are soft state,
             // written with the next real change (the first join's transition, the generation start). After a coordinator
             // restart a waiting node is unknown and joins again (RendezvousClient).
             if (S.State == JobState.Pending) Transition(LifecycleEvent.MemberJoined);
-            S.Rendezvous = decision.State;
+            SetRendezvous(decision.State);
         }
         await ApplyAsync(decision.Actions);
         await SaveIfChangedAsync();
@@ -68,13 +68,15 @@ public sealed partial class JobGrain
     public Task<PeerTable> GetPeerTable(string nodeId, long generation)
     {
         ArgumentException.ThrowIfNullOrEmpty(nodeId);
-        var rv = S.Rendezvous;
+        var rv = _rv;
         if (!S.Exists || rv.IsOpen || generation != rv.Generation)
             throw new InvalidOperationException($"job '{JobId}': generation {generation} is not the active generation ({(rv.IsOpen ? "none" : rv.Generation)})");
         if (rv.SlotsOfNode(nodeId).Count == 0)
             throw new InvalidOperationException($"job '{JobId}': node {nodeId} has no rank in generation {generation}");
         if (_peerTable?.Generation != rv.Generation) // packed once per generation, then handed to every node as is
         {
+            if (rv.Ranks.Any(r => r.Member.Port == 0)) // ports are soft state (see GenerationRecord)
+                throw new InvalidOperationException($"job '{JobId}': the peer table of generation {generation} was lost when the coordinator restarted");
             var peers = rv.Ranks.Select(r => new PeerEndpoint(r.Rank, r.Member.Host, r.Member.Port, r.Member.HostId)).ToList();
             _peerTable = new PeerTable(rv.Generation, peers.Count, PeerTableCodec.Pack(peers));
         }
@@ -138,7 +140,7 @@ public sealed partial class JobGrain
         if (!S.Exists) return new ControlReply(ControlDirective.Abort, $"job '{JobId}' has not been submitted", null);
         if (S.State == JobState.Completed) return null; // ranks finish on their own; the call is held until its deadline
         if (S.State.IsTerminal()) return new ControlReply(ControlDirective.Abort, $"job '{JobId}' is {S.State}: {S.FailureReason}", null);
-        var rv = S.Rendezvous;
+        var rv = _rv;
         if (rv.IsOpen || rv.Generation != generation || rv.SlotsOfNode(nodeId).Count == 0)
             return new ControlReply(ControlDirective.Fenced, $"node {nodeId} is not in the active generation {(rv.IsOpen ? "(none)" : rv.Generation.ToString(System.Globalization.CultureInfo.InvariantCulture))}; it spoke for generation {generation}", null);
         return null;
@@ -149,7 +151,7 @@ public sealed partial class JobGrain
     {
         if (!S.Exists) return new NodeAssignmentResult(AssignmentStatus.Unknown, null, $"job '{JobId}' has not been submitted");
         if (S.State.IsTerminal()) return new NodeAssignmentResult(AssignmentStatus.Aborted, null, $"job '{JobId}' is {S.State}: {S.FailureReason}");
-        var rv = S.Rendezvous;
+        var rv = _rv;
         var slots = rv.SlotsOfNode(nodeId);
         if (slots.Count > 0)
         {
@@ -172,7 +174,7 @@ public sealed partial class JobGrain
         else _plan = observed.State;
         if (S.State == JobState.Running)
         {
-            var decision = _checkpoints!.Decide(S.Checkpoints, new CheckpointEvent.StepCompleted(report.Step, generation, S.Rendezvous.Ranks.Count,
+            var decision = _checkpoints!.Decide(S.Checkpoints, new CheckpointEvent.StepCompleted(report.Step, generation, _rv.Ranks.Count,
                 report.Checkpoint != CheckpointRequestKind.None, report.Checkpoint == CheckpointRequestKind.Final), clock.UtcNow);
             if (!ReferenceEquals(decision.State, S.Checkpoints)) { S.Checkpoints = decision.State; _dirty = true; }
             await ApplyAsync(decision.Actions);

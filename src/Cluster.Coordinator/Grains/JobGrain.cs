@@ -28,6 +28,7 @@ public sealed partial class JobGrain(
     private LivenessState _leases = LivenessState.Empty;
     private EpochPlan? _plan;
     private PeerTable? _peerTable;
+    private RendezvousState _rv = RendezvousState.Empty;
     private TaskCompletionSource _changed = NewSignal();
     private IGrainTimer? _timer;
     private bool _dirty;
@@ -41,6 +42,13 @@ public sealed partial class JobGrain(
         if (S.Exists)
         {
             BuildDeciders(S.Spec!);
+            if (S.Rendezvous is { } legacy) // written by an older build: keep only what this build persists
+            {
+                S.Generation = GenerationRecord.Of(legacy);
+                S.Rendezvous = null;
+                _dirty = true;
+            }
+            _rv = S.Generation?.ToState() ?? RendezvousState.Empty;
             if (S.Checkpoints.Pending is { } open) // its acks were in memory only
             {
                 var before = S.Checkpoints;
@@ -51,10 +59,11 @@ public sealed partial class JobGrain(
             if (S.State is JobState.Running or JobState.Checkpointing)
             {
                 // Leases are not persisted: every rank of the generation gets a fresh lease after reactivation.
-                _leases = _liveness!.Decide(LivenessState.Empty, new LivenessEvent.Start(S.Rendezvous.Ranks.Count), clock.UtcNow).State;
+                _leases = _liveness!.Decide(LivenessState.Empty, new LivenessEvent.Start(_rv.Ranks.Count), clock.UtcNow).State;
                 _plan = EpochPlanDecider.ResumePoint(S.Spec!.Seed, S.Checkpoints.Latest);
             }
             if (!S.State.IsTerminal()) StartTimer();
+            await SaveIfChangedAsync();
         }
     }
 
@@ -121,14 +130,14 @@ public sealed partial class JobGrain(
     /// <inheritdoc />
     public Task<JobStatus> GetStatus()
     {
-        var ranks = S.Rendezvous.Ranks
+        var ranks = _rv.Ranks
             .Select(r => new RankInfo(r.Rank, r.Member.MemberId, r.Member.NodeId, r.Member.HostId, r.Member.Host, r.Member.Port, r.Member.Pid,
                 _progress.TryGetValue(r.Rank, out var p) ? p.Step : 0))
             .ToList();
         var lead = _progress.Count == 0 ? null : _progress.MaxBy(kv => kv.Value.Step).Value;
-        var waiting = S.Rendezvous.IsOpen ? S.Rendezvous.Members.Count : 0;
+        var waiting = _rv.IsOpen ? _rv.Members.Count : 0;
         var reason = S.Exists ? S.FailureReason : "not submitted";
-        return Task.FromResult(new JobStatus(JobId, S.State, S.Rendezvous.Generation, ranks, waiting, lead?.Step ?? 0, lead?.Loss,
+        return Task.FromResult(new JobStatus(JobId, S.State, _rv.Generation, ranks, waiting, lead?.Step ?? 0, lead?.Loss,
             lead?.SamplesPerSecond, S.Checkpoints.Latest, S.Checkpoints.Pending?.CheckpointId, reason, S.RestoreNote, S.LastCheckpointError));
     }
 

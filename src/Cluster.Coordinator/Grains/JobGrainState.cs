@@ -5,8 +5,9 @@ using Cluster.Coordinator.Decisions;
 namespace Cluster.Coordinator.Grains;
 
 /// <summary>
-/// Persisted part of a job (written only when it changes): spec, secret, lifecycle state, rendezvous,
-/// checkpoint consensus. Leases and progress are in memory only.
+/// Persisted part of a job (written only when it changes): spec, secret, lifecycle state, the generation (one entry per
+/// node, <see cref="GenerationRecord"/>), checkpoint consensus. Leases, progress, waiting members and collective ports are
+/// in memory only.
 /// </summary>
 [GenerateSerializer]
 public sealed class JobGrainState
@@ -20,8 +21,11 @@ public sealed class JobGrainState
     /// <summary>Lifecycle state.</summary>
     [Id(2)] public JobState State { get; set; } = JobState.Pending;
 
-    /// <summary>Members, generation and ranks.</summary>
-    [Id(3)] public RendezvousState Rendezvous { get; set; } = RendezvousState.Empty;
+    /// <summary>
+    /// The whole rendezvous with every member, as builds before the node-level control plane wrote it; read once on
+    /// activation, turned into <see cref="Generation"/> and cleared. Never written by this build.
+    /// </summary>
+    [Id(3)] public RendezvousState? Rendezvous { get; set; }
 
     /// <summary>Open and committed checkpoints.</summary>
     [Id(4)] public CheckpointState Checkpoints { get; set; } = CheckpointState.Empty;
@@ -34,6 +38,9 @@ public sealed class JobGrainState
 
     /// <summary>Where the job's training starts, found on disk at submit ("resuming from checkpoint 7 at step 2,000", ...).</summary>
     [Id(7)] public string? RestoreNote { get; set; }
+
+    /// <summary>The last generation started and its nodes (null before the first).</summary>
+    [Id(8)] public GenerationRecord? Generation { get; set; }
 
     /// <summary>True once submitted.</summary>
     [JsonIgnore] public bool Exists => Spec is not null;

@@ -110,6 +110,6 @@ public sealed class RendezvousDeciderTests
         // a shared static Empty once leaked generation 1 of one job into every new job of the process.
         Assert.NotSame(RendezvousState.Empty, RendezvousState.Empty);
         Assert.NotSame(CheckpointState.Empty, CheckpointState.Empty);
-        Assert.NotSame(new global::Cluster.Coordinator.Grains.JobGrainState().Rendezvous, new global::Cluster.Coordinator.Grains.JobGrainState().Rendezvous);
+        Assert.NotSame(new global::Cluster.Coordinator.Grains.JobGrainState().Checkpoints, new global::Cluster.Coordinator.Grains.JobGrainState().Checkpoints);
     }
 }

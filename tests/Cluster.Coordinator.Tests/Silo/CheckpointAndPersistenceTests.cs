@@ -154,10 +154,14 @@ public sealed class CheckpointAndPersistenceTests(CoordinatorClusterFixture fx) 
         var again = await job.Grain.Submit(job.Spec);
         Assert.False(again.Created);
         Assert.Equal(job.Secret, again.JobSecretBase64);
-        var reloaded = await job.AssignmentAsync("nodeA/0");
-        Assert.Equal(a with { Peers = [], RestoreFrom = null }, reloaded with { Peers = [], RestoreFrom = null });
-        Assert.Equal(a.RestoreFrom?.Checksum, reloaded.RestoreFrom?.Checksum);
-        Assert.Equal(a.Peers, reloaded.Peers);
+        // The node's slot and token survive (the generation is persisted, one entry per node); the collective ports do not
+        // (soft state), so the peer table cannot be handed out again, and says why.
+        var reloaded = await job.Grain.WaitForNodeAssignment("nodeA", TimeSpan.FromSeconds(1));
+        Assert.Equal(AssignmentStatus.Assigned, reloaded.Status);
+        Assert.Equal(new LocalSlot(0, a.Rank, a.FencingToken), Assert.Single(reloaded.Assignment!.Slots));
+        Assert.Equal((a.Generation, a.WorldSize, a.EpochPlan), (reloaded.Assignment.Generation, reloaded.Assignment.WorldSize, reloaded.Assignment.EpochPlan));
+        var lost = await Assert.ThrowsAsync<InvalidOperationException>(() => job.Grain.GetPeerTable("nodeA", a.Generation));
+        Assert.Contains("lost when the coordinator restarted", lost.Message);
         Assert.Equal(ControlDirective.Continue, (await job.RenewAsync(a)).Directive);
         Assert.Single(Directory.GetFiles(fx.StateDirectory, "*" + job.Spec.JobId + "*.json", SearchOption.AllDirectories));
         await job.Grain.Cancel("test over");
