@@ -36,6 +36,8 @@ public interface IJobGrain : IGrainWithStringKey
     /// Held by each node agent of <paramref name="generation"/> (re-issued after at most <paramref name="maxWait"/>, capped
     /// below the Orleans response timeout): answers at once when the job fails or is cancelled, or the node is no longer in
     /// the active generation, so every node learns a directive within one call latency instead of at its next beat.
+    /// Generation 0 stands for a node not assigned yet (starting its ranks, or in the rendezvous): it hears only that the
+    /// job failed or was cancelled.
     /// Returns <see cref="ControlReply.Continue"/> on timeout (a completed job only answers at the deadline).
     /// </summary>
     [AlwaysInterleave]

@@ -3,8 +3,8 @@ namespace Cluster.Coordinator;
 /// <summary>Timing of the job grain. Defaults suit a LAN cluster; tests shorten them.</summary>
 public sealed record CoordinatorOptions
 {
-    /// <summary>A rank silent for this long fails the job.</summary>
-    public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromSeconds(15);
+    /// <summary>A rank not renewed by its node's beats for this long fails the job (five beats at the agent's 1 s default).</summary>
+    public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>With at least min workers present, wait this long after the last join for more before assigning ranks.</summary>
     public TimeSpan SettleWindow { get; init; } = TimeSpan.FromSeconds(3);

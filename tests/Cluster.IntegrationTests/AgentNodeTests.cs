@@ -102,12 +102,18 @@ public sealed class AgentNodeTests : IAsyncLifetime
         {
             [WorkerEnvironment.JobId] = "j", [WorkerEnvironment.JobSecret] = Convert.ToBase64String(new byte[32]), [WorkerEnvironment.NodeId] = "n",
             [WorkerEnvironment.LocalRank] = "1", [WorkerEnvironment.Coordinator] = "127.0.0.1:1,127.0.0.1:2",
-            ["CLUSTER_ORLEANS_CLUSTER_ID"] = "c", ["CLUSTER_ORLEANS_SERVICE_ID"] = "s",
+            ["CLUSTER_ORLEANS_CLUSTER_ID"] = "c", ["CLUSTER_ORLEANS_SERVICE_ID"] = "s", ["CLUSTER_AGENT_SOCKET"] = "/tmp/a.sock",
         };
         var settings = RankSettings.FromEnvironment(k => env.GetValueOrDefault(k));
         Assert.Equal(("n/1", 2), (settings.MemberId, settings.Gateways.Count));
         env.Remove(WorkerEnvironment.JobSecret);
         Assert.Contains(WorkerEnvironment.JobSecret, Assert.Throws<ArgumentException>(() => RankSettings.FromEnvironment(k => env.GetValueOrDefault(k))).Message);
+        env[WorkerEnvironment.JobSecret] = "not base64!";
+        Assert.Contains("base64", Assert.Throws<ArgumentException>(() => RankSettings.FromEnvironment(k => env.GetValueOrDefault(k))).Message);
+        env[WorkerEnvironment.JobSecret] = Convert.ToBase64String(new byte[32]);
+        env.Remove("CLUSTER_AGENT_SOCKET");
+        Assert.Contains("CLUSTER_AGENT_SOCKET", Assert.Throws<ArgumentException>(() => RankSettings.FromEnvironment(k => env.GetValueOrDefault(k))).Message);
+        env["CLUSTER_AGENT_SOCKET"] = "/tmp/a.sock";
         env[WorkerEnvironment.JobSecret] = "not base64!";
         Assert.Contains("base64", Assert.Throws<ArgumentException>(() => RankSettings.FromEnvironment(k => env.GetValueOrDefault(k))).Message);
     }

@@ -22,6 +22,7 @@ public sealed partial class LocalChannelServer : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task> _connections = [];
     private readonly Task _accepting;
+    private int _disposed;
 
     public LocalChannelServer(string path, NodeVoice voice, string jobId, string nodeId, string secretBase64, int ranks, ILogger logger)
     {
@@ -117,8 +118,10 @@ public sealed partial class LocalChannelServer : IAsyncDisposable
         catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException) { /* the rank is gone */ }
     }
 
+    /// <summary>Stops accepting, closes every connection and removes the socket file; idempotent.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         await _stop.CancelAsync().ConfigureAwait(false);
         _listener.Dispose();
         await _accepting.ConfigureAwait(false);

@@ -28,8 +28,9 @@ public sealed partial class NodeVoice
                 }
                 while (_urgent.CurrentCount > 0) _urgent.Wait(0); // everything queued so far goes in this beat
                 var (beat, inflight) = Build(g.Assignment.Generation, tokens);
-                if (inflight.Live == 0) break; // every rank is gone: their exits end the job or the node
                 lastBeat = _time.GetTimestamp();
+                if (inflight.Attached == 0) break; // every rank is gone: their exits end the job or the node
+                if (beat.Ranks.Count == 0) continue; // every rank silent: nobody is renewed, their leases run out
                 NodeBeatReply reply;
                 try
                 {
@@ -93,8 +94,9 @@ public sealed partial class NodeVoice
             for (var i = 0; i < _ranks.Length; i++)
             {
                 var r = _ranks[i]!;
-                if (r.Gone || _time.GetElapsedTime(r.LastHeard, now) > _options.RankSilentAfter) continue;
-                inflight.Live++;
+                if (r.Gone) continue;
+                inflight.Attached++;
+                if (_time.GetElapsedTime(r.LastHeard, now) > _options.RankSilentAfter) continue;
                 ProgressReport? progress = null;
                 if (r.Requests.TryDequeue(out var request))
                 {
@@ -154,7 +156,8 @@ public sealed partial class NodeVoice
 
     private sealed class Inflight
     {
-        public int Live { get; set; }
+        /// <summary>Ranks whose channel is still open (listed in the beat or silent).</summary>
+        public int Attached { get; set; }
         public Dictionary<int, Pending<ProgressReport>> Requests { get; } = [];
         public Dictionary<int, Pending<CheckpointVote>> Votes { get; } = [];
     }

@@ -68,9 +68,28 @@ public sealed partial class NodeVoice(IJobGrain job, string jobId, string secret
     /// <summary>Join, wait, hand out the assignments, then beat until the job ends for this node.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
+        // Until the node is assigned, a held call tells it if the job fails or is cancelled (its ranks may never attach).
+        using var unassigned = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var watcher = WatchDirectivesAsync(0, unassigned.Token);
         try
         {
-            await _allAttached.Task.WaitAsync(_options.RendezvousTimeout, _time, cancellationToken).ConfigureAwait(false);
+            await RunUnassignedAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            await unassigned.CancelAsync().ConfigureAwait(false);
+            try { await watcher.ConfigureAwait(false); }
+            catch (OperationCanceledException) { /* assigned or stopped */ }
+        }
+        if (Generation is { } generation) await BeatLoopAsync(generation, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task RunUnassignedAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var attached = await Task.WhenAny(_allAttached.Task, _ended.Task).WaitAsync(_options.RendezvousTimeout, _time, cancellationToken).ConfigureAwait(false);
+            if (attached != _allAttached.Task) return; // the job ended first
         }
         catch (TimeoutException)
         {
@@ -83,7 +102,17 @@ public sealed partial class NodeVoice(IJobGrain job, string jobId, string secret
         NodeGeneration generation;
         try
         {
-            generation = await RendezvousClient.JoinAndWaitAsync(job, jobId, request, _options.RendezvousTimeout, _time, cancellationToken).ConfigureAwait(false);
+            using var ended = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            _ = _ended.Task.ContinueWith(_ =>
+            {
+                try { ended.Cancel(); }
+                catch (ObjectDisposedException) { /* assigned before the job ended */ }
+            }, CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+            generation = await RendezvousClient.JoinAndWaitAsync(job, jobId, request, _options.RendezvousTimeout, _time, ended.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (_ended.Task.IsCompleted && !cancellationToken.IsCancellationRequested)
+        {
+            return; // the job ended while this node waited
         }
         catch (Exception e) when (e is InvalidOperationException or TimeoutException or FormatException)
         {
@@ -91,10 +120,15 @@ public sealed partial class NodeVoice(IJobGrain job, string jobId, string secret
             return;
         }
         Generation = generation;
+        lock (_gate)
+        {
+            // The ranks were silent while they waited for the rendezvous; their silence counts from now.
+            var now = _time.GetTimestamp();
+            foreach (var r in _ranks) r!.LastHeard = now;
+        }
         LogAssigned(jobId, generation.Assignment.Generation, _options.NodeId, generation.Assignment.WorldSize);
         foreach (var (rank, i) in _ranks.Select((r, i) => (r!, i)))
             await SafeSendAsync(rank, new LocalMessage.Assigned(generation.For(i)), cancellationToken).ConfigureAwait(false);
-        await BeatLoopAsync(generation, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Reports that a local rank's process exited (0 = finished); returns the coordinator's answer.</summary>

@@ -89,6 +89,11 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
         }
         foreach (var agentJob in _jobs.Values)
         {
+            if (agentJob.Ranks.Count > 0 && agentJob.AllExited)
+            {
+                await agentJob.Channel.DisposeAsync().ConfigureAwait(false); // the job is over on this node: its socket goes
+                continue;
+            }
             if (agentJob.Voice.Generation is { } generation) LinkRankLogs(agentJob, generation);
             if (agentJob.Voice.Ended.IsCompletedSuccessfully && !agentJob.Ended)
             {
@@ -107,7 +112,7 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
         var voice = new NodeVoice(grains.GetGrain<IJobGrain>(spec.JobId), spec.JobId, secret, spec.NprocPerNode, new NodeVoiceOptions
         {
             NodeId = _options.NodeId, HostId = _options.HostId, AdvertiseHost = _options.AdvertiseHost, BeatInterval = _options.BeatInterval,
-            RankSilentAfter = _options.BeatInterval * 3,
+            RankSilentAfter = TimeSpan.FromSeconds(Math.Max(3, 3 * _options.BeatInterval.TotalSeconds)),
         }, logger);
         var socket = Path.Combine(_options.SocketDirectory, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(spec.JobId)))[..16] + ".sock");
         var channel = new LocalChannelServer(socket, voice, spec.JobId, _options.NodeId, secret, spec.NprocPerNode, logger);

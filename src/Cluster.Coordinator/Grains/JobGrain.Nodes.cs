@@ -140,6 +140,7 @@ public sealed partial class JobGrain
         if (!S.Exists) return new ControlReply(ControlDirective.Abort, $"job '{JobId}' has not been submitted", null);
         if (S.State == JobState.Completed) return null; // ranks finish on their own; the call is held until its deadline
         if (S.State.IsTerminal()) return new ControlReply(ControlDirective.Abort, $"job '{JobId}' is {S.State}: {S.FailureReason}", null);
+        if (generation == 0) return null; // a node not assigned yet only waits for the job to end
         var rv = _rv;
         if (rv.IsOpen || rv.Generation != generation || rv.SlotsOfNode(nodeId).Count == 0)
             return new ControlReply(ControlDirective.Fenced, $"node {nodeId} is not in the active generation {(rv.IsOpen ? "(none)" : rv.Generation.ToString(System.Globalization.CultureInfo.InvariantCulture))}; it spoke for generation {generation}", null);

@@ -105,7 +105,7 @@ internal sealed class BenchControlPlaneCommand : BaseCommand
                 result = result with
                 {
                     CallsPerSecond = calls / seconds, CallsPerNodePerBeat = calls / seconds * beat.TotalSeconds / nodes,
-                    P50Ms = Percentile(latencies, 0.5), P99Ms = Percentile(latencies, 0.99),
+                    P50Ms = Finite(Percentile(latencies, 0.5)), P99Ms = Finite(Percentile(latencies, 0.99)),
                     SiloCpuPercent = 100 * (processes.SiloCpuSeconds() - cpu) / seconds,
                     RedisBytesPerSecond = (await RedisInputBytesAsync(redis).ConfigureAwait(false) - bytes) / seconds,
                 };
@@ -119,7 +119,7 @@ internal sealed class BenchControlPlaneCommand : BaseCommand
                 var reached = (await members.DirectiveTimesAsync(cancelAt, timeout).ConfigureAwait(false)).Where(d => !double.IsNaN(d)).Order().ToList();
                 result = result with
                 {
-                    DirectiveP50Ms = Percentile(reached, 0.5), DirectiveP99Ms = Percentile(reached, 0.99), DirectiveMissed = members.Count - reached.Count,
+                    DirectiveP50Ms = Finite(Percentile(reached, 0.5)), DirectiveP99Ms = Finite(Percentile(reached, 0.99)), DirectiveMissed = members.Count - reached.Count,
                 };
             }
             finally
@@ -142,6 +142,8 @@ internal sealed class BenchControlPlaneCommand : BaseCommand
         if (json) await Console.Out.WriteLineAsync(JsonSerializer.Serialize(result)).ConfigureAwait(false);
         return result.Error is null ? ExitCodes.Success : ExitCodes.Failure;
     }
+
+    private static double? Finite(double value) => double.IsFinite(value) ? value : null;
 
     private static string Str(int value) => value.ToString(CultureInfo.InvariantCulture);
 

@@ -35,7 +35,8 @@ internal sealed class ControlPlaneMembers(IReadOnlyList<TimedJobGrain> connectio
         {
             var voice = new NodeVoice(connections[n % connections.Count], jobId, secret, nproc, new NodeVoiceOptions
             {
-                NodeId = $"node-{n:D5}", HostId = $"host-{n}", AdvertiseHost = "127.0.0.1", BeatInterval = beat, RankSilentAfter = beat * 3,
+                NodeId = $"node-{n:D5}", HostId = $"host-{n}", AdvertiseHost = "127.0.0.1", BeatInterval = beat,
+                RankSilentAfter = TimeSpan.FromSeconds(Math.Max(3, 3 * beat.TotalSeconds)),
                 RendezvousTimeout = timeout, CoordinatorLostAfter = TimeSpan.FromSeconds(Math.Max(20, timeout.TotalSeconds)),
             }, NullLogger.Instance);
             _voices[n] = voice;

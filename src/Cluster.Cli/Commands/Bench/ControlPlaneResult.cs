@@ -22,8 +22,8 @@ internal sealed record ControlPlaneResult
     [JsonPropertyName("silo_cpu_s_rendezvous")] public double SiloCpuRendezvous { get; init; }
     [JsonPropertyName("steady_calls_per_s")] public double CallsPerSecond { get; init; }
     [JsonPropertyName("steady_calls_per_node_per_beat")] public double CallsPerNodePerBeat { get; init; }
-    [JsonPropertyName("steady_p50_ms")] public double P50Ms { get; init; }
-    [JsonPropertyName("steady_p99_ms")] public double P99Ms { get; init; }
+    [JsonPropertyName("steady_p50_ms")] public double? P50Ms { get; init; }
+    [JsonPropertyName("steady_p99_ms")] public double? P99Ms { get; init; }
     /// <summary>Silo CPU seconds per second of steady state, in % of one core.</summary>
     [JsonPropertyName("steady_silo_cpu_pct_core")] public double SiloCpuPercent { get; init; }
     [JsonPropertyName("redis_bytes_per_s_steady")] public double? RedisBytesPerSecond { get; init; }
@@ -42,7 +42,7 @@ internal sealed record ControlPlaneResult
             control plane: {Nodes} nodes x {NprocPerNode} ranks = {Ranks} ranks, {Storage} storage, {Clients} client connection(s), beat {BeatMs:0} ms
               rendezvous        {RendezvousSeconds:0.00} s (first join -> last assignment), {FailedJoins} failed joins{(FirstJoinError is null ? "" : $" (first: {FirstJoinError})")}
                                 {PeerTableBytes:N0} bytes of peer table handed out, Redis received {Or(RedisBytesPerRendezvous, "N0")} bytes, silo CPU {SiloCpuRendezvous:0.00} s
-              steady state      {CallsPerSecond:0.0} calls/s = {CallsPerNodePerBeat:0.00} calls per node per beat (beats and held directive calls), beat p50 {P50Ms:0.00} ms, p99 {P99Ms:0.00} ms
+              steady state      {CallsPerSecond:0.0} calls/s = {CallsPerNodePerBeat:0.00} calls per node per beat (beats and held directive calls), beat p50 {Or(P50Ms, "0.00")} ms, p99 {Or(P99Ms, "0.00")} ms
                                 silo CPU {SiloCpuPercent:0.0} % of one core (limit at 1,000 x 8: 10 %), Redis {Or(RedisBytesPerSecond, "N0")} bytes/s
               checkpoint round  {Or(CheckpointRoundSeconds, "0.00")} s open -> commit (limit at 1,000 x 8: 2 s), Redis received {Or(RedisBytesPerCheckpoint, "N0")} bytes
               directive         p50 {Or(DirectiveP50Ms, "0")} ms, p99 {Or(DirectiveP99Ms, "0")} ms to reach every rank (limit at 1,000 x 8: 200 ms), {Or(DirectiveMissed, "0")} ranks missed it
