@@ -94,7 +94,7 @@ public static class Communicator
                 throw new BackendUnavailableException("shm", "the shared-memory transport needs Linux (/dev/shm)");
             case TransportKind.Shm:
                 var mine = options.Peers[options.Rank].HostId;
-                if (options.Peers.FirstOrDefault(p => p.HostId != mine) is { } other)
+                if (options.Peers.FirstOrDefault(p => p.Port != 0 && p.HostId != mine) is { } other)
                     throw new BackendUnavailableException("shm", $"rank {other.Rank} is on host '{other.HostId}', not on this rank's host '{mine}'");
                 break;
         }

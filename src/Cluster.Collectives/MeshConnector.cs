@@ -115,6 +115,8 @@ internal sealed class MeshConnector : IDisposable
     private async Task<Channel> ConnectToAsync(int peer, CancellationToken ct)
     {
         var info = _options.Peers[peer];
+        if (info.Port == 0) // a coordinated rank gets only the addresses of its topology partners and its host
+            throw new LinkFailedException(peer, $"rank {peer}'s address is not known to rank {_options.Rank} (the coordinator sends each node only the peers its algorithms use)");
         var backoff = TimeSpan.FromMilliseconds(10);
         Exception? last = null;
         while (true)

@@ -8,9 +8,10 @@ namespace Cluster.Collectives;
 /// pair up (even r folds into r+1), then the 2^k survivors exchange with their hypercube partners (virtual rank v ↔ v ⊕ 2^i).</item>
 /// </list>
 /// The set is symmetric (a has b iff b has a), never contains the rank itself and has at most ⌊log2 n⌋ + 2 members.
-/// Point-to-point to any other rank connects that pair on first use (see <see cref="MeshCommunicator"/>).
+/// Point-to-point to any other rank connects that pair on first use (see <c>MeshCommunicator</c>). The coordinator uses
+/// the same set to send each node only the addresses its ranks connect to.
 /// </summary>
-internal static class PeerTopology
+public static class PeerTopology
 {
     /// <summary>Sorted, distinct partners of <paramref name="rank"/> in a world of <paramref name="n"/> ranks.</summary>
     public static int[] Partners(int rank, int n)

@@ -6,6 +6,12 @@ public sealed record CoordinatorOptions
     /// <summary>A rank not renewed by its node's beats for this long fails the job (five beats at the agent's 1 s default).</summary>
     public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// From a generation's start (or the grain's reactivation) until the first renewal a rank's lease lasts at least this
+    /// long: its node still fetches the assignment and the peer table and its ranks connect (seconds at 1,000 nodes).
+    /// </summary>
+    public TimeSpan FirstBeatGrace { get; init; } = TimeSpan.FromSeconds(30);
+
     /// <summary>With at least min workers present, wait this long after the last join for more before assigning ranks.</summary>
     public TimeSpan SettleWindow { get; init; } = TimeSpan.FromSeconds(3);
 
@@ -22,6 +28,7 @@ public sealed record CoordinatorOptions
     public CoordinatorOptions Validated()
     {
         if (LeaseDuration <= TimeSpan.Zero) throw new ArgumentException($"LeaseDuration must be > 0 (got {LeaseDuration})");
+        if (FirstBeatGrace < TimeSpan.Zero) throw new ArgumentException($"FirstBeatGrace must be >= 0 (got {FirstBeatGrace})");
         if (SettleWindow < TimeSpan.Zero) throw new ArgumentException($"SettleWindow must be >= 0 (got {SettleWindow})");
         if (TickPeriod <= TimeSpan.Zero || TickPeriod > LeaseDuration) throw new ArgumentException($"TickPeriod must be in (0, LeaseDuration] (got {TickPeriod})");
         if (MaxLongPoll <= TimeSpan.Zero || MaxLongPoll > TimeSpan.FromSeconds(20)) throw new ArgumentException($"MaxLongPoll must be in (0, 20s] to stay below the Orleans response timeout (got {MaxLongPoll})");

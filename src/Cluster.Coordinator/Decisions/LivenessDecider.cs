@@ -3,7 +3,8 @@ using System.Collections.Immutable;
 namespace Cluster.Coordinator.Decisions;
 
 /// <summary>
-/// Leases renewed by heartbeats. A lapsed lease or a non-zero exit fails the job (no elastic recovery yet):
+/// Leases renewed by node beats. No lease of a generation ends within <see cref="LivenessOptions.FirstBeatGrace"/> of its
+/// start (nodes still fetch their assignment and peer table, ranks connect; a rank that dies then is reported by its agent). A lapsed lease or a non-zero exit fails the job (no elastic recovery yet):
 /// the decision emits <see cref="FailJob"/> naming the rank. When every rank exited with 0: <see cref="CompleteJob"/>.
 /// </summary>
 public sealed class LivenessDecider(LivenessOptions options)
@@ -16,8 +17,10 @@ public sealed class LivenessDecider(LivenessOptions options)
         if (evt is LivenessEvent.Start start)
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(start.WorldSize, 1);
-            var leases = Enumerable.Range(0, start.WorldSize).ToDictionary(r => r, _ => now + _options.LeaseDuration);
-            return new(new LivenessState(leases.ToImmutableDictionary(), [], start.WorldSize, false), []);
+            var grace = now + _options.FirstBeatGrace;
+            var first = Later(now + _options.LeaseDuration, grace);
+            var leases = Enumerable.Range(0, start.WorldSize).ToDictionary(r => r, _ => first);
+            return new(new LivenessState(leases.ToImmutableDictionary(), [], start.WorldSize, false, grace), []);
         }
         if (state.Failed || state.WorldSize == 0) return Decision<LivenessState>.Unchanged(state);
         switch (evt)
@@ -25,12 +28,17 @@ public sealed class LivenessDecider(LivenessOptions options)
             case LivenessEvent.Renew renew:
                 if (!state.Leases.ContainsKey(renew.Rank))
                     return Decision<LivenessState>.Reject(state, $"rank {renew.Rank} holds no lease");
-                return new(state with { Leases = state.Leases.SetItem(renew.Rank, now + _options.LeaseDuration) }, []);
+                return new(state with { Leases = state.Leases.SetItem(renew.Rank, Later(now + _options.LeaseDuration, state.GraceUntil)) }, []);
 
             case LivenessEvent.Tick:
                 var lapsed = state.Leases.Where(kv => kv.Value <= now).Select(kv => kv.Key).Order().ToList();
                 if (lapsed.Count == 0) return Decision<LivenessState>.Unchanged(state);
-                var others = lapsed.Count > 1 ? $" (also lapsed: ranks {string.Join(", ", lapsed.Skip(1))})" : "";
+                var others = lapsed.Count switch
+                {
+                    1 => "",
+                    <= 9 => $" (also lapsed: ranks {string.Join(", ", lapsed.Skip(1))})",
+                    _ => $" (also lapsed: ranks {string.Join(", ", lapsed.Skip(1).Take(8))} and {lapsed.Count - 9} more)",
+                };
                 var reason = $"rank {lapsed[0]} lease lapsed: no heartbeat for {_options.LeaseDuration.TotalSeconds:0.###}s{others}";
                 return new(state with { Failed = true }, [new FailJob(reason, lapsed[0])]);
 
@@ -50,4 +58,6 @@ public sealed class LivenessDecider(LivenessOptions options)
                 throw new ArgumentOutOfRangeException(nameof(evt), evt, "unknown liveness event");
         }
     }
+
+    private static DateTimeOffset Later(DateTimeOffset a, DateTimeOffset b) => a > b ? a : b;
 }

@@ -21,7 +21,7 @@ public sealed class RendezvousDecider(RendezvousOptions options)
         RendezvousEvent.Tick => TryStart(state, now),
         RendezvousEvent.Reopen => state.IsOpen
             ? Decision<RendezvousState>.Reject(state, "rendezvous is already open")
-            : new Decision<RendezvousState>(state with { Members = [], Ranks = [], LastJoinAt = null }, []),
+            : new Decision<RendezvousState>(state with { Members = [], WaitingNodeIds = [], Ranks = [], LastJoinAt = null }, []),
         _ => throw new ArgumentOutOfRangeException(nameof(evt), evt, "unknown rendezvous event"),
     };
 
@@ -50,15 +50,16 @@ public sealed class RendezvousDecider(RendezvousOptions options)
                 ? Decision<RendezvousState>.Unchanged(state) // retry of a join that already made it
                 : Decision<RendezvousState>.Reject(state, $"rendezvous closed: generation {state.Generation} is running; {joining[0].NodeId} cannot join");
         }
-        // New members are appended in O(log N) each (an immutable list); members joining again replace their entries
-        // (O(N), rare: a retry, or a coordinator that lost the waiting members).
+        // New members are appended in O(log N) each (an immutable list, and the set of waiting node ids); a node joining
+        // again replaces its entries (O(N), rare: a retry, or a coordinator that lost the waiting members).
         var members = state.Members as ImmutableList<RendezvousMember> ?? [.. state.Members];
-        if (joining.Any(m => state.HasMember(m.MemberId)))
+        var nodes = state.NodeIds();
+        if (joining.Any(m => nodes.Contains(m.NodeId)))
         {
             var ids = joining.Select(m => m.MemberId).ToHashSet(StringComparer.Ordinal);
             members = members.RemoveAll(m => ids.Contains(m.MemberId));
         }
-        return TryStart(state with { Members = members.AddRange(joining), LastJoinAt = now }, now);
+        return TryStart(state with { Members = members.AddRange(joining), WaitingNodeIds = nodes.Union(joining.Select(m => m.NodeId)), LastJoinAt = now }, now);
     }
 
     private Decision<RendezvousState> TryStart(RendezvousState state, DateTimeOffset now)

@@ -1,3 +1,5 @@
+using System.Collections.Immutable;
+
 namespace Cluster.Coordinator.Decisions;
 
 /// <summary>
@@ -11,6 +13,12 @@ public sealed record RendezvousState(
     IReadOnlyList<RankSlot> Ranks,
     DateTimeOffset? LastJoinAt)
 {
+    /// <summary>
+    /// Node ids among <see cref="Members"/>, kept up to date by the decider join by join (O(log N) each); null when the
+    /// record came from elsewhere (then derived from <see cref="Members"/> once).
+    /// </summary>
+    [Id(4)] public ImmutableHashSet<string>? WaitingNodeIds { get; init; }
+
     /// <summary>No members, no generation. A fresh instance each time: JSON storage serializers may populate
     /// an existing instance in place, so a shared static default could be overwritten.</summary>
     public static RendezvousState Empty => new(0, [], [], null);
@@ -22,7 +30,7 @@ public sealed record RendezvousState(
     // Lookup indexes built once per list instance (not serialized). Keyed by the list they index: `with` copies these
     // fields, so an index is only used while its list is still the one in the record.
     [NonSerialized] private SlotIndex? _slots;
-    [NonSerialized] private MemberIndex? _members;
+    [NonSerialized] private (IReadOnlyList<RendezvousMember> Of, ImmutableHashSet<string> Set)? _derivedNodes;
 
     /// <summary>The slot of <paramref name="memberId"/> in the active generation, or null (O(1) after the first call).</summary>
     public RankSlot? SlotOf(string memberId) => Slots().ByMember.GetValueOrDefault(memberId);
@@ -30,11 +38,17 @@ public sealed record RendezvousState(
     /// <summary>The slots of node <paramref name="nodeId"/> in the active generation, by local rank (empty when not admitted).</summary>
     public IReadOnlyList<RankSlot> SlotsOfNode(string nodeId) => Slots().ByNode.GetValueOrDefault(nodeId) ?? [];
 
-    /// <summary>True when <paramref name="memberId"/> is among the waiting <see cref="Members"/> (O(1) after the first call).</summary>
-    public bool HasMember(string memberId) => Waiting().Members.Contains(memberId);
+    /// <summary>True when node <paramref name="nodeId"/> has members waiting in the rendezvous (O(1)).</summary>
+    public bool HasNode(string nodeId) => NodeIds().Contains(nodeId);
 
-    /// <summary>True when node <paramref name="nodeId"/> has members waiting in the rendezvous.</summary>
-    public bool HasNode(string nodeId) => Waiting().Nodes.Contains(nodeId);
+    /// <summary>The waiting node ids (<see cref="WaitingNodeIds"/>, or derived once from <see cref="Members"/>).</summary>
+    public ImmutableHashSet<string> NodeIds()
+    {
+        if (WaitingNodeIds is { } known) return known;
+        if (_derivedNodes is not { } d || !ReferenceEquals(d.Of, Members))
+            _derivedNodes = d = (Members, Members.Select(m => m.NodeId).ToImmutableHashSet(StringComparer.Ordinal));
+        return d.Set;
+    }
 
     private SlotIndex Slots()
     {
@@ -44,14 +58,5 @@ public sealed record RendezvousState(
         return _slots = new SlotIndex(Ranks, Ranks.ToDictionary(r => r.Member.MemberId, StringComparer.Ordinal), byNode);
     }
 
-    private MemberIndex Waiting()
-    {
-        if (_members is { } m && ReferenceEquals(m.Of, Members)) return m;
-        return _members = new MemberIndex(Members, Members.Select(x => x.MemberId).ToHashSet(StringComparer.Ordinal),
-            Members.Select(x => x.NodeId).ToHashSet(StringComparer.Ordinal));
-    }
-
     private sealed record SlotIndex(IReadOnlyList<RankSlot> Of, Dictionary<string, RankSlot> ByMember, Dictionary<string, IReadOnlyList<RankSlot>> ByNode);
-
-    private sealed record MemberIndex(IReadOnlyList<RendezvousMember> Of, HashSet<string> Members, HashSet<string> Nodes);
 }

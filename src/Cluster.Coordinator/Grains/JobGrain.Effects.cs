@@ -13,7 +13,7 @@ public sealed partial class JobGrain
     private JobSpec BuildDeciders(JobSpecSummary spec)
     {
         _rendezvous = new RendezvousDecider(new RendezvousOptions(spec.MinWorkers, spec.MaxWorkers, spec.NprocPerNode, _options.SettleWindow));
-        _liveness = new LivenessDecider(new LivenessOptions(_options.LeaseDuration));
+        _liveness = new LivenessDecider(new LivenessOptions(_options.LeaseDuration, _options.FirstBeatGrace));
         var parsed = JobSpecLoader.Parse(spec.SpecYaml, $"job {spec.JobId}");
         _checkpoints = new CheckpointDecider(new CheckpointOptions(spec.JobId, spec.CheckpointDirectory, spec.CheckpointIntervalSteps,
             spec.KeepLastCheckpoints, spec.Seed, _options.CheckpointAckTimeout)

@@ -1,3 +1,4 @@
+using Cluster.Collectives;
 using Cluster.Coordinator.Contracts;
 using Cluster.Coordinator.Decisions;
 
@@ -65,6 +66,11 @@ public sealed partial class JobGrain
     }
 
     /// <inheritdoc />
+    /// <remarks>
+    /// Only the addresses the node's ranks connect to: their data-plane partners (<see cref="PeerTopology"/>: ring
+    /// neighbours and recursive-doubling partners, at most log2(N) + 2 per rank) and every rank on the node's host (shared
+    /// memory, device numbering). A node fetches O(ranks per node × log N) entries, not the whole world.
+    /// </remarks>
     public Task<PeerTable> GetPeerTable(string nodeId, long generation)
     {
         ArgumentException.ThrowIfNullOrEmpty(nodeId);
@@ -73,14 +79,18 @@ public sealed partial class JobGrain
             throw new InvalidOperationException($"job '{JobId}': generation {generation} is not the active generation ({(rv.IsOpen ? "none" : rv.Generation)})");
         if (rv.SlotsOfNode(nodeId).Count == 0)
             throw new InvalidOperationException($"job '{JobId}': node {nodeId} has no rank in generation {generation}");
-        if (_peerTable?.Generation != rv.Generation) // packed once per generation, then handed to every node as is
+        if (_peers?.Generation != rv.Generation) // built once per generation
         {
             if (rv.Ranks.Any(r => r.Member.Port == 0)) // ports are soft state (see GenerationRecord)
                 throw new InvalidOperationException($"job '{JobId}': the peer table of generation {generation} was lost when the coordinator restarted");
-            var peers = rv.Ranks.Select(r => new PeerEndpoint(r.Rank, r.Member.Host, r.Member.Port, r.Member.HostId)).ToList();
-            _peerTable = new PeerTable(rv.Generation, peers.Count, PeerTableCodec.Pack(peers));
+            _peers = (rv.Generation, [.. rv.Ranks.Select(r => new PeerEndpoint(r.Rank, r.Member.Host, r.Member.Port, r.Member.HostId))]);
         }
-        return Task.FromResult(_peerTable);
+        var all = _peers.Value.Peers;
+        var slots = rv.SlotsOfNode(nodeId);
+        var hosts = slots.Select(s => s.Member.HostId).ToHashSet(StringComparer.Ordinal);
+        var wanted = new SortedSet<int>(slots.SelectMany(s => PeerTopology.Partners(s.Rank, all.Count).Append(s.Rank)));
+        foreach (var p in all) if (hosts.Contains(p.HostId)) wanted.Add(p.Rank);
+        return Task.FromResult(new PeerTable(rv.Generation, all.Count, PeerTableCodec.Pack([.. wanted.Select(r => all[r])], all.Count)));
     }
 
     /// <inheritdoc />

@@ -29,6 +29,22 @@ public sealed class LivenessDeciderTests
     }
 
     [Fact]
+    public void NoLeaseEndsWithinTheGraceOfAGenerationsStartThenRenewalsLastTheLease()
+    {
+        var d = new LivenessDecider(new LivenessOptions(TimeSpan.FromSeconds(5), FirstBeatGrace: TimeSpan.FromSeconds(30)));
+        var s = d.Decide(LivenessState.Empty, new LivenessEvent.Start(20), _time.GetUtcNow()).State;
+        _time.Advance(TimeSpan.FromSeconds(29)); // nodes still fetching their peer tables: nobody lapses
+        Assert.Empty(d.Decide(s, new LivenessEvent.Tick(), _time.GetUtcNow()).Actions);
+        for (var r = 1; r < 20; r++) s = d.Decide(s, new LivenessEvent.Renew(r), _time.GetUtcNow()).State;
+        _time.Advance(TimeSpan.FromSeconds(2)); // rank 0 never beat: its grace is over; the others renewed at 29 s
+        var fail = Assert.IsType<FailJob>(Assert.Single(d.Decide(s, new LivenessEvent.Tick(), _time.GetUtcNow()).Actions));
+        Assert.Equal(0, fail.Rank);
+        _time.Advance(TimeSpan.FromSeconds(3)); // renewals after the grace last 5 s, not 30: all lapse, the reason stays short
+        var all = Assert.IsType<FailJob>(Assert.Single(d.Decide(s, new LivenessEvent.Tick(), _time.GetUtcNow()).Actions));
+        Assert.EndsWith("(also lapsed: ranks 1, 2, 3, 4, 5, 6, 7, 8 and 11 more)", all.Reason);
+    }
+
+    [Fact]
     public void NonZeroExitFailsNamingRankAndCode()
     {
         var d = _d.Decide(Started(2), new LivenessEvent.Exited(1, 137, "killed"), _time.GetUtcNow());

@@ -10,6 +10,7 @@ public sealed class CoordinatorClusterFixture : IAsyncLifetime
     public static readonly CoordinatorOptions Options = new()
     {
         LeaseDuration = TimeSpan.FromSeconds(5),
+        FirstBeatGrace = TimeSpan.Zero,
         SettleWindow = TimeSpan.Zero,
         TickPeriod = TimeSpan.FromMilliseconds(50),
         MaxLongPoll = TimeSpan.FromSeconds(2),

@@ -99,6 +99,20 @@ public sealed class JobGrainTests(CoordinatorClusterFixture fx) : IClassFixture<
     }
 
     [Fact]
+    public async Task A_node_fetches_only_the_addresses_its_ranks_connect_to()
+    {
+        var job = await JobDriver.SubmitAsync(Grains, 16, 16);
+        for (var n = 15; n >= 0; n--) Assert.True((await job.JoinAsync($"n{n:D2}", 29500 + n)).Accepted);
+        var a = await job.AssignmentAsync("n00/0");
+        Assert.Equal((0, 16), (a.Rank, a.WorldSize));
+        // Rank 0 of 16: ring neighbours 1 and 15, recursive-doubling partners 1, 2, 4, 8, and itself.
+        Assert.Equal([0, 1, 2, 4, 8, 15], a.Peers.Where(p => p.Port != 0).Select(p => p.Rank));
+        Assert.Equal(29508, a.Peers[8].Port);
+        Assert.Equal(16, a.Peers.Count);
+        await job.Grain.Cancel("test over");
+    }
+
+    [Fact]
     public async Task ResubmitWithAnotherSpecOrAnInvalidSpecIsRefused()
     {
         var job = await JobDriver.SubmitAsync(Grains, 1, 1);

@@ -86,7 +86,8 @@ internal sealed class BenchControlPlaneCommand : BaseCommand
                 var joined = await members.JoinAllAsync(timeout, stopVoices.Token).ConfigureAwait(false);
                 result = result with
                 {
-                    RendezvousSeconds = joined.Seconds, FailedJoins = joined.Failed, FirstJoinError = joined.FirstError, PeerTableBytes = members.PeerBytesHandedOut,
+                    RendezvousSeconds = joined.Seconds, LastJoinSeconds = Finite(joined.Phases[0]), LastAssignmentSeconds = Finite(joined.Phases[1]),
+                    LastPeerTableSeconds = Finite(joined.Phases[2]), FailedJoins = joined.Failed, FirstJoinError = joined.FirstError, PeerTableBytes = members.PeerBytesHandedOut,
                     RedisBytesPerRendezvous = await RedisInputBytesAsync(redis).ConfigureAwait(false) - bytes, SiloCpuRendezvous = processes.SiloCpuSeconds() - cpu,
                 };
                 if (joined.Failed > 0) throw new InvalidOperationException($"{joined.Failed} of {members.Count} ranks did not get an assignment");

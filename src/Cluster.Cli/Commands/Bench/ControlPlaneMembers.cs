@@ -28,9 +28,12 @@ internal sealed class ControlPlaneMembers(IReadOnlyList<TimedJobGrain> connectio
     /// Starts every node at once; returns seconds from the first join to the last rank's assignment, and the failures. The
     /// voices keep beating from then on (every <c>beat</c>) until <paramref name="stop"/> is cancelled.
     /// </summary>
-    public async Task<(double Seconds, int Failed, string? FirstError)> JoinAllAsync(TimeSpan timeout, CancellationToken stop)
+    public async Task<(double Seconds, int Failed, string? FirstError, double[] Phases)> JoinAllAsync(TimeSpan timeout, CancellationToken stop)
     {
         var started = TimeProvider.System.GetTimestamp();
+        double Since(Func<TimedJobGrain, long> stamp) =>
+            connections.Max(stamp) is var last and > 0 ? TimeProvider.System.GetElapsedTime(started, last).TotalSeconds : double.NaN;
+        double[] Phases() => [Since(c => c.LastJoin), Since(c => c.LastAssignment), Since(c => c.LastPeerTable)];
         for (var n = 0; n < nodes; n++)
         {
             var voice = new NodeVoice(connections[n % connections.Count], jobId, secret, nproc, new NodeVoiceOptions
@@ -47,9 +50,9 @@ internal sealed class ControlPlaneMembers(IReadOnlyList<TimedJobGrain> connectio
         var all = Task.WhenAll(_ranks.Select(r => r.Assignment.Task));
         var first = await Task.WhenAny(all, Task.WhenAny(_voices.Select(v => v.Ended))).WaitAsync(timeout, stop).ConfigureAwait(false);
         var seconds = TimeProvider.System.GetElapsedTime(started).TotalSeconds;
-        if (first == all) return (seconds, 0, null);
+        if (first == all) return (seconds, 0, null, Phases());
         var ended = _voices.Where(v => v.Ended.IsCompleted).Select(v => v.Ended.Result.Reason).FirstOrDefault();
-        return (seconds, _ranks.Count(r => !r.Assignment.Task.IsCompleted), ended);
+        return (seconds, _ranks.Count(r => !r.Assignment.Task.IsCompleted), ended, Phases());
     }
 
     /// <summary>Bytes of peer table each node fetched, summed over nodes (the table is packed once per generation).</summary>

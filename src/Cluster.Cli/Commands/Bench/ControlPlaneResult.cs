@@ -13,6 +13,10 @@ internal sealed record ControlPlaneResult
     [JsonPropertyName("clients")] public int Clients { get; init; }
     [JsonPropertyName("beat_ms")] public double BeatMs { get; init; }
     [JsonPropertyName("rendezvous_s")] public double RendezvousSeconds { get; init; }
+    /// <summary>Seconds from the first join until the last join was accepted, the last node assignment and the last peer table arrived.</summary>
+    [JsonPropertyName("last_join_s")] public double? LastJoinSeconds { get; init; }
+    [JsonPropertyName("last_assignment_s")] public double? LastAssignmentSeconds { get; init; }
+    [JsonPropertyName("last_peer_table_s")] public double? LastPeerTableSeconds { get; init; }
     [JsonPropertyName("failed_joins")] public int FailedJoins { get; init; }
     [JsonPropertyName("first_join_error")] public string? FirstJoinError { get; init; }
     /// <summary>Bytes of packed peer table handed out in all (once per node).</summary>
@@ -40,7 +44,7 @@ internal sealed record ControlPlaneResult
         string Or(double? v, string format) => v is { } x && !double.IsNaN(x) ? x.ToString(format, c) : "-";
         return string.Create(c, $"""
             control plane: {Nodes} nodes x {NprocPerNode} ranks = {Ranks} ranks, {Storage} storage, {Clients} client connection(s), beat {BeatMs:0} ms
-              rendezvous        {RendezvousSeconds:0.00} s (first join -> last assignment), {FailedJoins} failed joins{(FirstJoinError is null ? "" : $" (first: {FirstJoinError})")}
+              rendezvous        {RendezvousSeconds:0.00} s (first join -> last rank assigned; last join {Or(LastJoinSeconds, "0.00")} s, last node assignment {Or(LastAssignmentSeconds, "0.00")} s, last peer table {Or(LastPeerTableSeconds, "0.00")} s), {FailedJoins} failed joins{(FirstJoinError is null ? "" : $" (first: {FirstJoinError})")}
                                 {PeerTableBytes:N0} bytes of peer table handed out, Redis received {Or(RedisBytesPerRendezvous, "N0")} bytes, silo CPU {SiloCpuRendezvous:0.00} s
               steady state      {CallsPerSecond:0.0} calls/s = {CallsPerNodePerBeat:0.00} calls per node per beat (beats and held directive calls), beat p50 {Or(P50Ms, "0.00")} ms, p99 {Or(P99Ms, "0.00")} ms
                                 silo CPU {SiloCpuPercent:0.0} % of one core (limit at 1,000 x 8: 10 %), Redis {Or(RedisBytesPerSecond, "N0")} bytes/s

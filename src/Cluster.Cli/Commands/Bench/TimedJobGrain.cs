@@ -13,6 +13,9 @@ internal sealed class TimedJobGrain(IJobGrain inner) : IJobGrain
     private long _peerBytes;
 
     public bool Recording { get; set; }
+
+    /// <summary>When the last join, assignment and peer table through this connection completed (timestamps; 0: none).</summary>
+    public long LastJoin, LastAssignment, LastPeerTable;
     public ConcurrentQueue<double> BeatLatenciesMs { get; } = new();
     /// <summary>Every call made through this connection (beats, held directive calls, joins, ...).</summary>
     public long Calls => Interlocked.Read(ref _calls);
@@ -30,12 +33,24 @@ internal sealed class TimedJobGrain(IJobGrain inner) : IJobGrain
     {
         var table = await Counted(inner.GetPeerTable(nodeId, generation));
         Interlocked.Add(ref _peerBytes, table.Packed.Length);
+        Interlocked.Exchange(ref LastPeerTable, TimeProvider.System.GetTimestamp());
         return table;
     }
 
     public Task<SubmitResult> Submit(JobSpecSummary spec) => Counted(inner.Submit(spec));
-    public Task<JoinResult> JoinNode(NodeJoinRequest request) => Counted(inner.JoinNode(request));
-    public Task<NodeAssignmentResult> WaitForNodeAssignment(string nodeId, TimeSpan maxWait) => Counted(inner.WaitForNodeAssignment(nodeId, maxWait));
+    public async Task<JoinResult> JoinNode(NodeJoinRequest request)
+    {
+        var result = await Counted(inner.JoinNode(request));
+        Interlocked.Exchange(ref LastJoin, TimeProvider.System.GetTimestamp());
+        return result;
+    }
+
+    public async Task<NodeAssignmentResult> WaitForNodeAssignment(string nodeId, TimeSpan maxWait)
+    {
+        var result = await Counted(inner.WaitForNodeAssignment(nodeId, maxWait));
+        if (result.Status == AssignmentStatus.Assigned) Interlocked.Exchange(ref LastAssignment, TimeProvider.System.GetTimestamp());
+        return result;
+    }
     public Task<ControlReply> WaitForDirective(string nodeId, long generation, TimeSpan maxWait) => Counted(inner.WaitForDirective(nodeId, generation, maxWait));
     public Task<ControlReply> ReportExit(ProcessExitReport report) => Counted(inner.ReportExit(report));
     public Task<JobStatus> Cancel(string reason) => Counted(inner.Cancel(reason));
