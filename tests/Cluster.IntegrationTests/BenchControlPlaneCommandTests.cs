@@ -17,7 +17,7 @@ public sealed class BenchControlPlaneCommandTests
     {
         const int nodes = 3, nproc = 2;
         var result = await CliRunner.RunAsync(Deadline, "bench", "control-plane", "--nodes", $"{nodes}", "--nproc-per-node", $"{nproc}",
-            "--storage", storage, "--clients", "2", "--beat-ms", "250", "--steady-s", "2", "--timeout-s", "60", "--json");
+            "--storage", storage, "--clients", "2", "--beat-ms", "250", "--steady-s", "2", "--warmup-s", "0", "--timeout-s", "60", "--json");
         Assert.True(result.ExitCode == 0, result.ToString());
         var last = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[^1];
         var root = JsonDocument.Parse(last).RootElement;
@@ -50,7 +50,7 @@ public sealed class BenchControlPlaneCommandTests
         static async Task<JsonElement> RunAsync(int nodes, int nproc)
         {
             var result = await CliRunner.RunAsync(Deadline, "bench", "control-plane", "--nodes", $"{nodes}", "--nproc-per-node", $"{nproc}",
-                "--storage", "redis", "--clients", "2", "--beat-ms", "500", "--steady-s", "2", "--timeout-s", "60", "--json");
+                "--storage", "redis", "--clients", "2", "--beat-ms", "500", "--steady-s", "2", "--warmup-s", "0", "--timeout-s", "60", "--json");
             Assert.True(result.ExitCode == 0, result.ToString());
             var last = result.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[^1];
             var root = JsonDocument.Parse(last).RootElement.Clone();

@@ -26,9 +26,17 @@ public sealed class LivenessDecider(LivenessOptions options)
         switch (evt)
         {
             case LivenessEvent.Renew renew:
-                if (!state.Leases.ContainsKey(renew.Rank))
-                    return Decision<LivenessState>.Reject(state, $"rank {renew.Rank} holds no lease");
-                return new(state with { Leases = state.Leases.SetItem(renew.Rank, Later(now + _options.LeaseDuration, state.GraceUntil)) }, []);
+                var until = Later(now + _options.LeaseDuration, state.GraceUntil);
+                var builder = state.Leases.ToBuilder();
+                var renewed = 0;
+                foreach (var rank in renew.Ranks)
+                {
+                    if (!builder.ContainsKey(rank)) continue; // finished, or not of this generation
+                    builder[rank] = until;
+                    renewed++;
+                }
+                if (renewed == 0) return Decision<LivenessState>.Reject(state, $"ranks {string.Join(", ", renew.Ranks)} hold no lease");
+                return new(state with { Leases = builder.ToImmutable() }, []);
 
             case LivenessEvent.Tick:
                 var lapsed = state.Leases.Where(kv => kv.Value <= now).Select(kv => kv.Key).Order().ToList();

@@ -6,8 +6,8 @@ public abstract record LivenessEvent
     /// <summary>A generation of <paramref name="WorldSize"/> ranks starts: every rank gets a fresh lease.</summary>
     public sealed record Start(int WorldSize) : LivenessEvent;
 
-    /// <summary>Rank renewed its lease (heartbeat or progress).</summary>
-    public sealed record Renew(int Rank) : LivenessEvent;
+    /// <summary>Ranks renewed their leases (one node beat renews all the ranks it lists).</summary>
+    public sealed record Renew(IReadOnlyList<int> Ranks) : LivenessEvent;
 
     /// <summary>Time passed: expire lapsed leases.</summary>
     public sealed record Tick : LivenessEvent;

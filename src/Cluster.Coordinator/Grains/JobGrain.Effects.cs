@@ -91,7 +91,7 @@ public sealed partial class JobGrain
         _dirty = true;
     }
 
-    private void Renew(int rank) => _leases = _liveness!.Decide(_leases, new LivenessEvent.Renew(rank), clock.UtcNow).State;
+    private void Renew(IReadOnlyList<int> ranks) => _leases = _liveness!.Decide(_leases, new LivenessEvent.Renew(ranks), clock.UtcNow).State;
 
     private ControlReply ReplyFor(int rank, long generation)
     {

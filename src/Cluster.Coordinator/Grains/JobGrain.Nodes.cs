@@ -101,18 +101,18 @@ public sealed partial class JobGrain
         if (!S.Exists) return new NodeBeatReply(ControlDirective.Abort, $"job '{JobId}' has not been submitted", []);
         if (beat.Ranks.Count > MaxLocalRanks) return new NodeBeatReply(ControlDirective.Fenced, $"a beat carries at most {MaxLocalRanks} ranks", []);
         var replies = new List<RankReply>();
-        var fenced = 0;
+        var admitted = new List<(RankBeat Entry, RankSlot Slot)>(beat.Ranks.Count);
         foreach (var entry in beat.Ranks)
         {
             var (slot, refusal) = Guard(MemberIds.Of(beat.NodeId, entry.LocalRank), beat.Generation, entry.FencingToken);
-            if (refusal is not null)
-            {
-                if (refusal.Directive == ControlDirective.Abort) return new NodeBeatReply(ControlDirective.Abort, refusal.Reason, []);
-                replies.Add(new RankReply(entry.LocalRank, refusal));
-                fenced++;
-                continue;
-            }
-            Renew(slot!.Rank);
+            if (refusal is null) admitted.Add((entry, slot!));
+            else if (refusal.Directive == ControlDirective.Abort) return new NodeBeatReply(ControlDirective.Abort, refusal.Reason, []);
+            else replies.Add(new RankReply(entry.LocalRank, refusal));
+        }
+        var fenced = replies.Count;
+        if (admitted.Count > 0) Renew([.. admitted.Select(a => a.Slot.Rank)]);
+        foreach (var (entry, slot) in admitted)
+        {
             if (entry.Progress is { } progress)
             {
                 var reply = await OnProgressAsync(slot, progress, beat.Generation);
@@ -183,7 +183,9 @@ public sealed partial class JobGrain
         var observed = EpochPlanDecider.Observe(_plan!, report.Epoch, report.Cursor);
         if (observed.Rejection is { } bad) LogProgressRejected(JobId, slot.Rank, bad);
         else _plan = observed.State;
-        if (S.State == JobState.Running)
+        // Only a request or an interval step can open a checkpoint: plain progress skips the decider (it is most of the beats).
+        var interval = S.Spec!.CheckpointIntervalSteps;
+        if (S.State == JobState.Running && (report.Checkpoint != CheckpointRequestKind.None || (interval > 0 && report.Step % interval == 0)))
         {
             var decision = _checkpoints!.Decide(S.Checkpoints, new CheckpointEvent.StepCompleted(report.Step, generation, _rv.Ranks.Count,
                 report.Checkpoint != CheckpointRequestKind.None, report.Checkpoint == CheckpointRequestKind.Final), clock.UtcNow);

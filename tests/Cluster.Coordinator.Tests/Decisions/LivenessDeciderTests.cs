@@ -16,8 +16,8 @@ public sealed class LivenessDeciderTests
     {
         var s = Started(3);
         _time.Advance(TimeSpan.FromSeconds(6));
-        s = _d.Decide(s, new LivenessEvent.Renew(0), _time.GetUtcNow()).State;
-        s = _d.Decide(s, new LivenessEvent.Renew(2), _time.GetUtcNow()).State;
+        s = _d.Decide(s, new LivenessEvent.Renew([0]), _time.GetUtcNow()).State;
+        s = _d.Decide(s, new LivenessEvent.Renew([2]), _time.GetUtcNow()).State;
         Assert.Empty(Tick(s).Actions);
         _time.Advance(TimeSpan.FromSeconds(4));
         var d = Tick(s);
@@ -35,7 +35,7 @@ public sealed class LivenessDeciderTests
         var s = d.Decide(LivenessState.Empty, new LivenessEvent.Start(20), _time.GetUtcNow()).State;
         _time.Advance(TimeSpan.FromSeconds(29)); // nodes still fetching their peer tables: nobody lapses
         Assert.Empty(d.Decide(s, new LivenessEvent.Tick(), _time.GetUtcNow()).Actions);
-        for (var r = 1; r < 20; r++) s = d.Decide(s, new LivenessEvent.Renew(r), _time.GetUtcNow()).State;
+        for (var r = 1; r < 20; r++) s = d.Decide(s, new LivenessEvent.Renew([r]), _time.GetUtcNow()).State;
         _time.Advance(TimeSpan.FromSeconds(2)); // rank 0 never beat: its grace is over; the others renewed at 29 s
         var fail = Assert.IsType<FailJob>(Assert.Single(d.Decide(s, new LivenessEvent.Tick(), _time.GetUtcNow()).Actions));
         Assert.Equal(0, fail.Rank);
@@ -58,10 +58,10 @@ public sealed class LivenessDeciderTests
         var s = _d.Decide(Started(2), new LivenessEvent.Exited(0, 0, null), _time.GetUtcNow());
         Assert.Empty(s.Actions);
         _time.Advance(TimeSpan.FromSeconds(9));
-        s = _d.Decide(s.State, new LivenessEvent.Renew(1), _time.GetUtcNow());
+        s = _d.Decide(s.State, new LivenessEvent.Renew([1]), _time.GetUtcNow());
         _time.Advance(TimeSpan.FromSeconds(5));
         Assert.Empty(Tick(s.State).Actions); // rank 0 finished: its old lease cannot lapse
-        Assert.NotNull(_d.Decide(s.State, new LivenessEvent.Renew(0), _time.GetUtcNow()).Rejection);
+        Assert.NotNull(_d.Decide(s.State, new LivenessEvent.Renew([0]), _time.GetUtcNow()).Rejection);
         var done = _d.Decide(s.State, new LivenessEvent.Exited(1, 0, null), _time.GetUtcNow());
         Assert.IsType<CompleteJob>(Assert.Single(done.Actions));
     }

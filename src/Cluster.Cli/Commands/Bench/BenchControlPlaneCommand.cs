@@ -24,12 +24,13 @@ internal sealed class BenchControlPlaneCommand : BaseCommand
     private readonly Option<int> _clients = new("--clients") { Description = "Orleans client connections the members share", DefaultValueFactory = _ => 4 };
     private readonly Option<int> _beatMs = new("--beat-ms") { Description = "beat interval per node (the agent's default: 1000)", DefaultValueFactory = _ => 1000 };
     private readonly Option<double> _steadySeconds = new("--steady-s") { Description = "length of the steady-state phase", DefaultValueFactory = _ => 10 };
+    private readonly Option<double> _warmupSeconds = new("--warmup-s") { Description = "unmeasured beats before the steady-state phase (JIT tiering of the silo settles)", DefaultValueFactory = _ => 10 };
     private readonly Option<double> _timeoutSeconds = new("--timeout-s") { Description = "deadline of the rendezvous and of the checkpoint round", DefaultValueFactory = _ => 180 };
     private readonly Option<bool> _json = new("--json") { Description = "a JSON summary as the last stdout line; human text on stderr" };
 
     public BenchControlPlaneCommand() : base("control-plane", "load the coordinator with simulated nodes x ranks (rendezvous, beats, checkpoint, directive)")
     {
-        foreach (var o in new Option[] { _nodes, _nproc, _storage, _clients, _beatMs, _steadySeconds, _timeoutSeconds, _json }) Options.Add(o);
+        foreach (var o in new Option[] { _nodes, _nproc, _storage, _clients, _beatMs, _steadySeconds, _warmupSeconds, _timeoutSeconds, _json }) Options.Add(o);
     }
 
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
@@ -40,12 +41,13 @@ internal sealed class BenchControlPlaneCommand : BaseCommand
         var clients = parseResult.GetValue(_clients);
         var beat = TimeSpan.FromMilliseconds(parseResult.GetValue(_beatMs));
         var steady = TimeSpan.FromSeconds(parseResult.GetValue(_steadySeconds));
+        var warmup = TimeSpan.FromSeconds(parseResult.GetValue(_warmupSeconds));
         var timeout = TimeSpan.FromSeconds(parseResult.GetValue(_timeoutSeconds));
         var json = parseResult.GetValue(_json);
         if (nodes < 1 || nproc < 1 || (long)nodes * nproc > 65535) throw new UsageException($"--nodes x --nproc-per-node must be 1..65535 ranks (got {nodes} x {nproc})");
         if (storage is not ("redis" or "memory")) throw new UsageException($"--storage must be redis or memory (got '{storage}')");
-        if (clients < 1 || beat <= TimeSpan.Zero || steady <= TimeSpan.Zero || timeout <= TimeSpan.Zero)
-            throw new UsageException("--clients, --beat-ms, --steady-s and --timeout-s must be positive");
+        if (clients < 1 || beat <= TimeSpan.Zero || steady <= TimeSpan.Zero || timeout <= TimeSpan.Zero || warmup < TimeSpan.Zero)
+            throw new UsageException("--clients, --beat-ms, --steady-s and --timeout-s must be positive, --warmup-s not negative");
         var human = json ? Console.Error : Console.Out;
 
         var result = new ControlPlaneResult { Nodes = nodes, NprocPerNode = nproc, Storage = storage, Clients = clients, BeatMs = beat.TotalMilliseconds };
@@ -92,8 +94,8 @@ internal sealed class BenchControlPlaneCommand : BaseCommand
                 };
                 if (joined.Failed > 0) throw new InvalidOperationException($"{joined.Failed} of {members.Count} ranks did not get an assignment");
 
-                // Warm-up (JIT, first activations of the call path), not measured: two beats or a second, whichever is longer.
-                await Task.Delay(TimeSpan.FromTicks(Math.Max(TimeSpan.FromSeconds(1).Ticks, 2 * beat.Ticks)), cancellationToken).ConfigureAwait(false);
+                // Warm-up (JIT tiering, first activations of the call path), not measured: --warmup-s, at least two beats.
+                await Task.Delay(TimeSpan.FromTicks(Math.Max(warmup.Ticks, 2 * beat.Ticks)), cancellationToken).ConfigureAwait(false);
                 (bytes, cpu) = (await RedisInputBytesAsync(redis).ConfigureAwait(false), processes.SiloCpuSeconds());
                 var calls = grains.Sum(g => g.Calls);
                 foreach (var g in grains) g.Recording = true;
