@@ -7,8 +7,8 @@ public sealed record CoordinatorOptions
     public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// From a generation's start (or the grain's reactivation) until the first renewal a rank's lease lasts at least this
-    /// long: its node still fetches the assignment and the peer table and its ranks connect (seconds at 1,000 nodes).
+    /// No lease ends within this long of a generation's start (or of the grain's reactivation): the nodes still fetch their
+    /// assignment and peer table and the ranks connect (seconds at 1,000 nodes).
     /// </summary>
     public TimeSpan FirstBeatGrace { get; init; } = TimeSpan.FromSeconds(30);
 

@@ -109,6 +109,12 @@ public sealed class AgentLink : IAsyncDisposable
     public Task<ControlReply> VoteAsync(CheckpointVote vote, CancellationToken cancellationToken) =>
         AskAsync(id => new LocalMessage.Vote(id, vote), cancellationToken);
 
+    /// <summary>
+    /// Longest a request or vote waits for its answer. The agent answers within a beat, or ends the node (and so this
+    /// rank) after 20 s without the coordinator; this bounds the wait even if the agent does neither.
+    /// </summary>
+    public static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(60);
+
     private async Task<ControlReply> AskAsync(Func<long, LocalMessage> message, CancellationToken cancellationToken)
     {
         var id = Interlocked.Increment(ref _nextId);
@@ -117,7 +123,12 @@ public sealed class AgentLink : IAsyncDisposable
         try
         {
             await _outbox.SendAsync(message(id), cancellationToken).ConfigureAwait(false);
-            var first = await Task.WhenAny(reply.Task, _directed.Task).WaitAsync(cancellationToken).ConfigureAwait(false);
+            Task first;
+            try { first = await Task.WhenAny(reply.Task, _directed.Task).WaitAsync(AskTimeout, cancellationToken).ConfigureAwait(false); }
+            catch (TimeoutException e)
+            {
+                throw new TimeoutException($"{message(id).GetType().Name} {id} got no answer from the node agent within {AskTimeout.TotalSeconds:0} s", e);
+            }
             return await (first == reply.Task ? reply.Task : _directed.Task).ConfigureAwait(false);
         }
         finally { _pending.TryRemove(id, out _); }

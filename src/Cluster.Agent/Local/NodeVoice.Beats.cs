@@ -35,7 +35,6 @@ public sealed partial class NodeVoice
                 try
                 {
                     reply = await job.Beat(beat).WaitAsync(_options.CoordinatorLostAfter, _time, cancellationToken).ConfigureAwait(false);
-                    Interlocked.Increment(ref _beats);
                     lastOk = _time.GetTimestamp();
                 }
                 catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)

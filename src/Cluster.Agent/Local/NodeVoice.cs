@@ -26,11 +26,6 @@ public sealed partial class NodeVoice(IJobGrain job, string jobId, string secret
     /// <summary>Completes with the directive that ended this node's part of the job (abort, fenced, coordinator lost, refused).</summary>
     public Task<ControlReply> Ended => _ended.Task;
 
-    /// <summary>Beats sent so far (the benchmark checks one per node per interval).</summary>
-    public long BeatsSent => Interlocked.Read(ref _beats);
-
-    private long _beats;
-
     /// <summary>A rank authenticated and attached (its collective listener port and pid).</summary>
     public void Attach(int localRank, int port, int pid, IRankOutbox outbox)
     {

@@ -4,7 +4,6 @@ using System.Globalization;
 using Cluster.Agent.Grains;
 using Cluster.Agent.Local;
 using Cluster.Coordinator.Contracts;
-using Cluster.Coordinator.Decisions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -17,7 +16,6 @@ namespace Cluster.Agent.Node;
 /// the job grain at once and kills its ranks' process trees when the job fails or is cancelled, or when the agent stops.
 /// </summary>
 public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory grains, ILogger<NodeAgent> logger) : BackgroundService
-
 {
     private readonly NodeAgentOptions _options = options.Validated();
     private readonly ConcurrentDictionary<string, AgentJob> _jobs = new();

@@ -4,8 +4,9 @@ namespace Cluster.Coordinator.Decisions;
 
 /// <summary>
 /// Leases renewed by node beats. No lease of a generation ends within <see cref="LivenessOptions.FirstBeatGrace"/> of its
-/// start (nodes still fetch their assignment and peer table, ranks connect; a rank that dies then is reported by its agent). A lapsed lease or a non-zero exit fails the job (no elastic recovery yet):
-/// the decision emits <see cref="FailJob"/> naming the rank. When every rank exited with 0: <see cref="CompleteJob"/>.
+/// start (nodes still fetch their assignment and peer table, ranks connect; a rank that dies then is reported by its
+/// agent). A lapsed lease or a non-zero exit fails the job (no elastic recovery yet): the decision emits
+/// <see cref="FailJob"/> naming the rank. When every rank exited with 0: <see cref="CompleteJob"/>.
 /// </summary>
 public sealed class LivenessDecider(LivenessOptions options)
 {

@@ -77,19 +77,18 @@ public sealed partial class JobGrain
         var rv = _rv;
         if (!S.Exists || rv.IsOpen || generation != rv.Generation)
             throw new InvalidOperationException($"job '{JobId}': generation {generation} is not the active generation ({(rv.IsOpen ? "none" : rv.Generation)})");
-        if (rv.SlotsOfNode(nodeId).Count == 0)
-            throw new InvalidOperationException($"job '{JobId}': node {nodeId} has no rank in generation {generation}");
+        var slots = rv.SlotsOfNode(nodeId);
+        if (slots.Count == 0) throw new InvalidOperationException($"job '{JobId}': node {nodeId} has no rank in generation {generation}");
         if (_peers?.Generation != rv.Generation) // built once per generation
         {
             if (rv.Ranks.Any(r => r.Member.Port == 0)) // ports are soft state (see GenerationRecord)
                 throw new InvalidOperationException($"job '{JobId}': the peer table of generation {generation} was lost when the coordinator restarted");
-            _peers = (rv.Generation, [.. rv.Ranks.Select(r => new PeerEndpoint(r.Rank, r.Member.Host, r.Member.Port, r.Member.HostId))]);
+            var peers = rv.Ranks.Select(r => new PeerEndpoint(r.Rank, r.Member.Host, r.Member.Port, r.Member.HostId)).ToList();
+            _peers = new PeerIndex(rv.Generation, peers, peers.ToLookup(p => p.HostId, p => p.Rank, StringComparer.Ordinal));
         }
-        var all = _peers.Value.Peers;
-        var slots = rv.SlotsOfNode(nodeId);
-        var hosts = slots.Select(s => s.Member.HostId).ToHashSet(StringComparer.Ordinal);
+        var all = _peers.Peers;
         var wanted = new SortedSet<int>(slots.SelectMany(s => PeerTopology.Partners(s.Rank, all.Count).Append(s.Rank)));
-        foreach (var p in all) if (hosts.Contains(p.HostId)) wanted.Add(p.Rank);
+        foreach (var host in slots.Select(s => s.Member.HostId).Distinct(StringComparer.Ordinal)) wanted.UnionWith(_peers.RanksOnHost[host]);
         return Task.FromResult(new PeerTable(rv.Generation, all.Count, PeerTableCodec.Pack([.. wanted.Select(r => all[r])], all.Count)));
     }
 
@@ -156,6 +155,9 @@ public sealed partial class JobGrain
             return new ControlReply(ControlDirective.Fenced, $"node {nodeId} is not in the active generation {(rv.IsOpen ? "(none)" : rv.Generation.ToString(System.Globalization.CultureInfo.InvariantCulture))}; it spoke for generation {generation}", null);
         return null;
     }
+
+    /// <summary>The peers of a generation, built once, with the ranks of each host.</summary>
+    private sealed record PeerIndex(long Generation, IReadOnlyList<PeerEndpoint> Peers, ILookup<string, int> RanksOnHost);
 
     /// <summary>Current answer for a long-polling node, or null to keep waiting.</summary>
     private NodeAssignmentResult? Evaluate(string nodeId)

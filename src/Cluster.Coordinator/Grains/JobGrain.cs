@@ -27,7 +27,7 @@ public sealed partial class JobGrain(
     private CheckpointDecider? _checkpoints;
     private LivenessState _leases = LivenessState.Empty;
     private EpochPlan? _plan;
-    private (long Generation, IReadOnlyList<PeerEndpoint> Peers)? _peers;
+    private PeerIndex? _peers;
     private RendezvousState _rv = RendezvousState.Empty;
     private TaskCompletionSource _changed = NewSignal();
     private IGrainTimer? _timer;

@@ -21,9 +21,6 @@ internal sealed class ControlPlaneMembers(IReadOnlyList<TimedJobGrain> connectio
 
     public int Count => _ranks.Length;
 
-    /// <summary>Beats all voices sent so far.</summary>
-    public long Beats => _voices.Sum(v => v?.BeatsSent ?? 0);
-
     /// <summary>
     /// Starts every node at once; returns seconds from the first join to the last rank's assignment, and the failures. The
     /// voices keep beating from then on (every <c>beat</c>) until <paramref name="stop"/> is cancelled.
