@@ -82,6 +82,35 @@ public sealed class CheckpointCaptureTests
     }
 
     [Fact]
+    public void A_model_twin_reuses_its_tensors_and_each_capture_writes_the_bytes_of_its_own_moment()
+    {
+        using var rig = new Rig("adam");
+        using var twin = new ModuleTwin();
+        var model = new ModuleCheckpointPart(rig.Model, twin: twin);
+        rig.TrainStep(0);
+        byte[] first = Bytes(model.Write);
+        using (var captured = model.Capture())
+        {
+            rig.TrainStep(1);
+            Assert.Equal(first, Bytes(captured.Write));
+        }
+        var held = twin.CopyFrom(rig.Model).Values.Select(t => t.Handle).ToArray();
+        rig.TrainStep(2);
+        byte[] third = Bytes(model.Write);
+        using var again = model.Capture();
+        rig.TrainStep(3);
+        Assert.NotEqual(first, third);
+        Assert.Equal(third, Bytes(again.Write));
+        Assert.Equal(held, twin.CopyFrom(rig.Model).Values.Select(t => t.Handle).ToArray()); // copied in place, not reallocated
+
+        // A model of another shape gets fresh copies of its own.
+        using var other = nn.Linear(3, 2);
+        var copies = twin.CopyFrom(other);
+        Assert.Equal(["weight", "bias"], copies.Keys.ToArray());
+        Assert.Equal(Bytes(new ModuleCheckpointPart(other).Write), Bytes(new ModuleCheckpointPart(other, twin: twin).Capture().Write));
+    }
+
+    [Fact]
     public void Sgd_before_its_first_step_has_no_momentum_buffer_and_is_serialised_at_capture()
     {
         using var rig = new Rig("sgd");

@@ -7,8 +7,8 @@ using static TorchSharp.torch;
 namespace Cluster.Training.Engine;
 
 /// <summary>
-/// The trainer's one checkpoint path. At a step boundary rank 0 captures the state (model clones, optimizer moments
-/// copied into a never-stepping twin, trainer progress) and returns to training; on a background task the rank asks the
+/// The trainer's one checkpoint path. At a step boundary rank 0 captures the state (model tensors copied into copies
+/// kept between saves, optimizer moments copied into a never-stepping twin, trainer progress) and returns to training; on a background task the rank asks the
 /// <see cref="ICheckpointCommitter"/> for a ticket (the coordinator's directive round trip), the capture is serialised,
 /// written, hashed while writing and fsynced into the ticket's <c>ckpt-N</c> directory, then the rank votes. Other ranks
 /// vote without files. A failed write is voted as an error (the checkpoint is discarded) and never fails training. At
@@ -24,6 +24,7 @@ public sealed class TrainerCheckpoint : IAsyncDisposable
     private readonly ICheckpointCommitter _committer;
     private readonly int _rank;
     private readonly OptimizerTwin? _optimizerTwin;
+    private readonly ModuleTwin? _modelTwin;
     private readonly Action<string> _log;
     private Task _inFlight = Task.CompletedTask;
 
@@ -36,6 +37,7 @@ public sealed class TrainerCheckpoint : IAsyncDisposable
         _committer = committer ?? throw new ArgumentNullException(nameof(committer));
         _rank = rank;
         _optimizerTwin = createOptimizerTwin is null || rank != 0 ? null : new OptimizerTwin(createOptimizerTwin);
+        _modelTwin = rank == 0 ? new ModuleTwin() : null;
         _log = log ?? (_ => { });
     }
 
@@ -144,7 +146,7 @@ public sealed class TrainerCheckpoint : IAsyncDisposable
 
     private ICheckpointPart[] Parts(TrainerProgress progress, nn.Module model, optim.Optimizer optimizer) =>
     [
-        new ModuleCheckpointPart(model, ModelFile),
+        new ModuleCheckpointPart(model, ModelFile, _modelTwin),
         new OptimizerCheckpointPart((OptimizerHelper)optimizer, OptimizerFile, _optimizerTwin),
         new JsonCheckpointPart<TrainerProgress>(ProgressFile, () => progress, _ => { }),
     ];
@@ -154,5 +156,6 @@ public sealed class TrainerCheckpoint : IAsyncDisposable
         try { await _inFlight.WaitAsync(WriteTimeout).ConfigureAwait(false); }
         catch (TimeoutException) { return; } // a write still running may be reading the twin: leak it rather than free it under the reader
         _optimizerTwin?.Dispose();
+        _modelTwin?.Dispose();
     }
 }
