@@ -18,8 +18,11 @@ public sealed record CoordinatorOptions
     /// <summary>How often the grain timer checks leases, settle window and checkpoint deadlines.</summary>
     public TimeSpan TickPeriod { get; init; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>Longest a single WaitForAssignment call blocks; must stay well below the Orleans response timeout (30 s by default).</summary>
-    public TimeSpan MaxLongPoll { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>
+    /// Longest a single held call (WaitForNodeAssignment, WaitForDirective) blocks; must stay below the Orleans response
+    /// timeout (30 s by default). Each node re-issues its held directive call this often: at 1 s beats, 5 % of its calls.
+    /// </summary>
+    public TimeSpan MaxLongPoll { get; init; } = TimeSpan.FromSeconds(20);
 
     /// <summary>An open checkpoint not acked by every rank within this time is aborted.</summary>
     public TimeSpan CheckpointAckTimeout { get; init; } = TimeSpan.FromMinutes(2);

@@ -5,7 +5,7 @@ namespace Cluster.Agent.Local;
 /// <summary>The beat loop and the held directive call of <see cref="NodeVoice"/>.</summary>
 public sealed partial class NodeVoice
 {
-    private static readonly TimeSpan DirectivePoll = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan DirectivePoll = TimeSpan.FromSeconds(20);
     private static readonly TimeSpan RetryPause = TimeSpan.FromMilliseconds(200);
 
     private async Task BeatLoopAsync(NodeGeneration g, CancellationToken cancellationToken)
