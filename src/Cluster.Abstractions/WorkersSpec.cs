@@ -1,12 +1,21 @@
 namespace Cluster.Abstractions;
 
-/// <summary>How many ranks the job runs with (elastic between <see cref="Min"/> and <see cref="Max"/>).</summary>
+/// <summary>
+/// How many ranks the job runs with. <see cref="Min"/> and <see cref="Max"/> count nodes (whole nodes of
+/// <see cref="NprocPerNode"/> ranks form the first generation); <see cref="MinRanks"/> counts ranks: the fewest the job
+/// goes on with after losing ranks (elastic recovery), partial nodes included.
+/// </summary>
 public sealed class WorkersSpec
 {
     public int Min { get; set; } = 1;
     public int Max { get; set; } = 1;
     /// <summary>Ranks started per node (host).</summary>
     public int NprocPerNode { get; set; } = 1;
+    /// <summary>Fewest ranks the job trains on after a loss; unset: <see cref="Min"/> × <see cref="NprocPerNode"/> (no shrinking below the start).</summary>
+    public int? MinRanks { get; set; }
+
+    /// <summary><see cref="MinRanks"/>, or its default.</summary>
+    public int EffectiveMinRanks() => MinRanks ?? Min * NprocPerNode;
 
     internal void Validate(string path, List<JobSpecError> errors)
     {
@@ -14,5 +23,7 @@ public sealed class WorkersSpec
         if (Max < Min) errors.Add(new($"{path}.max", $"must be >= workers.min ({Min}) (got {Max})"));
         if (Max > 1024) errors.Add(new($"{path}.max", $"must be <= 1024 (got {Max})"));
         if (NprocPerNode < 1) errors.Add(new($"{path}.nprocPerNode", $"must be >= 1 (got {NprocPerNode})"));
+        if (MinRanks is { } minRanks && (minRanks < 1 || minRanks > (long)Max * NprocPerNode))
+            errors.Add(new($"{path}.minRanks", $"must be in 1..workers.max x nprocPerNode ({(long)Max * NprocPerNode}) (got {minRanks})"));
     }
 }

@@ -9,4 +9,9 @@ public enum ControlDirective
     Abort = 1,
     /// <summary>The caller's generation or fencing token is stale: stop without touching shared state.</summary>
     Fenced = 2,
+    /// <summary>
+    /// The caller's generation is over, but its node has ranks in the next one (elastic recovery): abort the collectives,
+    /// keep the process and its training state, and take the new assignment.
+    /// </summary>
+    Regroup = 3,
 }

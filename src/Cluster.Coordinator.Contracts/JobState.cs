@@ -15,7 +15,10 @@ public enum JobState
     /// <summary>A checkpoint is open (two-phase): ranks are writing files and acknowledging; training is paused at the step boundary.</summary>
     Checkpointing = 3,
 
-    /// <summary>Reserved for elastic recovery (re-rendezvous from the last committed checkpoint); no transition enters it yet.</summary>
+    /// <summary>
+    /// A rank of the running generation was lost: the survivors form the next generation at once and keep their state;
+    /// back to <see cref="Running"/> at the new generation's first completed step (<see cref="JobStatus.Recoveries"/>).
+    /// </summary>
     Recovering = 4,
 
     /// <summary>Terminal: every rank of the generation exited cleanly.</summary>

@@ -15,4 +15,5 @@ public sealed record JobStatus(
     long? OpenCheckpointId,
     string? FailureReason,
     string? RestoreNote = null,
-    string? LastCheckpointError = null);
+    string? LastCheckpointError = null,
+    IReadOnlyList<RecoveryRecord>? Recoveries = null);

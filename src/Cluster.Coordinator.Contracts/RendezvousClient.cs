@@ -29,11 +29,25 @@ public static class RendezvousClient
     /// <see cref="InvalidOperationException"/> when the join is refused or the node is not admitted / the job ended, and
     /// <see cref="TimeoutException"/> naming the node and job (and the last transient error) after <paramref name="timeout"/>.
     /// </summary>
-    public static async Task<NodeGeneration> JoinAndWaitAsync(IJobGrain job, string jobId, NodeJoinRequest request, TimeSpan timeout,
+    public static Task<NodeGeneration> JoinAndWaitAsync(IJobGrain job, string jobId, NodeJoinRequest request, TimeSpan timeout,
         TimeProvider time, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(request);
+        return WaitAsync(job, jobId, request.NodeId, request, after: 0, timeout, time, cancellationToken);
+    }
+
+    /// <summary>
+    /// Waits, without joining, for this node's ranks in a generation after <paramref name="after"/> (elastic recovery: the
+    /// coordinator regrouped the survivors) and fetches its peer table. Throws like <see cref="JoinAndWaitAsync"/>.
+    /// </summary>
+    public static Task<NodeGeneration> WaitForNextAsync(IJobGrain job, string jobId, string nodeId, long after, TimeSpan timeout,
+        TimeProvider time, CancellationToken cancellationToken) =>
+        WaitAsync(job, jobId, nodeId, null, after, timeout, time, cancellationToken);
+
+    private static async Task<NodeGeneration> WaitAsync(IJobGrain job, string jobId, string nodeId, NodeJoinRequest? request, long after,
+        TimeSpan timeout, TimeProvider time, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(job);
         ArgumentNullException.ThrowIfNull(time);
         using var deadline = new CancellationTokenSource(timeout, time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
@@ -41,30 +55,34 @@ public static class RendezvousClient
         string? last = null;
         try
         {
-            await JoinAsync().ConfigureAwait(false);
+            if (request is not null) await JoinAsync().ConfigureAwait(false);
             while (true)
             {
                 var remaining = timeout - time.GetElapsedTime(started);
                 if (remaining <= TimeSpan.Zero) throw TimedOut();
                 var slice = remaining < PollSlice ? remaining : PollSlice;
-                var result = await Transient.ExecuteAsync(async ct => await Note(job.WaitForNodeAssignment(request.NodeId, slice).WaitAsync(ct)).ConfigureAwait(false),
+                var result = await Transient.ExecuteAsync(async ct => await Note(job.WaitForNodeAssignment(nodeId, slice).WaitAsync(ct)).ConfigureAwait(false),
                     linked.Token).ConfigureAwait(false);
                 switch (result.Status)
                 {
+                    case AssignmentStatus.Assigned when result.Assignment!.Generation <= after:
+                        last = $"still generation {result.Assignment.Generation}";
+                        await Task.Delay(TimeSpan.FromMilliseconds(20), time, linked.Token).ConfigureAwait(false);
+                        break;
                     case AssignmentStatus.Assigned:
                         var assignment = result.Assignment!;
-                        var table = await Transient.ExecuteAsync(async ct => await Note(job.GetPeerTable(request.NodeId, assignment.Generation).WaitAsync(ct)).ConfigureAwait(false),
+                        var table = await Transient.ExecuteAsync(async ct => await Note(job.GetPeerTable(nodeId, assignment.Generation).WaitAsync(ct)).ConfigureAwait(false),
                             linked.Token).ConfigureAwait(false);
                         return new NodeGeneration(assignment, PeerTableCodec.Unpack(table.Packed));
                     case AssignmentStatus.Timeout:
                         last = result.Reason;
                         break;
-                    case AssignmentStatus.NotJoined:
+                    case AssignmentStatus.NotJoined when request is not null:
                         last = result.Reason;
                         await JoinAsync().ConfigureAwait(false);
                         break;
                     default:
-                        throw new InvalidOperationException($"job '{jobId}' answered {result.Status} to node {request.NodeId}: {result.Reason}");
+                        throw new InvalidOperationException($"job '{jobId}' answered {result.Status} to node {nodeId}: {result.Reason}");
                 }
             }
         }
@@ -75,7 +93,7 @@ public static class RendezvousClient
 
         async Task JoinAsync()
         {
-            var joined = await Transient.ExecuteAsync(async ct => await Note(job.JoinNode(request).WaitAsync(ct)).ConfigureAwait(false), linked.Token)
+            var joined = await Transient.ExecuteAsync(async ct => await Note(job.JoinNode(request!).WaitAsync(ct)).ConfigureAwait(false), linked.Token)
                 .ConfigureAwait(false);
             if (!joined.Accepted) throw new InvalidOperationException($"job '{jobId}' refused the join of node {joined.NodeId}: {joined.Reason}");
         }
@@ -91,6 +109,6 @@ public static class RendezvousClient
         }
 
         TimeoutException TimedOut() =>
-            new($"node {request.NodeId} got no rank assignment from job '{jobId}' within {timeout.TotalSeconds:0.###}s (last answer: {last ?? "none"})");
+            new($"node {nodeId} got no rank assignment from job '{jobId}'{(after > 0 ? $" after generation {after}" : "")} within {timeout.TotalSeconds:0.###}s (last answer: {last ?? "none"})");
     }
 }

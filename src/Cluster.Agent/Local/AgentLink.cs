@@ -9,7 +9,8 @@ namespace Cluster.Agent.Local;
 /// The rank's end of the local channel: connects to its node agent's socket, proves the job secret over the agent's
 /// challenge and checks the agent's proof back, announces its collective listener, waits (bounded) for its assignment,
 /// then carries progress, checkpoint requests and votes. A directive pushed by the agent, or the channel closing (the agent
-/// died), trips <see cref="Directed"/>.
+/// died), trips <see cref="Directed"/>; a regroup (elastic recovery) trips <see cref="Regrouped"/> of the generation it
+/// ends, and the next assignment follows on the same channel.
 /// </summary>
 public sealed class AgentLink : IAsyncDisposable
 {
@@ -17,7 +18,10 @@ public sealed class AgentLink : IAsyncDisposable
     private readonly NetworkStream _stream;
     private readonly StreamOutbox _outbox;
     private readonly ConcurrentDictionary<long, TaskCompletionSource<ControlReply>> _pending = new();
-    private readonly TaskCompletionSource<RankAssignment> _assigned = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly System.Threading.Channels.Channel<RankAssignment> _assigned = System.Threading.Channels.Channel.CreateUnbounded<RankAssignment>();
+    private readonly ConcurrentDictionary<long, TaskCompletionSource<ControlReply>> _regroups = new();
+    private long _newestAssigned;
+    private long _returned;
     private readonly TaskCompletionSource<ControlReply> _directed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stop = new();
     private Task _reader = Task.CompletedTask;
@@ -86,14 +90,41 @@ public sealed class AgentLink : IAsyncDisposable
         }
     }
 
-    /// <summary>Waits for the rank's assignment; throws <see cref="InvalidOperationException"/> when refused or stopped first.</summary>
+    /// <summary>
+    /// Waits for the rank's next assignment (the first, or after a regroup one of a later generation than the last one
+    /// returned); throws <see cref="InvalidOperationException"/> when refused or stopped first, <see cref="TimeoutException"/>
+    /// after <paramref name="timeout"/>.
+    /// </summary>
     public async Task<RankAssignment> AssignmentAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
-        var first = await Task.WhenAny(_assigned.Task, _directed.Task).WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
-        if (first == _assigned.Task) return await _assigned.Task.ConfigureAwait(false);
-        var why = await _directed.Task.ConfigureAwait(false);
-        throw new InvalidOperationException(why.Reason ?? why.Directive.ToString());
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(timeout);
+        while (true)
+        {
+            var next = _assigned.Reader.ReadAsync(deadline.Token).AsTask();
+            Task first;
+            try { first = await Task.WhenAny(next, _directed.Task).WaitAsync(deadline.Token).ConfigureAwait(false); }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new TimeoutException($"no assignment from the node agent within {timeout.TotalSeconds:0} s (after generation {_returned})");
+            }
+            if (first != next)
+            {
+                var why = await _directed.Task.ConfigureAwait(false);
+                throw new InvalidOperationException(why.Reason ?? why.Directive.ToString());
+            }
+            var assignment = await next.ConfigureAwait(false);
+            if (assignment.Generation <= _returned) continue; // a stale copy
+            _returned = assignment.Generation;
+            return assignment;
+        }
     }
+
+    /// <summary>Completes when the agent says generation <paramref name="generation"/> is over and the rank goes on in the next one.</summary>
+    public Task<ControlReply> Regrouped(long generation) => RegroupOf(generation).Task;
+
+    private TaskCompletionSource<ControlReply> RegroupOf(long generation) =>
+        _regroups.GetOrAdd(generation, _ => new TaskCompletionSource<ControlReply>(TaskCreationOptions.RunContinuationsAsynchronously));
 
     /// <summary>Newest progress (no reply).</summary>
     public Task PostAsync(ProgressReport report, CancellationToken cancellationToken) => _outbox.SendAsync(new LocalMessage.Posted(report), cancellationToken);
@@ -143,7 +174,14 @@ public sealed class AgentLink : IAsyncDisposable
             {
                 switch (message)
                 {
-                    case LocalMessage.Assigned a: _assigned.TrySetResult(a.Assignment); break;
+                    case LocalMessage.Assigned a:
+                        // In the channel's order: a regroup ends the newest generation assigned before it.
+                        Volatile.Write(ref _newestAssigned, Math.Max(Volatile.Read(ref _newestAssigned), a.Assignment.Generation));
+                        _assigned.Writer.TryWrite(a.Assignment);
+                        break;
+                    case LocalMessage.Directive { Answer.Directive: ControlDirective.Regroup } g:
+                        RegroupOf(Volatile.Read(ref _newestAssigned)).TrySetResult(g.Answer);
+                        break;
                     case LocalMessage.Reply r when _pending.TryGetValue(r.Id, out var waiter): waiter.TrySetResult(r.Answer); break;
                     case LocalMessage.Reply: break; // the asker gave up
                     case LocalMessage.Directive d: _directed.TrySetResult(d.Answer); break;

@@ -8,8 +8,11 @@ public sealed partial class NodeVoice
     private static readonly TimeSpan DirectivePoll = TimeSpan.FromSeconds(20);
     private static readonly TimeSpan RetryPause = TimeSpan.FromMilliseconds(200);
 
-    private async Task BeatLoopAsync(NodeGeneration g, CancellationToken cancellationToken)
+    /// <summary>Beats for generation <paramref name="g"/> until the node's part of the job ends (null) or the coordinator regroups (its word).</summary>
+    private async Task<ControlReply?> BeatLoopAsync(NodeGeneration g, CancellationToken cancellationToken)
     {
+        Task<ControlReply> regrouped;
+        lock (_gate) regrouped = _regroup.Task;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var watcher = WatchDirectivesAsync(g.Assignment.Generation, stop.Token);
         var tokens = g.Assignment.Slots.ToDictionary(s => s.LocalRank, s => s.FencingToken);
@@ -19,11 +22,21 @@ public sealed partial class NodeVoice
         {
             while (!_ended.Task.IsCompleted && !cancellationToken.IsCancellationRequested)
             {
+                if (regrouped.IsCompleted) return regrouped.Result;
                 var due = _options.BeatInterval - _time.GetElapsedTime(lastBeat);
                 if (due > TimeSpan.Zero)
                 {
-                    var urgent = _urgent.WaitAsync(due, cancellationToken);
-                    if (await Task.WhenAny(urgent, _ended.Task).ConfigureAwait(false) != urgent) break;
+                    using var wake = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                    var urgent = _urgent.WaitAsync(due, wake.Token);
+                    var first = await Task.WhenAny(urgent, _ended.Task, regrouped).ConfigureAwait(false);
+                    if (first != urgent)
+                    {
+                        await wake.CancelAsync().ConfigureAwait(false);
+                        try { if (await urgent.ConfigureAwait(false)) _urgent.Release(); } // keep a wake-up it took
+                        catch (OperationCanceledException) { /* not taken */ }
+                        if (first == regrouped) return regrouped.Result;
+                        break;
+                    }
                     await urgent.ConfigureAwait(false);
                 }
                 while (_urgent.CurrentCount > 0) _urgent.Wait(0); // everything queued so far goes in this beat
@@ -51,6 +64,7 @@ public sealed partial class NodeVoice
                     continue;
                 }
                 Route(reply, inflight);
+                if (reply.Directive == ControlDirective.Regroup) return new ControlReply(reply.Directive, reply.Reason, null);
                 if (reply.Directive != ControlDirective.Continue) await EndAsync(new ControlReply(reply.Directive, reply.Reason, null)).ConfigureAwait(false);
             }
         }
@@ -64,6 +78,7 @@ public sealed partial class NodeVoice
             try { await watcher.ConfigureAwait(false); }
             catch (OperationCanceledException) { /* stopped */ }
         }
+        return null;
     }
 
     /// <summary>Holds <see cref="IJobGrain.WaitForDirective"/> so an abort reaches this node within one call latency.</summary>
@@ -74,6 +89,11 @@ public sealed partial class NodeVoice
             try
             {
                 var directive = await job.WaitForDirective(_options.NodeId, generation, DirectivePoll).WaitAsync(cancellationToken).ConfigureAwait(false);
+                if (directive.Directive == ControlDirective.Regroup)
+                {
+                    SignalRegroup(directive, generation);
+                    return;
+                }
                 if (directive.Directive != ControlDirective.Continue) await EndAsync(directive).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not OperationCanceledException)
@@ -93,7 +113,7 @@ public sealed partial class NodeVoice
             for (var i = 0; i < _ranks.Length; i++)
             {
                 var r = _ranks[i]!;
-                if (r.Gone) continue;
+                if (r.Gone || !tokens.ContainsKey(i)) continue; // gone, or not in this generation
                 inflight.Attached++;
                 if (_time.GetElapsedTime(r.LastHeard, now) > _options.RankSilentAfter) continue;
                 ProgressReport? progress = null;

@@ -7,7 +7,9 @@ namespace Cluster.Agent.Local;
 /// The node's voice to one job grain: once all local ranks have attached it joins the rendezvous for them in one call,
 /// fetches the assignment and the peer table once, hands each rank its <see cref="RankAssignment"/>, then makes one
 /// <see cref="IJobGrain.Beat"/> per beat interval for all of them (renewals, newest progress, and at once, coalesced,
-/// checkpoint requests and votes), and pushes the coordinator's directives (abort, fenced) to every rank.
+/// checkpoint requests and votes), and pushes the coordinator's directives (abort, fenced) to every rank. When the
+/// coordinator regroups the survivors of a lost rank (<see cref="ControlDirective.Regroup"/>), it tells its ranks at once,
+/// fetches the node's part of the next generation and hands it to the ranks that are in it (elastic recovery).
 /// The transport to the ranks is <see cref="IRankOutbox"/>; <see cref="LocalChannelServer"/> feeds the socket side.
 /// </summary>
 public sealed partial class NodeVoice(IJobGrain job, string jobId, string secretBase64, int ranks, NodeVoiceOptions options, ILogger logger, TimeProvider? time = null)
@@ -19,6 +21,7 @@ public sealed partial class NodeVoice(IJobGrain job, string jobId, string secret
     private readonly TaskCompletionSource _allAttached = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly SemaphoreSlim _urgent = new(0);
     private readonly TaskCompletionSource<ControlReply> _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource<ControlReply> _regroup = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>The generation this node is in, once assigned.</summary>
     public NodeGeneration? Generation { get; private set; }
@@ -76,7 +79,12 @@ public sealed partial class NodeVoice(IJobGrain job, string jobId, string secret
             try { await watcher.ConfigureAwait(false); }
             catch (OperationCanceledException) { /* assigned or stopped */ }
         }
-        if (Generation is { } generation) await BeatLoopAsync(generation, cancellationToken).ConfigureAwait(false);
+        while (Generation is { } generation && !_ended.Task.IsCompleted && !cancellationToken.IsCancellationRequested)
+        {
+            var regroup = await BeatLoopAsync(generation, cancellationToken).ConfigureAwait(false);
+            if (regroup is null) break;
+            await RegroupAsync(generation, regroup, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     private async Task RunUnassignedAsync(CancellationToken cancellationToken)
@@ -135,7 +143,8 @@ public sealed partial class NodeVoice(IJobGrain job, string jobId, string secret
         if (slot is null) return null;
         var reply = await job.ReportExit(new ProcessExitReport(MemberIds.Of(_options.NodeId, localRank), g.Assignment.Generation, slot.FencingToken, exitCode, detail))
             .WaitAsync(cancellationToken).ConfigureAwait(false);
-        if (reply.Directive != ControlDirective.Continue) await EndAsync(reply).ConfigureAwait(false);
+        if (reply.Directive == ControlDirective.Regroup) SignalRegroup(reply, g.Assignment.Generation);
+        else if (reply.Directive != ControlDirective.Continue) await EndAsync(reply).ConfigureAwait(false);
         return reply;
     }
 

@@ -6,8 +6,9 @@ namespace Cluster.Agent.Rank;
 /// <summary>
 /// A rank's conversation with the coordinator after the assignment, through its node agent (<see cref="AgentLink"/>): a
 /// background loop sends the newest progress (or a ping) every interval, synchronous requests at checkpoint boundaries,
-/// checkpoint votes. A directive the agent pushes (abort, fenced), an abort or fenced reply, or the channel closing trips
-/// <see cref="Aborted"/>.
+/// checkpoint votes. A directive the agent pushes (abort, fenced, regroup), an abort, fenced or regroup reply, or the
+/// channel closing trips <see cref="Aborted"/>; after a regroup (<see cref="Regrouped"/>) the rank goes on in the next
+/// generation, after anything else it stops.
 /// </summary>
 internal sealed class RankSession : IAsyncDisposable
 {
@@ -29,6 +30,7 @@ internal sealed class RankSession : IAsyncDisposable
         _log = log;
         _loop = Task.Run(() => LoopAsync(_stop.Token));
         _ = link.Directed.ContinueWith(t => Handle(t.Result), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
+        _ = link.Regrouped(assignment.Generation).ContinueWith(t => Handle(t.Result), CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
     }
 
     /// <summary>Cancelled when the coordinator (or the loss of the agent) says stop.</summary>
@@ -36,6 +38,9 @@ internal sealed class RankSession : IAsyncDisposable
 
     /// <summary>Why the rank was told to stop.</summary>
     public string? AbortReason { get; private set; }
+
+    /// <summary>True when the stop was a regroup: the rank keeps its state and takes the next assignment.</summary>
+    public bool Regrouped { get; private set; }
 
     /// <summary>Runs when the session is aborted (e.g. aborting the communicator so a blocked collective returns).</summary>
     public Action<string>? OnAbort { get; set; }
@@ -101,6 +106,7 @@ internal sealed class RankSession : IAsyncDisposable
     {
         if (reply.Directive is ControlDirective.Continue || _abort.IsCancellationRequested || _stop.IsCancellationRequested) return;
         AbortReason = $"{reply.Directive}: {reply.Reason}";
+        Regrouped = reply.Directive == ControlDirective.Regroup;
         _log($"coordinator says {AbortReason}");
         try { OnAbort?.Invoke(AbortReason); }
         catch (Exception e) { _log($"abort hook failed: {e.Message}"); }

@@ -3,7 +3,8 @@ using Cluster.Coordinator.Contracts;
 namespace Cluster.Coordinator.Decisions;
 
 /// <summary>
-/// The job state machine: Pending → Rendezvous → Running ⇄ Checkpointing → Completed | Failed | Cancelled.
+/// The job state machine: Pending → Rendezvous → Running ⇄ Checkpointing → Completed | Failed | Cancelled; a lost rank
+/// takes Running or Checkpointing to Recovering, and the new generation's first completed step back to Running.
 /// Failure and Cancel are accepted from any non-terminal state; everything else not listed is rejected.
 /// </summary>
 public static class JobLifecycle
@@ -22,6 +23,10 @@ public static class JobLifecycle
             (JobState.Running, LifecycleEvent.CheckpointOpened) => JobState.Checkpointing,
             (JobState.Checkpointing, LifecycleEvent.CheckpointResolved) => JobState.Running,
             (JobState.Running, LifecycleEvent.AllRanksFinished) => JobState.Completed,
+            (JobState.Running or JobState.Checkpointing or JobState.Recovering, LifecycleEvent.RecoveryStarted) => JobState.Recovering,
+            (JobState.Recovering, LifecycleEvent.GenerationStarted) => JobState.Recovering,
+            (JobState.Recovering, LifecycleEvent.RecoveryCompleted) => JobState.Running,
+            (JobState.Recovering, LifecycleEvent.AllRanksFinished) => JobState.Completed,
             (JobState.Pending, LifecycleEvent.LineageComplete) => JobState.Completed,
             _ => null,
         };

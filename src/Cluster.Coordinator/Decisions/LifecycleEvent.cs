@@ -19,6 +19,8 @@ public enum LifecycleEvent
     Cancel,
     /// <summary>At submit: the newest checkpoint of the spec's lineage is the final one of a finished run.</summary>
     LineageComplete,
-    /// <summary>Elastic recovery (reserved: rejected until implemented).</summary>
+    /// <summary>Ranks were lost and the recovery decider chose to go on with the survivors.</summary>
     RecoveryStarted,
+    /// <summary>The new generation completed its first step.</summary>
+    RecoveryCompleted,
 }

@@ -5,8 +5,9 @@ namespace Cluster.Coordinator.Decisions;
 /// <summary>
 /// Leases renewed by node beats. No lease of a generation ends within <see cref="LivenessOptions.FirstBeatGrace"/> of its
 /// start (nodes still fetch their assignment and peer table, ranks connect; a rank that dies then is reported by its
-/// agent). A lapsed lease or a non-zero exit fails the job (no elastic recovery yet): the decision emits
-/// <see cref="FailJob"/> naming the rank. When every rank exited with 0: <see cref="CompleteJob"/>.
+/// agent); a generation formed by recovery gets no grace (its ranks are connected already). A lapsed lease or a non-zero
+/// exit loses the rank: its lease goes and the decision emits <see cref="RanksLost"/> (the recovery decider chooses
+/// between going on with the survivors and failing the job). When every rank exited with 0: <see cref="CompleteJob"/>.
 /// </summary>
 public sealed class LivenessDecider(LivenessOptions options)
 {
@@ -18,7 +19,7 @@ public sealed class LivenessDecider(LivenessOptions options)
         if (evt is LivenessEvent.Start start)
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(start.WorldSize, 1);
-            var grace = now + _options.FirstBeatGrace;
+            var grace = start.Recovery ? now : now + _options.FirstBeatGrace;
             var first = Later(now + _options.LeaseDuration, grace);
             var leases = Enumerable.Range(0, start.WorldSize).ToDictionary(r => r, _ => first);
             return new(new LivenessState(leases.ToImmutableDictionary(), [], start.WorldSize, false, grace), []);
@@ -49,7 +50,7 @@ public sealed class LivenessDecider(LivenessOptions options)
                     _ => $" (also lapsed: ranks {string.Join(", ", lapsed.Skip(1).Take(8))} and {lapsed.Count - 9} more)",
                 };
                 var reason = $"rank {lapsed[0]} lease lapsed: no heartbeat for {_options.LeaseDuration.TotalSeconds:0.###}s{others}";
-                return new(state with { Failed = true }, [new FailJob(reason, lapsed[0])]);
+                return new(state with { Leases = state.Leases.RemoveRange(lapsed) }, [new RanksLost(lapsed, reason)]);
 
             case LivenessEvent.Exited exited:
                 if (!state.Leases.ContainsKey(exited.Rank))
@@ -57,8 +58,8 @@ public sealed class LivenessDecider(LivenessOptions options)
                 if (exited.ExitCode != 0)
                 {
                     var detail = string.IsNullOrWhiteSpace(exited.Detail) ? "" : $": {exited.Detail}";
-                    return new(state with { Failed = true },
-                        [new FailJob($"rank {exited.Rank} exited with code {exited.ExitCode}{detail}", exited.Rank)]);
+                    return new(state with { Leases = state.Leases.Remove(exited.Rank) },
+                        [new RanksLost([exited.Rank], $"rank {exited.Rank} exited with code {exited.ExitCode}{detail}")]);
                 }
                 var next = state with { Leases = state.Leases.Remove(exited.Rank), Finished = state.Finished.Add(exited.Rank) };
                 return next.Finished.Count == state.WorldSize ? new(next, [new CompleteJob()]) : new(next, []);

@@ -3,8 +3,11 @@ namespace Cluster.Coordinator.Decisions;
 /// <summary>Inputs of <see cref="LivenessDecider"/>.</summary>
 public abstract record LivenessEvent
 {
-    /// <summary>A generation of <paramref name="WorldSize"/> ranks starts: every rank gets a fresh lease.</summary>
-    public sealed record Start(int WorldSize) : LivenessEvent;
+    /// <summary>
+    /// A generation of <paramref name="WorldSize"/> ranks starts: every rank gets a fresh lease (and, unless the
+    /// generation was formed by <paramref name="Recovery"/>, the first-beat grace).
+    /// </summary>
+    public sealed record Start(int WorldSize, bool Recovery = false) : LivenessEvent;
 
     /// <summary>Ranks renewed their leases (one node beat renews all the ranks it lists).</summary>
     public sealed record Renew(IReadOnlyList<int> Ranks) : LivenessEvent;

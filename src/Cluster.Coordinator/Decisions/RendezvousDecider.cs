@@ -22,6 +22,7 @@ public sealed class RendezvousDecider(RendezvousOptions options)
         RendezvousEvent.Reopen => state.IsOpen
             ? Decision<RendezvousState>.Reject(state, "rendezvous is already open")
             : new Decision<RendezvousState>(state with { Members = [], WaitingNodeIds = [], Ranks = [], LastJoinAt = null }, []),
+        RendezvousEvent.Regroup regroup => OnRegroup(state, regroup.Lost),
         _ => throw new ArgumentOutOfRangeException(nameof(evt), evt, "unknown rendezvous event"),
     };
 
@@ -60,6 +61,17 @@ public sealed class RendezvousDecider(RendezvousOptions options)
             members = members.RemoveAll(m => ids.Contains(m.MemberId));
         }
         return TryStart(state with { Members = members.AddRange(joining), WaitingNodeIds = nodes.Union(joining.Select(m => m.NodeId)), LastJoinAt = now }, now);
+    }
+
+    private static Decision<RendezvousState> OnRegroup(RendezvousState state, IReadOnlyCollection<int> lost)
+    {
+        if (state.IsOpen) return Decision<RendezvousState>.Reject(state, "no active generation to regroup");
+        var gone = lost.ToHashSet();
+        var ranks = state.Ranks.Where(r => !gone.Contains(r.Rank)).Select((r, i) => new RankSlot(i, r.Member)).ToList();
+        if (ranks.Count == 0) return Decision<RendezvousState>.Reject(state, $"generation {state.Generation} has no survivors");
+        var generation = state.Generation + 1;
+        var next = state with { Generation = generation, Ranks = ranks, Members = [.. ranks.Select(r => r.Member)], WaitingNodeIds = null, LastJoinAt = null };
+        return new Decision<RendezvousState>(next, [new StartGeneration(generation, ranks)]);
     }
 
     private Decision<RendezvousState> TryStart(RendezvousState state, DateTimeOffset now)

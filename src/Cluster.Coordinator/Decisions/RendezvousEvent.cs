@@ -9,6 +9,12 @@ public abstract record RendezvousEvent
     /// <summary>Time passed (checks the settle window).</summary>
     public sealed record Tick : RendezvousEvent;
 
-    /// <summary>The active generation ends; members must join again (used by recovery).</summary>
+    /// <summary>The active generation ends; members must join again.</summary>
     public sealed record Reopen : RendezvousEvent;
+
+    /// <summary>
+    /// The active generation lost <paramref name="Lost"/>: the survivors form the next generation at once, in their order,
+    /// renumbered from 0, without a rendezvous (elastic recovery).
+    /// </summary>
+    public sealed record Regroup(IReadOnlyCollection<int> Lost) : RendezvousEvent;
 }

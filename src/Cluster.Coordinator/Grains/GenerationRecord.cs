@@ -21,22 +21,32 @@ public sealed record GenerationRecord(
             .Select(g =>
             {
                 var first = g.MinBy(r => r.Rank)!;
-                return new NodeRecord(g.Key, first.Member.HostId, first.Member.Host, first.Rank, g.Count());
+                var locals = g.OrderBy(r => r.Rank).Select(r => r.Member.LocalRank).ToList();
+                // A node that lost ranks (recovery) keeps the local ranks it has left: they are listed.
+                var contiguous = locals.Select((l, i) => l == i).All(x => x);
+                return new NodeRecord(g.Key, first.Member.HostId, first.Member.Host, first.Rank, g.Count()) { LocalRanks = contiguous ? null : locals };
             })
             .OrderBy(n => n.FirstRank)
             .ToList());
 
     /// <summary>The rendezvous state this record stands for (ports and pids unknown: 0).</summary>
     public RendezvousState ToState() =>
-        new(Generation, [], Nodes.SelectMany(n => Enumerable.Range(0, n.Ranks).Select(local =>
-            new RankSlot(n.FirstRank + local, new RendezvousMember(MemberIds.Of(n.NodeId, local), n.NodeId, local, n.HostId, n.Host, 0, 0, default)))).ToList(), null);
+        new(Generation, [], Nodes.SelectMany(n => (n.LocalRanks ?? Enumerable.Range(0, n.Ranks).ToList()).Select((local, i) =>
+            new RankSlot(n.FirstRank + i, new RendezvousMember(MemberIds.Of(n.NodeId, local), n.NodeId, local, n.HostId, n.Host, 0, 0, default)))).ToList(), null);
 }
 
-/// <summary>A node of a running generation: its local ranks 0..<see cref="Ranks"/>-1 hold global ranks from <see cref="FirstRank"/>.</summary>
+/// <summary>
+/// A node of a running generation: its local ranks 0..<see cref="Ranks"/>-1 (or <see cref="LocalRanks"/>, when the node
+/// lost some) hold global ranks from <see cref="FirstRank"/> on.
+/// </summary>
 [GenerateSerializer, Immutable]
 public sealed record NodeRecord(
     [property: Id(0)] string NodeId,
     [property: Id(1)] string HostId,
     [property: Id(2)] string Host,
     [property: Id(3)] int FirstRank,
-    [property: Id(4)] int Ranks);
+    [property: Id(4)] int Ranks)
+{
+    /// <summary>The node's local ranks in rank order when they are not 0..Ranks-1 (null otherwise; older builds never wrote it).</summary>
+    [Id(5)] public IReadOnlyList<int>? LocalRanks { get; init; }
+}

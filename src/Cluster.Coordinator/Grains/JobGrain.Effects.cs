@@ -15,6 +15,7 @@ public sealed partial class JobGrain
         _rendezvous = new RendezvousDecider(new RendezvousOptions(spec.MinWorkers, spec.MaxWorkers, spec.NprocPerNode, _options.SettleWindow));
         _liveness = new LivenessDecider(new LivenessOptions(_options.LeaseDuration, _options.FirstBeatGrace));
         var parsed = JobSpecLoader.Parse(spec.SpecYaml, $"job {spec.JobId}");
+        _recovery = new RecoveryDecider(new RecoveryOptions(parsed.Workers.EffectiveMinRanks(), spec.RestartBudget));
         _checkpoints = new CheckpointDecider(new CheckpointOptions(spec.JobId, spec.CheckpointDirectory, spec.CheckpointIntervalSteps,
             spec.KeepLastCheckpoints, spec.Seed, _options.CheckpointAckTimeout)
         {
@@ -53,7 +54,7 @@ public sealed partial class JobGrain
             SetRendezvous(decision.State);
             await ApplyAsync(decision.Actions);
         }
-        if (S.State is JobState.Running or JobState.Checkpointing)
+        if (S.State is JobState.Running or JobState.Checkpointing or JobState.Recovering)
         {
             var lapse = _liveness!.Decide(_leases, new LivenessEvent.Tick(), now);
             _leases = lapse.State;
@@ -126,7 +127,7 @@ public sealed partial class JobGrain
             {
                 case StartGeneration start:
                     if (!Transition(LifecycleEvent.GenerationStarted)) break;
-                    _leases = _liveness!.Decide(_leases, new LivenessEvent.Start(start.Ranks.Count), clock.UtcNow).State;
+                    _leases = _liveness!.Decide(_leases, new LivenessEvent.Start(start.Ranks.Count, Recovery: S.State == JobState.Recovering), clock.UtcNow).State;
                     _plan = EpochPlanDecider.ResumePoint(S.Spec!.Seed, S.Checkpoints.Latest);
                     _progress.Clear();
                     LogGeneration(JobId, start.Generation, start.Ranks.Count);
@@ -134,6 +135,9 @@ public sealed partial class JobGrain
                     break;
                 case FailJob fail:
                     await FailAsync(fail.Reason);
+                    break;
+                case RanksLost lost:
+                    await OnRanksLostAsync(lost);
                     break;
                 case CompleteJob:
                     await AbortOpenCheckpointAsync("job completed with a checkpoint open");
@@ -187,6 +191,59 @@ public sealed partial class JobGrain
                     break;
             }
         }
+    }
+
+    /// <summary>Ranks are gone: the recovery decider fails the job or regroups the survivors into the next generation at once.</summary>
+    private async Task OnRanksLostAsync(RanksLost lost)
+    {
+        if (S.State.IsTerminal()) return;
+        var survivors = _leases.Leases.Count; // lost ranks have no lease any more, finished ones never did
+        var before = new RecoveryState(S.Recoveries.Count, [.. S.Failures]);
+        var decision = _recovery!.Decide(before, lost, survivors);
+        S.Failures = [.. decision.State.Failures];
+        _dirty = true;
+        foreach (var action in decision.Actions)
+        {
+            if (action is not Regroup regroup)
+            {
+                await ApplyAsync([action]);
+                continue;
+            }
+            await AbortOpenCheckpointAsync($"ranks lost: {regroup.Reason}");
+            var from = _rv.Generation;
+            var step = _progress.Count == 0 ? 0 : _progress.Values.Max(p => p.Step);
+            var formed = _rendezvous!.Decide(_rv, new RendezvousEvent.Regroup(regroup.Lost), clock.UtcNow);
+            if (formed.Rejection is { } why)
+            {
+                await FailAsync($"{regroup.Reason}; the survivors could not regroup: {why}");
+                return;
+            }
+            if (!Transition(LifecycleEvent.RecoveryStarted)) return;
+            SetRendezvous(formed.State);
+            S.Recoveries.Add(new RecoveryRecord(from, formed.State.Generation, regroup.Reason, clock.UtcNow, step, formed.State.Ranks.Count));
+            LogRecovery(JobId, from, formed.State.Generation, formed.State.Ranks.Count, regroup.Reason);
+            await ApplyAsync(formed.Actions);
+        }
+    }
+
+    /// <summary>The first completed step of a generation formed by recovery ends the recovery (and times it).</summary>
+    private void CompleteRecoveryIfDue(long generation, long step)
+    {
+        if (S.State != JobState.Recovering || generation != _rv.Generation || S.Recoveries.Count == 0) return;
+        var last = S.Recoveries[^1];
+        if (last.ToGeneration != generation || step <= 0) return;
+        if (!Transition(LifecycleEvent.RecoveryCompleted)) return;
+        S.Recoveries[^1] = last with { Seconds = (clock.UtcNow - last.DecidedAt).TotalSeconds, FirstStep = step };
+        _dirty = true;
+    }
+
+    /// <summary>A Regroup directive when <paramref name="nodeId"/> spoke for an older generation and has ranks in the active one.</summary>
+    private ControlReply? RegroupFor(string nodeId, long generation)
+    {
+        var rv = _rv;
+        if (rv.IsOpen || generation <= 0 || generation >= rv.Generation || rv.SlotsOfNode(nodeId).Count == 0) return null;
+        return new ControlReply(ControlDirective.Regroup,
+            $"generation {generation} is over; node {nodeId} has {rv.SlotsOfNode(nodeId).Count} rank(s) in generation {rv.Generation}", null);
     }
 
     private async Task AbortOpenCheckpointAsync(string reason)
@@ -267,6 +324,9 @@ public sealed partial class JobGrain
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId}: checkpoint {CheckpointId} discarded: {Reason}")]
     private partial void LogCheckpointDiscarded(string jobId, long checkpointId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId}: generation {Generation} lost ranks ({Reason}); the survivors form generation {Next} with {WorldSize} ranks")]
+    private partial void LogRecovery(string jobId, long generation, long next, int worldSize, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "job {JobId} failed: {Reason}")]
     private partial void LogFailed(string jobId, string reason);

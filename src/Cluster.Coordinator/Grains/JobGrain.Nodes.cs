@@ -99,6 +99,7 @@ public sealed partial class JobGrain
         ArgumentNullException.ThrowIfNull(beat.Ranks);
         if (!S.Exists) return new NodeBeatReply(ControlDirective.Abort, $"job '{JobId}' has not been submitted", []);
         if (beat.Ranks.Count > MaxLocalRanks) return new NodeBeatReply(ControlDirective.Fenced, $"a beat carries at most {MaxLocalRanks} ranks", []);
+        if (RegroupFor(beat.NodeId, beat.Generation) is { } regroup) return new NodeBeatReply(regroup.Directive, regroup.Reason, []);
         var replies = new List<RankReply>();
         var admitted = new List<(RankBeat Entry, RankSlot Slot)>(beat.Ranks.Count);
         foreach (var entry in beat.Ranks)
@@ -150,6 +151,7 @@ public sealed partial class JobGrain
         if (S.State == JobState.Completed) return null; // ranks finish on their own; the call is held until its deadline
         if (S.State.IsTerminal()) return new ControlReply(ControlDirective.Abort, $"job '{JobId}' is {S.State}: {S.FailureReason}", null);
         if (generation == 0) return null; // a node not assigned yet only waits for the job to end
+        if (RegroupFor(nodeId, generation) is { } regroup) return regroup;
         var rv = _rv;
         if (rv.IsOpen || rv.Generation != generation || rv.SlotsOfNode(nodeId).Count == 0)
             return new ControlReply(ControlDirective.Fenced, $"node {nodeId} is not in the active generation {(rv.IsOpen ? "(none)" : rv.Generation.ToString(System.Globalization.CultureInfo.InvariantCulture))}; it spoke for generation {generation}", null);
@@ -182,6 +184,7 @@ public sealed partial class JobGrain
     private async Task<ControlReply> OnProgressAsync(RankSlot slot, ProgressReport report, long generation)
     {
         _progress[slot.Rank] = report;
+        CompleteRecoveryIfDue(generation, report.Step);
         var observed = EpochPlanDecider.Observe(_plan!, report.Epoch, report.Cursor);
         if (observed.Rejection is { } bad) LogProgressRejected(JobId, slot.Rank, bad);
         else _plan = observed.State;

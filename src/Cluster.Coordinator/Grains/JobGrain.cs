@@ -25,6 +25,7 @@ public sealed partial class JobGrain(
     private RendezvousDecider? _rendezvous;
     private LivenessDecider? _liveness;
     private CheckpointDecider? _checkpoints;
+    private RecoveryDecider? _recovery;
     private LivenessState _leases = LivenessState.Empty;
     private EpochPlan? _plan;
     private PeerIndex? _peers;
@@ -56,7 +57,7 @@ public sealed partial class JobGrain(
                 await ApplyCheckpointOutcomeAsync(before, [new DiscardCheckpoint(open.CheckpointId, open.Directory, $"checkpoint {open.CheckpointId} was open when the coordinator restarted")]);
                 await SaveIfChangedAsync();
             }
-            if (S.State is JobState.Running or JobState.Checkpointing)
+            if (S.State is JobState.Running or JobState.Checkpointing or JobState.Recovering)
             {
                 // Leases are not persisted: every rank of the generation gets a fresh lease after reactivation.
                 _leases = _liveness!.Decide(LivenessState.Empty, new LivenessEvent.Start(_rv.Ranks.Count), clock.UtcNow).State;
@@ -100,14 +101,13 @@ public sealed partial class JobGrain(
     {
         ArgumentNullException.ThrowIfNull(report);
         var (slot, refusal) = Guard(report.MemberId, report.Generation, report.FencingToken);
-        if (refusal is not null) return refusal;
+        if (refusal is not null) return RegroupFor(MemberIds.NodeOf(report.MemberId), report.Generation) ?? refusal;
         var decision = _liveness!.Decide(_leases, new LivenessEvent.Exited(slot!.Rank, report.ExitCode, report.Detail), clock.UtcNow);
         _leases = decision.State;
         await ApplyAsync(decision.Actions);
         await SaveIfChangedAsync();
-        return S.State.IsTerminal() && S.State != JobState.Completed
-            ? new ControlReply(ControlDirective.Abort, S.FailureReason, null)
-            : ControlReply.Continue;
+        if (S.State.IsTerminal() && S.State != JobState.Completed) return new ControlReply(ControlDirective.Abort, S.FailureReason, null);
+        return RegroupFor(MemberIds.NodeOf(report.MemberId), report.Generation) ?? ControlReply.Continue;
     }
 
     /// <inheritdoc />
@@ -138,7 +138,8 @@ public sealed partial class JobGrain(
         var waiting = _rv.IsOpen ? _rv.Members.Count : 0;
         var reason = S.Exists ? S.FailureReason : "not submitted";
         return Task.FromResult(new JobStatus(JobId, S.State, _rv.Generation, ranks, waiting, lead?.Step ?? 0, lead?.Loss,
-            lead?.SamplesPerSecond, S.Checkpoints.Latest, S.Checkpoints.Pending?.CheckpointId, reason, S.RestoreNote, S.LastCheckpointError));
+            lead?.SamplesPerSecond, S.Checkpoints.Latest, S.Checkpoints.Pending?.CheckpointId, reason, S.RestoreNote, S.LastCheckpointError,
+            S.Recoveries.Count == 0 ? null : [.. S.Recoveries]));
     }
 
     /// <inheritdoc />

@@ -42,6 +42,12 @@ public sealed class JobGrainState
     /// <summary>The last generation started and its nodes (null before the first).</summary>
     [Id(8)] public GenerationRecord? Generation { get; set; }
 
+    /// <summary>The elastic recoveries of the job, oldest first (each one a restart of the budget).</summary>
+    [Id(9)] public List<RecoveryRecord> Recoveries { get; set; } = [];
+
+    /// <summary>Every rank failure so far, oldest first (at most <see cref="RecoveryDecider.MaxFailuresKept"/>).</summary>
+    [Id(10)] public List<string> Failures { get; set; } = [];
+
     /// <summary>True once submitted.</summary>
     [JsonIgnore] public bool Exists => Spec is not null;
 }

@@ -125,6 +125,7 @@ public sealed partial class Trainer
         if (!double.IsFinite(norm))
         {
             skippedSteps++;
+            resumeCursor = cursorAfter; // its samples count as consumed
             optimizer.zero_grad();
             shadow?.Model.zero_grad();
             if (skippedSteps > spec.NanTolerance)
@@ -136,6 +137,7 @@ public sealed partial class Trainer
         optimizer.zero_grad();
         schedule.AdvanceTo(scheduleClock.StepsAt(cursorAfter));
         step++;
+        resumeCursor = cursorAfter; // no await since optimizer.step(): an interruption from here on keeps this step
         if (shadow is not null)
         {
             shadow.Model.zero_grad();

@@ -17,18 +17,21 @@ namespace Cluster.Training.Engine;
 /// (DDP NoSync), gradient all-reduce, NaN/Inf guard, clipping, optimizer + LR schedule step, BatchNorm buffer sync,
 /// checkpoints (rank 0), evaluation every epoch with all-reduced metrics, early stopping, fine-tuning (freeze/unfreeze).
 /// Every rank must call <see cref="RunAsync"/> with the same spec; all decisions depend only on all-reduced values.
+/// Elastic recovery: when a run stops because the generation ended (its communicator aborted), <see cref="RebindAsync"/>
+/// gives the trainer the next generation's communicator and <see cref="RunAsync"/> goes on from the state in memory (model,
+/// optimizer, schedule, step, the sampler cursor after the last applied step): the step in flight is redone.
 /// </summary>
 public sealed partial class Trainer : IDisposable
 {
     private readonly TrainingSpec spec;
     private readonly JobData data;
-    private readonly ICommunicator communicator;
+    private ICommunicator communicator;
     private readonly TrainerOptions options;
     private readonly nn.Module<Tensor, Tensor> master;
     private readonly Bf16Shadow? shadow;
-    private readonly Evaluator? evaluator;
+    private Evaluator? evaluator;
     private readonly EarlyStopping? earlyStopping;
-    private readonly TrainerCheckpoint? checkpoints;
+    private TrainerCheckpoint? checkpoints;
     private DistributedDataParallel ddp = null!;
     private optim.Optimizer optimizer = null!;
     private LearningRateSchedule schedule = null!;
@@ -40,6 +43,8 @@ public sealed partial class Trainer : IDisposable
     private ScheduleClock scheduleClock = null!;
     private long step;
     private int skippedSteps;
+    private bool started;
+    private SamplerCursor resumeCursor = SamplerCursor.Start;
 
     public Trainer(TrainingSpec spec, JobData data, ICommunicator communicator, TrainerOptions? options = null)
     {
@@ -48,8 +53,7 @@ public sealed partial class Trainer : IDisposable
         this.communicator = communicator ?? throw new ArgumentNullException(nameof(communicator));
         this.options = options ?? new TrainerOptions();
         timings = new StepTimings(keepStepSamples: this.options.AlternateGradientSyncSteps > 0);
-        if (this.options.Checkpoints is { } committer) checkpoints = new TrainerCheckpoint(committer, communicator.Rank,
-            () => (OptimizerHelper)OptimizerFactory.Create(spec.Optimizer, trainable), Log);
+        checkpoints = NewCheckpoints(communicator.Rank);
         var s = data.Shape;
         manual_seed(spec.Seed);
         master = ModelFactory.Create(spec.Model, [s.Channels, s.Height, s.Width], data.Classes);
@@ -78,16 +82,83 @@ public sealed partial class Trainer : IDisposable
     /// <summary>Where this rank's training time went so far.</summary>
     public StepTimings Timings => timings;
 
+    /// <summary>
+    /// Trains to the end of the job, from the restore point on the first call; on a later call (after
+    /// <see cref="RebindAsync"/>) from the state in memory.
+    /// </summary>
     public async Task<TrainingResult> RunAsync(CancellationToken cancellationToken)
     {
         var clock = options.TimeProvider;
-        var started = clock.GetTimestamp();
+        var runStart = clock.GetTimestamp();
         var world = communicator.WorldSize;
         var sampler = new DistributedSampler(data.Train.Count, new DistributedSamplerOptions { Seed = unchecked((ulong)spec.Seed) }, world, communicator.Rank);
         var loaderOptions = new DataLoaderOptions
         {
             BatchSize = spec.BatchSize, Workers = options.LoaderWorkers, Seed = unchecked((ulong)spec.Seed), Transforms = data.TrainTransforms,
         };
+        var progress = started ? InMemoryProgress() : await StartAsync(sampler, world, cancellationToken).ConfigureAwait(false);
+        await ddp.InitializeAsync(cancellationToken).ConfigureAwait(false);
+        if (started) await CheckSurvivorsAgreeAsync(cancellationToken).ConfigureAwait(false);
+        started = true;
+        resumeCursor = new SamplerCursor(progress.Epoch, progress.Position);
+        shadow?.WeightsFromMaster();
+        shadow?.BuffersFromMaster();
+        return await TrainAsync(sampler, loaderOptions, progress, runStart, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Takes the communicator of the next generation (elastic recovery) between two calls of <see cref="RunAsync"/>: the
+    /// gradient synchronisation, evaluation and checkpoint roles are rebuilt for its rank and world size; model, optimizer
+    /// and schedule are kept. Half-accumulated gradients of the step in flight are dropped.
+    /// </summary>
+    public async Task RebindAsync(ICommunicator next, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(next);
+        if (!started) throw new InvalidOperationException("RebindAsync is for a trainer whose run was interrupted; call RunAsync first");
+        if (checkpoints is not null)
+        {
+            try { await checkpoints.FlushAsync(cancellationToken).ConfigureAwait(false); }
+            catch (Exception e) when (e is TimeoutException or IOException or InvalidOperationException) { Log($"checkpoint of the old generation not finished: {e.Message}"); }
+            await checkpoints.DisposeAsync().ConfigureAwait(false);
+        }
+        communicator = next;
+        checkpoints = NewCheckpoints(next.Rank);
+        evaluator = options.SkipEvaluation ? null : new Evaluator(data.Test, data.Classes, next, data.Mean, data.Std);
+        ddp.Dispose();
+        ddp = new DistributedDataParallel(master, next, options.Ddp);
+        optimizer.zero_grad();
+        shadow?.Model.zero_grad();
+        if (checkpoints is not null) await checkpoints.PrepareAsync(master, optimizer, cancellationToken).ConfigureAwait(false);
+    }
+
+    private TrainerCheckpoint? NewCheckpoints(int rank) => options.Checkpoints is { } committer
+        ? new TrainerCheckpoint(committer, rank, () => (OptimizerHelper)OptimizerFactory.Create(spec.Optimizer, trainable), Log)
+        : null;
+
+    /// <summary>Where an interrupted run goes on: after the last step this rank applied.</summary>
+    private TrainerProgress InMemoryProgress() => new()
+    {
+        Step = step, Epoch = resumeCursor.Epoch, Position = resumeCursor.GlobalPosition, SkippedSteps = skippedSteps,
+        WorldSize = communicator.WorldSize, ScheduleWorldSize = scheduleClock.ReferenceWorld,
+    };
+
+    /// <summary>
+    /// Survivors of a generation must hold the same step (the all-reduce gives every rank that completes it the same
+    /// gradients). Not yet handled: a survivor that applied a step another did not (that needs the state transfer).
+    /// </summary>
+    private async Task CheckSurvivorsAgreeAsync(CancellationToken cancellationToken)
+    {
+        if (communicator.WorldSize == 1) return;
+        double[] range = [step, -step];
+        await communicator.AllReduceAsync<double>(range, ReduceOp.Max, cancellationToken).ConfigureAwait(false);
+        if ((long)range[0] != step || (long)-range[1] != step)
+            throw new InvalidOperationException($"the ranks of generation {communicator.Generation} resume at different steps ({(long)-range[1]}..{(long)range[0]}; this rank {step}): no rank can catch up without a state transfer");
+        Log($"generation {communicator.Generation}: {communicator.WorldSize} ranks go on from step {step} (epoch {resumeCursor.Epoch}, position {resumeCursor.GlobalPosition})");
+    }
+
+    /// <summary>The first run: schedule clock, optimizer, restore from the committed checkpoint.</summary>
+    private async Task<TrainerProgress> StartAsync(DistributedSampler sampler, int world, CancellationToken cancellationToken)
+    {
         var resumeFrom = options.RestoreFrom;
         var saved = resumeFrom is null ? null : TrainerCheckpoint.PeekProgress(resumeFrom);
         // The schedule counts reference steps of the world size the job started with, kept across resumes at other sizes.
@@ -113,10 +184,14 @@ public sealed partial class Trainer : IDisposable
             if (progress.BestMetric is { } best) earlyStopping?.Restore(best, progress.EpochsWithoutImprovement);
             Log($"resumed from {CheckpointLineage.Describe(resumeFrom)} in {resumeFrom.Directory}");
         }
-        await ddp.InitializeAsync(cancellationToken).ConfigureAwait(false);
-        shadow?.WeightsFromMaster();
-        shadow?.BuffersFromMaster();
+        return progress;
+    }
 
+    private async Task<TrainingResult> TrainAsync(DistributedSampler sampler, DataLoaderOptions loaderOptions, TrainerProgress progress, long runStart,
+        CancellationToken cancellationToken)
+    {
+        var clock = options.TimeProvider;
+        var world = communicator.WorldSize;
         EvaluationResult? test = null;
         double trainLoss = double.NaN, trainSeconds = 0;
         long samples = 0;
@@ -171,7 +246,7 @@ public sealed partial class Trainer : IDisposable
             FormattableString.Invariant($"({timings.GradientSyncFraction:P1}), optimizer {timings.OptimizerMsPerStep:F2}; checkpoint stall {timings.CheckpointStallMsPerSave:F1} ms per save ") +
             FormattableString.Invariant($"(max {timings.MaxCheckpointStall.TotalMilliseconds:F1} ms, {timings.CheckpointSaves} saves)"));
         return new TrainingResult(stoppedEarly ? "early_stopped" : "completed", epochsRun, step, skippedSteps, stoppedEarly, trainLoss, test,
-            trainSeconds > 0 ? samples / trainSeconds : 0, clock.GetElapsedTime(started).TotalSeconds, timings);
+            trainSeconds > 0 ? samples / trainSeconds : 0, clock.GetElapsedTime(runStart).TotalSeconds, timings);
     }
 
     public void Dispose()

@@ -1,0 +1,77 @@
+using Cluster.Coordinator.Contracts;
+using Microsoft.Extensions.Logging;
+
+namespace Cluster.Agent.Local;
+
+/// <summary>Elastic recovery on the node's side of <see cref="NodeVoice"/>: from one generation to the next without a join.</summary>
+public sealed partial class NodeVoice
+{
+    /// <summary>
+    /// The coordinator regrouped the survivors of <paramref name="generation"/> (heard from a beat reply, the held directive
+    /// call or an exit report of that generation); a late word about an older generation is ignored.
+    /// </summary>
+    private void SignalRegroup(ControlReply reply, long generation)
+    {
+        lock (_gate)
+        {
+            if (Generation?.Assignment.Generation == generation) _regroup.TrySetResult(reply);
+        }
+    }
+
+    /// <summary>
+    /// Generation <paramref name="old"/> is over: every rank of it on this node hears so at once (it aborts its collectives
+    /// and keeps its state), requests and votes of the old generation are answered with the regroup, then the node's part
+    /// of the next generation is fetched and handed to the ranks in it. A node with no rank in it is fenced.
+    /// </summary>
+    private async Task RegroupAsync(NodeGeneration old, ControlReply regroup, CancellationToken cancellationToken)
+    {
+        var locals = old.Assignment.Slots.Select(s => s.LocalRank).ToList();
+        List<TaskCompletionSource<ControlReply>> waiting;
+        List<RankState> told;
+        lock (_gate)
+        {
+            told = [.. locals.Select(i => _ranks[i]).OfType<RankState>().Where(r => !r.Gone)];
+            waiting = [.. told.SelectMany(r => r.Requests.Select(p => p.Reply).Concat(r.Votes.Select(p => p.Reply)))];
+            foreach (var r in told)
+            {
+                r.Requests.Clear();
+                r.Votes.Clear();
+                r.Latest = r.Sent = null; // progress of the old generation is not sent for the new one
+            }
+        }
+        foreach (var w in waiting) w.TrySetResult(regroup);
+        foreach (var rank in told) await SafeSendAsync(rank, new LocalMessage.Directive(regroup), cancellationToken).ConfigureAwait(false);
+        LogRegroup(jobId, old.Assignment.Generation, _options.NodeId, regroup.Reason ?? "");
+        NodeGeneration next;
+        try
+        {
+            next = await RendezvousClient.WaitForNextAsync(job, jobId, _options.NodeId, old.Assignment.Generation, _options.RendezvousTimeout, _time, cancellationToken)
+                .ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is InvalidOperationException or TimeoutException or FormatException)
+        {
+            await EndAsync(new ControlReply(ControlDirective.Fenced, $"node {_options.NodeId} is not in the generation after {old.Assignment.Generation}: {e.Message}", null)).ConfigureAwait(false);
+            return;
+        }
+        lock (_gate)
+        {
+            Generation = next;
+            _regroup = new TaskCompletionSource<ControlReply>(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+        LogAssigned(jobId, next.Assignment.Generation, _options.NodeId, next.Assignment.WorldSize);
+        var now = _time.GetTimestamp();
+        foreach (var slot in next.Assignment.Slots)
+        {
+            RankState? rank;
+            lock (_gate)
+            {
+                rank = _ranks[slot.LocalRank];
+                if (rank is not null) rank.LastHeard = now;
+            }
+            if (rank is { Gone: false }) await SafeSendAsync(rank, new LocalMessage.Assigned(next.For(slot.LocalRank)), cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId} generation {Generation}: node {NodeId} regroups its ranks: {Reason}")]
+    private partial void LogRegroup(string jobId, long generation, string nodeId, string reason);
+}

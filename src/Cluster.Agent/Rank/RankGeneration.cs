@@ -1,0 +1,106 @@
+using Cluster.Abstractions;
+using Cluster.Agent.Grains;
+using Cluster.Collectives;
+using Cluster.Coordinator.Contracts;
+using Cluster.Training.Checkpoints;
+using Cluster.Training.Data;
+using Cluster.Training.Distributed;
+using Cluster.Training.Engine;
+
+namespace Cluster.Agent.Rank;
+
+/// <summary>
+/// What a coordinated rank keeps across generations (its data and its <see cref="Trainer"/>: model, optimizer, schedule,
+/// step, sampler cursor) and what it builds per generation (the communicator, the <see cref="CoordinatedSteps"/> of the
+/// generation's session). The trainer's checkpoint committer and step hook forward to the current generation's.
+/// </summary>
+internal sealed class RankGeneration(JobSpec spec, IJobReportGrain report, TimeProvider time, Action<string> log)
+    : ICheckpointCommitter, IDisposable
+{
+    private JobData? _data;
+    private Trainer? _trainer;
+    private CoordinatedSteps? _steps;
+    private int _rank;
+
+    /// <summary>Trains generation <paramref name="assignment"/> to the end of the job; throws when it ends early.</summary>
+    public async Task RunAsync(RankAssignment assignment, CommunicatorListener listener, RankSession session, CancellationToken cancellationToken)
+    {
+        var peers = assignment.Peers.OrderBy(p => p.Rank).Select(p => new PeerInfo(p.Rank, p.Host, p.Port, p.HostId)).ToList();
+        await using var communicator = await Communicator.CreateAsync(new CommunicatorOptions
+        {
+            JobId = assignment.JobId, Generation = assignment.Generation, Rank = assignment.Rank, Peers = peers,
+            Secret = Convert.FromBase64String(assignment.JobSecretBase64),
+            CompressFloat32AsBFloat16 = spec.Training.Ddp.CompressBf16,
+        }, listener, cancellationToken).ConfigureAwait(false);
+        session.OnAbort = reason => communicator.Abort(reason);
+        Volatile.Write(ref _rank, assignment.Rank);
+        var samplesPerStep = (double)spec.Training.BatchSize * spec.Training.GradAccumulation * assignment.WorldSize;
+        var steps = new CoordinatedSteps(session, assignment, samplesPerStep, time, log);
+        if (_trainer is null)
+        {
+            _steps = steps;
+            _data = JobData.Load(spec.Training);
+            if (assignment.Rank == 0) await ReportPlanAsync(assignment, cancellationToken).ConfigureAwait(false);
+            _trainer = new Trainer(spec.Training, _data, communicator, Options(assignment));
+        }
+        else
+        {
+            // The old generation's save in flight finishes (answered by the regroup) through its own session first.
+            await _trainer.RebindAsync(communicator, cancellationToken).ConfigureAwait(false);
+            _steps = steps;
+        }
+        var result = await _trainer.RunAsync(cancellationToken).ConfigureAwait(false);
+        await _steps.FinishAsync(_trainer.Step, cancellationToken).ConfigureAwait(false);
+        if (assignment.Rank == 0)
+        {
+            await report.ReportResult(new JobResult(result.Status, result.Epochs, result.Steps, result.SkippedSteps, result.TrainLoss,
+                result.Test?.Accuracy, result.Test?.Loss, result.Test?.MacroF1, result.SamplesPerSecond, result.WallSeconds,
+                assignment.WorldSize)).WaitAsync(cancellationToken).ConfigureAwait(false);
+            log($"finished: {result.Status}, {result.Epochs} epoch(s), {result.Steps} steps, test accuracy {result.Test?.Accuracy:F4}");
+        }
+    }
+
+    private async Task ReportPlanAsync(RankAssignment assignment, CancellationToken cancellationToken)
+    {
+        var data = _data!;
+        var stepsPerEpoch = new DistributedSampler(data.Train.Count, new DistributedSamplerOptions { Seed = unchecked((ulong)spec.Training.Seed) },
+            assignment.WorldSize, assignment.Rank).StepsRemaining(SamplerCursor.Start, spec.Training.BatchSize);
+        stepsPerEpoch = (stepsPerEpoch + spec.Training.GradAccumulation - 1) / spec.Training.GradAccumulation;
+        var totalSteps = (long)stepsPerEpoch * spec.Training.Epochs;
+        if (spec.Training.MaxSteps > 0) totalSteps = Math.Min(totalSteps, spec.Training.MaxSteps);
+        log($"train {data.Train.Count} / test {data.Test.Count} samples of {data.Shape}, {data.Classes} classes, model {spec.Training.Model.Type}, {totalSteps} steps");
+        log("glibc malloc: " + RankMallocSettings.InEffect());
+        await report.ReportPlan(totalSteps, spec.Training.Epochs).WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private TrainerOptions Options(RankAssignment assignment) => new()
+    {
+        // Only the current rank 0 logs and feeds the job report (rank 0 may change with the generation).
+        Log = line =>
+        {
+            if (Volatile.Read(ref _rank) != 0) return;
+            log(line);
+            if (EpochLine.TryParse(line) is { } epoch) _ = report.ReportEpoch(epoch);
+        },
+        Ddp = new DdpOptions
+        {
+            BucketBytes = (int)(spec.Training.Ddp.BucketMb * 1024 * 1024),
+            SyncBatchNormStats = spec.Training.Ddp.SyncBatchNorm,
+            GradientsCompressedAsBFloat16 = spec.Training.Ddp.CompressBf16,
+        },
+        // One checkpoint path: every save (interval, end of epoch, last step) goes through the job grain's two-phase
+        // commit into <checkpoint.dir>/<name>/ckpt-N; the restore point is the grain's newest committed checkpoint.
+        Checkpoints = string.IsNullOrWhiteSpace(spec.Checkpoint.Dir) ? null : this,
+        CheckpointIntervalSteps = spec.Checkpoint.IntervalSteps,
+        RestoreFrom = assignment.RestoreFrom,
+        TimeProvider = time,
+        StepCompleted = (s, _) => _steps!.OnStepAsync(s.Step, s.Cursor, s.Loss),
+    };
+
+    public Task<CheckpointTicket?> OpenAsync(CheckpointRequest request, CancellationToken cancellationToken) => _steps!.OpenAsync(request, cancellationToken);
+
+    public Task AckAsync(CheckpointTicket ticket, CheckpointRequest request, IReadOnlyList<CheckpointFile> files, string? error, CancellationToken cancellationToken) =>
+        _steps!.AckAsync(ticket, request, files, error, cancellationToken);
+
+    public void Dispose() => _trainer?.Dispose();
+}

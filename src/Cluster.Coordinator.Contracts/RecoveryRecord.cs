@@ -1,0 +1,18 @@
+namespace Cluster.Coordinator.Contracts;
+
+/// <summary>
+/// One elastic recovery: generation <see cref="FromGeneration"/> lost ranks (<see cref="Reason"/>) at
+/// <see cref="DecidedAt"/>, when the lead rank had completed <see cref="StepAtDecision"/> steps; the survivors formed
+/// <see cref="ToGeneration"/> with <see cref="WorldSize"/> ranks. <see cref="Seconds"/> runs from the decision to the new
+/// generation's first completed step (null until then).
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record RecoveryRecord(
+    [property: Id(0)] long FromGeneration,
+    [property: Id(1)] long ToGeneration,
+    [property: Id(2)] string Reason,
+    [property: Id(3)] DateTimeOffset DecidedAt,
+    [property: Id(4)] long StepAtDecision,
+    [property: Id(5)] int WorldSize,
+    [property: Id(6)] double? Seconds = null,
+    [property: Id(7)] long? FirstStep = null);
