@@ -11,11 +11,11 @@ public sealed class WorkersSpec
     public int Max { get; set; } = 1;
     /// <summary>Ranks started per node (host).</summary>
     public int NprocPerNode { get; set; } = 1;
-    /// <summary>Fewest ranks the job trains on after a loss; unset: <see cref="Min"/> × <see cref="NprocPerNode"/> (no shrinking below the start).</summary>
+    /// <summary>
+    /// Fewest ranks the job trains on after a loss; unset: the job's minimum nodes × ranks per node (no shrinking below
+    /// the start; `cluster run --workers N` is one node of N ranks).
+    /// </summary>
     public int? MinRanks { get; set; }
-
-    /// <summary><see cref="MinRanks"/>, or its default.</summary>
-    public int EffectiveMinRanks() => MinRanks ?? Min * NprocPerNode;
 
     internal void Validate(string path, List<JobSpecError> errors)
     {
@@ -23,7 +23,6 @@ public sealed class WorkersSpec
         if (Max < Min) errors.Add(new($"{path}.max", $"must be >= workers.min ({Min}) (got {Max})"));
         if (Max > 1024) errors.Add(new($"{path}.max", $"must be <= 1024 (got {Max})"));
         if (NprocPerNode < 1) errors.Add(new($"{path}.nprocPerNode", $"must be >= 1 (got {NprocPerNode})"));
-        if (MinRanks is { } minRanks && (minRanks < 1 || minRanks > (long)Max * NprocPerNode))
-            errors.Add(new($"{path}.minRanks", $"must be in 1..workers.max x nprocPerNode ({(long)Max * NprocPerNode}) (got {minRanks})"));
+        if (MinRanks is < 1) errors.Add(new($"{path}.minRanks", $"must be >= 1 (got {MinRanks})"));
     }
 }

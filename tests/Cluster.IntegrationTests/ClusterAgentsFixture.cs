@@ -53,13 +53,13 @@ public sealed class ClusterAgentsFixture : IAsyncLifetime
     }
 
     /// <summary>A job YAML of 3 ranks (one per node) on synthetic data with a tiny MLP, 10 steps per epoch.</summary>
-    public string WriteSpec(string name, int epochs, int checkpointInterval)
+    public string WriteSpec(string name, int epochs, int checkpointInterval, int? minRanks = null)
     {
         Directory.CreateDirectory(Path.Combine(Root, name));
         var path = Path.Combine(Root, name, "job.yaml");
         File.WriteAllText(path, $$"""
             name: {{name}}
-            workers: { min: 3, max: 3, nprocPerNode: 1 }
+            workers: { min: 3, max: 3, nprocPerNode: 1{{(minRanks is { } m ? $", minRanks: {m}" : "")}} }
             training:
               model: { type: mlp, dropout: 0 }
               dataset: { type: synthetic, samples: 960, testSamples: 96, classes: 4, shape: [1, 8, 8] }

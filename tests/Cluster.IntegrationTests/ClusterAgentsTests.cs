@@ -116,6 +116,36 @@ public sealed class ClusterAgentsTests(ClusterAgentsFixture cluster, ITestOutput
     }
 
     [Fact]
+    public async Task Killing_a_worker_of_a_job_that_may_shrink_regroups_the_survivors_in_their_processes_and_completes()
+    {
+        var jobId = await SubmitAsync(cluster.WriteSpec("shrink", epochs: 30, checkpointInterval: 5, minRanks: 2));
+        var running = await WaitForAsync(jobId, s => s.LastCommittedCheckpoint is not null && s.Step >= 6, TimeSpan.FromSeconds(120), "a committed checkpoint");
+        var victim = running.Ranks.Single(r => r.Rank == 1);
+        var survivors = running.Ranks.Where(r => r.Rank != 1).OrderBy(r => r.Rank).Select(r => (r.MemberId, r.Pid)).ToList();
+        var clock = Stopwatch.StartNew();
+        using (var p = Process.GetProcessById(victim.Pid)) p.Kill(); // SIGKILL
+
+        var regrouped = await WaitForAsync(jobId, s => s.Generation == 2 && s.State is JobState.Running or JobState.Checkpointing or JobState.Completed,
+            TimeSpan.FromSeconds(20), "generation 2 of the survivors training");
+        output.WriteLine($"kill -> generation 2 training (seen by polling the status): {clock.Elapsed.TotalSeconds:F2} s");
+        var record = Assert.Single(regrouped.Recoveries!);
+        output.WriteLine($"decision -> first step of generation 2: {record.Seconds:F3} s; {record.Reason}");
+        Assert.Equal((1L, 2L, 2), (record.FromGeneration, record.ToGeneration, record.WorldSize));
+        Assert.Contains("rank 1 exited with code 137", record.Reason);
+        Assert.InRange(record.Seconds!.Value, 0, 10);
+        // The survivors are the same processes, renumbered 0 and 1 in their order.
+        Assert.Equal(survivors, regrouped.Ranks.OrderBy(r => r.Rank).Select(r => (r.MemberId, r.Pid)));
+
+        var done = await WaitForAsync(jobId, s => s.State.IsTerminal(), TimeSpan.FromSeconds(120), "completion after the regroup");
+        Assert.True(done.State == JobState.Completed, $"{done.State}: {done.FailureReason}\n{AgentOutput()}");
+        Assert.Equal(2, done.Generation);
+        Assert.True(done.Step > running.Step, $"step {done.Step} after the kill at step {running.Step}");
+        var manifest = (await Job(jobId).GetLatestCheckpoint())!;
+        Assert.True(manifest.Final, "the last checkpoint is the final save of generation 2");
+        Assert.Equal(2, manifest.WorldSize);
+    }
+
+    [Fact]
     public async Task Killing_a_rank_during_a_checkpoint_write_keeps_the_previous_checkpoint_newest()
     {
         // No hook in the product: rank 0 is stopped (SIGSTOP) the moment checkpoint k's directory appears, i.e. while it

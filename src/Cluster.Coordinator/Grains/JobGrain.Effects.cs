@@ -15,7 +15,7 @@ public sealed partial class JobGrain
         _rendezvous = new RendezvousDecider(new RendezvousOptions(spec.MinWorkers, spec.MaxWorkers, spec.NprocPerNode, _options.SettleWindow));
         _liveness = new LivenessDecider(new LivenessOptions(_options.LeaseDuration, _options.FirstBeatGrace));
         var parsed = JobSpecLoader.Parse(spec.SpecYaml, $"job {spec.JobId}");
-        _recovery = new RecoveryDecider(new RecoveryOptions(parsed.Workers.EffectiveMinRanks(), spec.RestartBudget));
+        _recovery = new RecoveryDecider(new RecoveryOptions(parsed.Workers.MinRanks ?? spec.MinWorkers * spec.NprocPerNode, spec.RestartBudget));
         _checkpoints = new CheckpointDecider(new CheckpointOptions(spec.JobId, spec.CheckpointDirectory, spec.CheckpointIntervalSteps,
             spec.KeepLastCheckpoints, spec.Seed, _options.CheckpointAckTimeout)
         {

@@ -21,11 +21,24 @@ public sealed class LivenessDeciderTests
         Assert.Empty(Tick(s).Actions);
         _time.Advance(TimeSpan.FromSeconds(4));
         var d = Tick(s);
-        var fail = Assert.IsType<FailJob>(Assert.Single(d.Actions));
-        Assert.Equal(1, fail.Rank);
-        Assert.Contains("rank 1 lease lapsed", fail.Reason);
-        Assert.True(d.State.Failed);
-        Assert.Empty(Tick(d.State).Actions); // fails once
+        var lost = Assert.IsType<RanksLost>(Assert.Single(d.Actions));
+        Assert.Equal([1], lost.Ranks);
+        Assert.Contains("rank 1 lease lapsed", lost.Reason);
+        Assert.False(d.State.Failed);
+        Assert.Equal([0, 2], d.State.Leases.Keys.Order());
+        Assert.Empty(Tick(d.State).Actions); // reported once: its lease is gone
+    }
+
+    [Fact]
+    public void AGenerationFormedByRecoveryHasNoGraceAndItsLeasesLastOneLease()
+    {
+        var d = new LivenessDecider(new LivenessOptions(TimeSpan.FromSeconds(5), FirstBeatGrace: TimeSpan.FromSeconds(30)));
+        var s = d.Decide(LivenessState.Empty, new LivenessEvent.Start(2, Recovery: true), _time.GetUtcNow()).State;
+        _time.Advance(TimeSpan.FromSeconds(4));
+        s = d.Decide(s, new LivenessEvent.Renew([0]), _time.GetUtcNow()).State;
+        _time.Advance(TimeSpan.FromSeconds(1.5));
+        var lost = Assert.IsType<RanksLost>(Assert.Single(d.Decide(s, new LivenessEvent.Tick(), _time.GetUtcNow()).Actions));
+        Assert.Equal([1], lost.Ranks); // 5.5 s after the start, not 30
     }
 
     [Fact]
@@ -37,19 +50,23 @@ public sealed class LivenessDeciderTests
         Assert.Empty(d.Decide(s, new LivenessEvent.Tick(), _time.GetUtcNow()).Actions);
         for (var r = 1; r < 20; r++) s = d.Decide(s, new LivenessEvent.Renew([r]), _time.GetUtcNow()).State;
         _time.Advance(TimeSpan.FromSeconds(2)); // rank 0 never beat: its grace is over; the others renewed at 29 s
-        var fail = Assert.IsType<FailJob>(Assert.Single(d.Decide(s, new LivenessEvent.Tick(), _time.GetUtcNow()).Actions));
-        Assert.Equal(0, fail.Rank);
+        var fail = Assert.IsType<RanksLost>(Assert.Single(d.Decide(s, new LivenessEvent.Tick(), _time.GetUtcNow()).Actions));
+        Assert.Equal([0], fail.Ranks);
         _time.Advance(TimeSpan.FromSeconds(3)); // renewals after the grace last 5 s, not 30: all lapse, the reason stays short
-        var all = Assert.IsType<FailJob>(Assert.Single(d.Decide(s, new LivenessEvent.Tick(), _time.GetUtcNow()).Actions));
+        var all = Assert.IsType<RanksLost>(Assert.Single(d.Decide(s, new LivenessEvent.Tick(), _time.GetUtcNow()).Actions));
+        Assert.Equal(20, all.Ranks.Count);
         Assert.EndsWith("(also lapsed: ranks 1, 2, 3, 4, 5, 6, 7, 8 and 11 more)", all.Reason);
     }
 
     [Fact]
-    public void NonZeroExitFailsNamingRankAndCode()
+    public void NonZeroExitLosesTheRankNamingRankAndCode()
     {
         var d = _d.Decide(Started(2), new LivenessEvent.Exited(1, 137, "killed"), _time.GetUtcNow());
-        var fail = Assert.IsType<FailJob>(Assert.Single(d.Actions));
-        Assert.Equal("rank 1 exited with code 137: killed", fail.Reason);
+        var lost = Assert.IsType<RanksLost>(Assert.Single(d.Actions));
+        Assert.Equal([1], lost.Ranks);
+        Assert.Equal("rank 1 exited with code 137: killed", lost.Reason);
+        Assert.Equal([0], d.State.Leases.Keys);
+        Assert.Empty(_d.Decide(d.State, new LivenessEvent.Exited(1, 137, "killed"), _time.GetUtcNow()).Actions); // a duplicate report
     }
 
     [Fact]

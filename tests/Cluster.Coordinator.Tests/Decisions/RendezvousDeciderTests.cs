@@ -104,6 +104,28 @@ public sealed class RendezvousDeciderTests
     }
 
     [Fact]
+    public void RegroupFormsTheNextGenerationOfTheSurvivorsAtOnceRenumberedInOrder()
+    {
+        var d = new RendezvousDecider(new RendezvousOptions(2, 2, 2, TimeSpan.FromMinutes(1)));
+        var s = RendezvousState.Empty;
+        foreach (var m in new[] { Member("a", 0), Member("a", 1), Member("b", 0), Member("b", 1) }) s = Join(d, s, m).State;
+        var g1 = s;
+        Assert.Equal(1, g1.Generation);
+        var regroup = d.Decide(g1, new RendezvousEvent.Regroup([1]), _time.GetUtcNow());
+        var start = Assert.IsType<StartGeneration>(Assert.Single(regroup.Actions)); // no settle window, no join
+        var g2 = regroup.State;
+        Assert.Equal(2, g2.Generation);
+        Assert.Equal(["a/0", "b/0", "b/1"], g2.Ranks.Select(r => r.Member.MemberId));
+        Assert.Equal([0, 1, 2], g2.Ranks.Select(r => r.Rank));
+        Assert.Equal(g2.Ranks, start.Ranks);
+        Assert.Single(g2.SlotsOfNode("a")); // a partial node
+        Assert.Contains("stale", RendezvousDecider.CheckFence(g2, "b/0", 1, RendezvousDecider.FencingToken(1, 2)).Refusal);
+        Assert.Null(RendezvousDecider.CheckFence(g2, "b/0", 2, RendezvousDecider.FencingToken(2, 1)).Refusal);
+        Assert.NotNull(d.Decide(g2, new RendezvousEvent.Regroup([0, 1, 2]), _time.GetUtcNow()).Rejection); // nobody left
+        Assert.NotNull(d.Decide(RendezvousState.Empty, new RendezvousEvent.Regroup([0]), _time.GetUtcNow()).Rejection); // nothing running
+    }
+
+    [Fact]
     public void EmptyStatesAreFreshInstancesSoStorageSerializersCannotOverwriteASharedDefault()
     {
         // Newtonsoft (the Redis storage default) populates existing property values in place via init setters;

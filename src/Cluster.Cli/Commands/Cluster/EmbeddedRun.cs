@@ -76,13 +76,15 @@ internal sealed partial class EmbeddedRun(TextWriter human, bool interactive)
                 return (new RunSummary { Status = "timed_out", Workers = workers, Error = message, WallSeconds = stopwatch.Elapsed.TotalSeconds }, ExitCodes.Failure);
             }
             var final = await report.Get().ConfigureAwait(false);
+            var recoveries = RunRecovery.Of(status);
+            foreach (var recovery in recoveries ?? []) await human.WriteLineAsync($"run: {recovery.Describe()}").ConfigureAwait(false);
             if (status.State == JobState.Completed && final.Result is { } r)
             {
                 var s = new RunSummary
                 {
                     Status = r.Status, Workers = workers, Epochs = r.Epochs, Steps = r.Steps, SkippedSteps = r.SkippedSteps, TrainLoss = r.TrainLoss,
                     TestAccuracy = r.TestAccuracy, TestLoss = r.TestLoss, TestMacroF1 = r.TestMacroF1, SamplesPerSec = r.SamplesPerSecond,
-                    WallSeconds = stopwatch.Elapsed.TotalSeconds,
+                    WallSeconds = stopwatch.Elapsed.TotalSeconds, Generation = status.Generation, Recoveries = recoveries,
                 };
                 return (s, ExitCodes.Success);
             }
@@ -94,7 +96,11 @@ internal sealed partial class EmbeddedRun(TextWriter human, bool interactive)
                 var lines = await File.ReadAllLinesAsync(RankLogs.RankLog(logsDirectory, jobId, k), CancellationToken.None).ConfigureAwait(false);
                 foreach (var line in lines.TakeLast(10)) await human.WriteLineAsync($"[rank {k}] {line}").ConfigureAwait(false);
             }
-            return (new RunSummary { Status = "failed", Workers = workers, FailedRank = failed, Error = reason, WallSeconds = stopwatch.Elapsed.TotalSeconds }, ExitCodes.Failure);
+            return (new RunSummary
+            {
+                Status = "failed", Workers = workers, FailedRank = failed, Error = reason, WallSeconds = stopwatch.Elapsed.TotalSeconds,
+                Generation = status.Generation, Recoveries = recoveries,
+            }, ExitCodes.Failure);
         }
         finally
         {

@@ -23,6 +23,10 @@ internal sealed record RunSummary
     [JsonPropertyName("timings")] public RunTimings? Timings { get; init; }
     [JsonPropertyName("failed_rank")] public int? FailedRank { get; init; }
     [JsonPropertyName("error")] public string? Error { get; init; }
+    /// <summary>The generation the job ended in (1 unless ranks were lost and the survivors went on).</summary>
+    [JsonPropertyName("generation")] public long Generation { get; init; }
+    /// <summary>Elastic recoveries: from which generation to which, why, and seconds from the decision to the first step after it.</summary>
+    [JsonPropertyName("recoveries")] public IReadOnlyList<RunRecovery>? Recoveries { get; init; }
 
     private static readonly JsonSerializerOptions Options = new()
     {

@@ -1,0 +1,20 @@
+using System.Text.Json.Serialization;
+using Cluster.Coordinator.Contracts;
+
+namespace Cluster.Cli.Commands.Run;
+
+/// <summary>One elastic recovery in the run summary (<see cref="RecoveryRecord"/>).</summary>
+public sealed record RunRecovery(
+    [property: JsonPropertyName("from_generation")] long FromGeneration,
+    [property: JsonPropertyName("to_generation")] long ToGeneration,
+    [property: JsonPropertyName("world_size")] int WorldSize,
+    [property: JsonPropertyName("reason")] string Reason,
+    [property: JsonPropertyName("seconds_to_first_step")] double? Seconds)
+{
+    public static IReadOnlyList<RunRecovery>? Of(JobStatus status) =>
+        status.Recoveries?.Select(r => new RunRecovery(r.FromGeneration, r.ToGeneration, r.WorldSize, r.Reason, r.Seconds)).ToList();
+
+    /// <summary>The line `cluster run` prints for it.</summary>
+    public string Describe() => FormattableString.Invariant(
+        $"recovered from generation {FromGeneration} to {ToGeneration} ({WorldSize} rank(s)): {Reason}; first step {(Seconds is { } s ? $"{s:F2} s" : "not reached")} after the decision");
+}
