@@ -7,11 +7,14 @@ namespace Cluster.Agent.Rank;
 /// <summary>
 /// Step-level coordination of a rank: progress to the job grain (posted to the background loop after every step) and
 /// the rank's side of the checkpoint two-phase commit (<see cref="ICheckpointCommitter"/>): a synchronous progress report
-/// that asks for a checkpoint and returns the grain's directive, and the vote.
+/// that asks for a checkpoint and returns the grain's directive, and the vote. In a generation formed by recovery
+/// (<paramref name="regrouped"/>) the first completed step is reported at once, not with the next beat: it ends the
+/// recovery at the coordinator, which times it.
 /// </summary>
-internal sealed class CoordinatedSteps(RankSession session, RankAssignment assignment, double samplesPerStep, TimeProvider time, Action<string> log)
-    : ICheckpointCommitter
+internal sealed class CoordinatedSteps(RankSession session, RankAssignment assignment, double samplesPerStep, TimeProvider time, Action<string> log,
+    bool regrouped = false) : ICheckpointCommitter
 {
+    private bool _firstReported = !regrouped;
     private static readonly TimeSpan BusyRetry = TimeSpan.FromMilliseconds(20);
     private static readonly TimeSpan OpenDeadline = TimeSpan.FromSeconds(30);
     private long _rateStep;
@@ -26,8 +29,24 @@ internal sealed class CoordinatedSteps(RankSession session, RankAssignment assig
         _cursor = cursor;
         _loss = loss;
         UpdateRate(step);
-        session.Post(RankSession.Progress(step, cursor.Epoch, cursor.GlobalPosition, loss, _samplesPerSecond));
+        var report = RankSession.Progress(step, cursor.Epoch, cursor.GlobalPosition, loss, _samplesPerSecond);
+        session.Post(report);
+        if (!_firstReported)
+        {
+            _firstReported = true;
+            log($"generation {assignment.Generation}: first step {step} completed at {time.GetUtcNow():O}");
+            _ = ReportFirstAsync(report);
+        }
         return Task.CompletedTask;
+    }
+
+    private async Task ReportFirstAsync(ProgressReport report)
+    {
+        try { await session.ReportNowAsync(report, CancellationToken.None).ConfigureAwait(false); }
+        catch (Exception e) when (e is IOException or TimeoutException or InvalidOperationException or ObjectDisposedException)
+        {
+            log($"first step of generation {assignment.Generation} not reported at once: {e.Message}");
+        }
     }
 
     /// <inheritdoc />

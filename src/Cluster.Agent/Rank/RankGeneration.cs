@@ -35,7 +35,7 @@ internal sealed class RankGeneration(JobSpec spec, IJobReportGrain report, TimeP
         session.OnAbort = reason => communicator.Abort(reason);
         Volatile.Write(ref _rank, assignment.Rank);
         var samplesPerStep = (double)spec.Training.BatchSize * spec.Training.GradAccumulation * assignment.WorldSize;
-        var steps = new CoordinatedSteps(session, assignment, samplesPerStep, time, log);
+        var steps = new CoordinatedSteps(session, assignment, samplesPerStep, time, log, regrouped: _trainer is not null);
         if (_trainer is null)
         {
             _steps = steps;

@@ -9,10 +9,13 @@ public sealed record RunRecovery(
     [property: JsonPropertyName("to_generation")] long ToGeneration,
     [property: JsonPropertyName("world_size")] int WorldSize,
     [property: JsonPropertyName("reason")] string Reason,
-    [property: JsonPropertyName("seconds_to_first_step")] double? Seconds)
+    [property: JsonPropertyName("seconds_to_first_step")] double? Seconds,
+    [property: JsonPropertyName("decided_at")] DateTimeOffset DecidedAt,
+    [property: JsonPropertyName("step_at_decision")] long StepAtDecision,
+    [property: JsonPropertyName("first_step")] long? FirstStep)
 {
     public static IReadOnlyList<RunRecovery>? Of(JobStatus status) =>
-        status.Recoveries?.Select(r => new RunRecovery(r.FromGeneration, r.ToGeneration, r.WorldSize, r.Reason, r.Seconds)).ToList();
+        status.Recoveries?.Select(r => new RunRecovery(r.FromGeneration, r.ToGeneration, r.WorldSize, r.Reason, r.Seconds, r.DecidedAt, r.StepAtDecision, r.FirstStep)).ToList();
 
     /// <summary>The line `cluster run` prints for it.</summary>
     public string Describe() => FormattableString.Invariant(
