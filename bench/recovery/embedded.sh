@@ -47,6 +47,9 @@ if rec:
     res["first_step"] = rec["first_step"]
 m = re.search(r"generation 2: 1 rank\(s\) go on from step (\d+)", text)
 res["survivor_went_on_from_step"] = int(m.group(1)) if m else None
+a = re.search(r"coordinator says Regroup: .* \(at (\S+)\)", text)
+if a and rec:
+    res["decision_to_abort_s"] = round(datetime.fromisoformat(a.group(1)).timestamp() - decided, 3)
 f = re.search(r"generation 2: first step (\d+) completed at (\S+)", text)
 if f:
     res["kill_to_first_step_rank_clock_s"] = round(datetime.fromisoformat(f.group(2)).timestamp() - t_kill, 3)

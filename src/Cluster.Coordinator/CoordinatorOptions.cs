@@ -7,8 +7,9 @@ public sealed record CoordinatorOptions
     public TimeSpan LeaseDuration { get; init; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// No lease ends within this long of a generation's start (or of the grain's reactivation): the nodes still fetch their
-    /// assignment and peer table and the ranks connect (seconds at 1,000 nodes).
+    /// A rank that has not beaten yet keeps its first lease this long from a generation's start (or from the grain's
+    /// reactivation): the nodes still fetch their assignment and peer table and the ranks connect (seconds at 1,000
+    /// nodes). Its first renewal ends its grace: from then on its lease is <see cref="LeaseDuration"/>.
     /// </summary>
     public TimeSpan FirstBeatGrace { get; init; } = TimeSpan.FromSeconds(30);
 

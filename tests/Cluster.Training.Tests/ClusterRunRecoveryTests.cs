@@ -49,6 +49,11 @@ public sealed class ClusterRunRecoveryTests(ITestOutputHelper output) : IDisposa
         return null;
     }
 
+    /// <summary>True once a checkpoint numbered <paramref name="id"/> or later is committed under <paramref name="root"/> (older ones are pruned).</summary>
+    private static bool CommittedAtLeast(string root, long id) =>
+        Directory.Exists(root) && Directory.GetDirectories(root, "ckpt-*").Any(d =>
+            long.TryParse(Path.GetFileName(d)["ckpt-".Length..], out var n) && n >= id && File.Exists(Path.Combine(d, CheckpointFiles.ManifestFileName)));
+
     [Fact]
     public async Task A_rank_killed_mid_epoch_leaves_the_survivor_training_in_its_process_in_generation_2_to_completion()
     {
@@ -59,7 +64,7 @@ public sealed class ClusterRunRecoveryTests(ITestOutputHelper output) : IDisposa
         int? victim = null, survivor = null;
         while (watch.Elapsed < Timeout && !run.IsCompleted)
         {
-            if (File.Exists(Path.Combine(CheckpointFiles.DirectoryOf(root, 2), CheckpointFiles.ManifestFileName)))
+            if (CommittedAtLeast(root, 2))
             {
                 (victim, survivor) = (RankPid("shrink-2to1", 1), RankPid("shrink-2to1", 0));
                 if (victim is not null) break;
@@ -96,6 +101,41 @@ public sealed class ClusterRunRecoveryTests(ITestOutputHelper output) : IDisposa
     }
 
     [Fact]
+    public async Task A_hung_rank_is_dropped_when_its_lease_lapses_and_the_survivor_completes()
+    {
+        var spec = WriteSpec("hung-2to1", "{ minRanks: 1 }");
+        var root = Path.Combine(dir, "ckpt", "hung-2to1");
+        var run = ClusterCli.RunAsync(Timeout, "run", spec, "--workers", "2", "--json");
+        var watch = Stopwatch.StartNew();
+        int? victim = null;
+        while (watch.Elapsed < Timeout && !run.IsCompleted && victim is null)
+        {
+            if (CommittedAtLeast(root, 2)) victim = RankPid("hung-2to1", 1);
+            await Task.Delay(5);
+        }
+        Assert.NotNull(victim);
+        using (var stop = Process.Start("kill", ["-STOP", victim!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await stop.WaitForExitAsync();
+            Assert.Equal(0, stop.ExitCode); // SIGSTOP: alive, silent, holding its sockets open
+        }
+        var stoppedAt = DateTimeOffset.UtcNow;
+        var (code, stdout, stderr) = await run;
+        output.WriteLine(stderr);
+        Assert.True(code == 0, stderr);
+        var summary = JsonDocument.Parse(stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1]).RootElement;
+        Assert.Equal("completed", summary.GetProperty("status").GetString());
+        var recovery = Assert.Single(summary.GetProperty("recoveries").EnumerateArray().ToList());
+        Assert.Contains("rank 1 lease lapsed", recovery.GetProperty("reason").GetString());
+        var detected = recovery.GetProperty("decided_at").GetDateTimeOffset();
+        var detection = (detected - stoppedAt).TotalSeconds;
+        output.WriteLine($"SIGSTOP -> lease lapse decision: {detection:F2} s");
+        Assert.InRange(detection, 3, 12); // the 5 s lease (less the time since the last beat) and a tick
+        // Its agent killed it once it had no rank in generation 2 (a stopped process dies of SIGKILL).
+        Assert.False(Process.GetProcesses().Any(p => p.Id == victim), "the hung rank is still alive after the run");
+    }
+
+    [Fact]
     public async Task Without_minRanks_a_lost_rank_still_fails_the_run_naming_it()
     {
         var spec = WriteSpec("noshrink", "{ min: 1, max: 1, nprocPerNode: 2 }");
@@ -105,7 +145,7 @@ public sealed class ClusterRunRecoveryTests(ITestOutputHelper output) : IDisposa
         int? victim = null;
         while (watch.Elapsed < Timeout && !run.IsCompleted && victim is null)
         {
-            if (File.Exists(Path.Combine(CheckpointFiles.DirectoryOf(root, 1), CheckpointFiles.ManifestFileName))) victim = RankPid("noshrink", 1);
+            if (CommittedAtLeast(root, 1)) victim = RankPid("noshrink", 1);
             await Task.Delay(5);
         }
         Assert.NotNull(victim);

@@ -92,7 +92,16 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
                 await agentJob.Channel.DisposeAsync().ConfigureAwait(false); // the job is over on this node: its socket goes
                 continue;
             }
-            if (agentJob.Voice.Generation is { } generation) LinkRankLogs(agentJob, generation);
+            if (agentJob.Voice.Generation is { } generation)
+            {
+                LinkRankLogs(agentJob, generation);
+                // A rank left out of the current generation (its lease lapsed: hung or cut off) is not coming back.
+                foreach (var rank in agentJob.Ranks.Where(r => !r.Exited.IsCompleted && generation.Assignment.Slots.All(s => s.LocalRank != r.LocalRank)))
+                {
+                    LogDropped(agentJob.JobId, rank.MemberId, generation.Assignment.Generation);
+                    rank.Kill();
+                }
+            }
             if (agentJob.Voice.Ended.IsCompletedSuccessfully && !agentJob.Ended)
             {
                 // The voice ended: the job failed or was cancelled, this node was fenced, or the coordinator is lost.
@@ -213,6 +222,9 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId}: {Directive} ({Reason}): killing this node's ranks")]
     private partial void LogKilling(string jobId, ControlDirective directive, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId}: {MemberId} has no rank in generation {Generation}: killing it")]
+    private partial void LogDropped(string jobId, string memberId, long generation);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "job {JobId}: node {NodeId} local channel at {Socket}")]
     private partial void LogChannel(string jobId, string nodeId, string socket);

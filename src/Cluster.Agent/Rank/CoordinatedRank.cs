@@ -90,7 +90,7 @@ public sealed class CoordinatedRank(RankSettings settings, TextWriter output, Ti
     private async Task<int?> RunGenerationAsync(AgentLink link, RankAssignment assignment, CommunicatorListener listener, RankGeneration generations,
         CancellationToken cancellationToken)
     {
-        await using var session = new RankSession(link, assignment, settings.HeartbeatInterval, Log);
+        await using var session = new RankSession(link, assignment, settings.HeartbeatInterval, Log, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, session.Aborted);
         try
         {

@@ -22,8 +22,11 @@ internal sealed class RankSession : IAsyncDisposable
     private ProgressReport? _latest;
     private ProgressReport? _sent;
 
-    public RankSession(AgentLink link, RankAssignment assignment, TimeSpan interval, Action<string> log)
+    private readonly TimeProvider _time;
+
+    public RankSession(AgentLink link, RankAssignment assignment, TimeSpan interval, Action<string> log, TimeProvider? time = null)
     {
+        _time = time ?? TimeProvider.System;
         _link = link;
         _assignment = assignment;
         _interval = interval;
@@ -107,7 +110,7 @@ internal sealed class RankSession : IAsyncDisposable
         if (reply.Directive is ControlDirective.Continue || _abort.IsCancellationRequested || _stop.IsCancellationRequested) return;
         AbortReason = $"{reply.Directive}: {reply.Reason}";
         Regrouped = reply.Directive == ControlDirective.Regroup;
-        _log($"coordinator says {AbortReason}");
+        _log($"coordinator says {AbortReason} (at {_time.GetUtcNow():O})");
         try { OnAbort?.Invoke(AbortReason); }
         catch (Exception e) { _log($"abort hook failed: {e.Message}"); }
         _abort.Cancel();

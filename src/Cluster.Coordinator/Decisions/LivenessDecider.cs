@@ -3,9 +3,10 @@ using System.Collections.Immutable;
 namespace Cluster.Coordinator.Decisions;
 
 /// <summary>
-/// Leases renewed by node beats. No lease of a generation ends within <see cref="LivenessOptions.FirstBeatGrace"/> of its
-/// start (nodes still fetch their assignment and peer table, ranks connect; a rank that dies then is reported by its
-/// agent); a generation formed by recovery gets no grace (its ranks are connected already). A lapsed lease or a non-zero
+/// Leases renewed by node beats. A rank's first lease of a generation lasts <see cref="LivenessOptions.FirstBeatGrace"/>
+/// from its start (nodes still fetch their assignment and peer table, ranks connect; a rank that dies then is reported by
+/// its agent); its first renewal ends the grace (a rank that beat once and hangs lapses after one lease). A generation
+/// formed by recovery gets no grace (its ranks are connected already). A lapsed lease or a non-zero
 /// exit loses the rank: its lease goes and the decision emits <see cref="RanksLost"/> (the recovery decider chooses
 /// between going on with the survivors and failing the job). When every rank exited with 0: <see cref="CompleteJob"/>.
 /// </summary>
@@ -28,7 +29,7 @@ public sealed class LivenessDecider(LivenessOptions options)
         switch (evt)
         {
             case LivenessEvent.Renew renew:
-                var until = Later(now + _options.LeaseDuration, state.GraceUntil);
+                var until = now + _options.LeaseDuration; // a rank that beat once is tracked by its lease, its grace is over
                 var builder = state.Leases.ToBuilder();
                 var renewed = 0;
                 foreach (var rank in renew.Ranks)

@@ -4,8 +4,8 @@ namespace Cluster.Coordinator.Decisions;
 
 /// <summary>
 /// Rank leases of the active generation (kept in memory: renewals are not persisted; after a grain
-/// reactivation leases are granted afresh). <see cref="Finished"/> ranks exited cleanly and hold no lease. No lease ends
-/// before <see cref="GraceUntil"/> (the generation's start plus <see cref="LivenessOptions.FirstBeatGrace"/>).
+/// reactivation leases are granted afresh). <see cref="Finished"/> ranks exited cleanly and hold no lease. No first lease
+/// ends before <see cref="GraceUntil"/> (the generation's start plus <see cref="LivenessOptions.FirstBeatGrace"/>).
 /// </summary>
 public sealed record LivenessState(
     ImmutableDictionary<int, DateTimeOffset> Leases,

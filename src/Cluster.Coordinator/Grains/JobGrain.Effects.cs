@@ -212,7 +212,9 @@ public sealed partial class JobGrain
             await AbortOpenCheckpointAsync($"ranks lost: {regroup.Reason}");
             var from = _rv.Generation;
             var step = _progress.Count == 0 ? 0 : _progress.Values.Max(p => p.Step);
-            var formed = _rendezvous!.Decide(_rv, new RendezvousEvent.Regroup(regroup.Lost), clock.UtcNow);
+            // Ranks that already finished (exit 0) have no place in the next generation either.
+            var gone = regroup.Lost.Concat(_leases.Finished).Distinct().ToList();
+            var formed = _rendezvous!.Decide(_rv, new RendezvousEvent.Regroup(gone), clock.UtcNow);
             if (formed.Rejection is { } why)
             {
                 await FailAsync($"{regroup.Reason}; the survivors could not regroup: {why}");

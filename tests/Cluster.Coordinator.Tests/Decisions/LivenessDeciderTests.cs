@@ -30,6 +30,18 @@ public sealed class LivenessDeciderTests
     }
 
     [Fact]
+    public void AFirstRenewalEndsTheGraceSoARankThatBeatOnceAndHangsLapsesAfterOneLease()
+    {
+        var d = new LivenessDecider(new LivenessOptions(TimeSpan.FromSeconds(5), FirstBeatGrace: TimeSpan.FromSeconds(30)));
+        var s = d.Decide(LivenessState.Empty, new LivenessEvent.Start(2), _time.GetUtcNow()).State;
+        _time.Advance(TimeSpan.FromSeconds(1));
+        s = d.Decide(s, new LivenessEvent.Renew([1]), _time.GetUtcNow()).State; // then rank 1 hangs (SIGSTOP)
+        _time.Advance(TimeSpan.FromSeconds(6));
+        var lost = Assert.IsType<RanksLost>(Assert.Single(d.Decide(s, new LivenessEvent.Tick(), _time.GetUtcNow()).Actions));
+        Assert.Equal([1], lost.Ranks); // 7 s after the start, not 30; rank 0 has not beaten yet and keeps its grace
+    }
+
+    [Fact]
     public void AGenerationFormedByRecoveryHasNoGraceAndItsLeasesLastOneLease()
     {
         var d = new LivenessDecider(new LivenessOptions(TimeSpan.FromSeconds(5), FirstBeatGrace: TimeSpan.FromSeconds(30)));
