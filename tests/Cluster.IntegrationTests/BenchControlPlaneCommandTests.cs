@@ -31,6 +31,10 @@ public sealed class BenchControlPlaneCommandTests
         Assert.True(root.GetProperty("checkpoint_round_s").GetDouble() > 0, last);
         Assert.Equal(0, root.GetProperty("directive_missed").GetInt32());
         Assert.True(root.GetProperty("directive_p99_ms").GetDouble() > 0, last);
+        // A rank lost mid-run: every survivor heard the regroup and got its rank in the next generation.
+        Assert.Equal(0, root.GetProperty("recovery_missed").GetInt32());
+        Assert.True(root.GetProperty("recovery_regroup_p99_ms").GetDouble() > 0, last);
+        Assert.True(root.GetProperty("recovery_generation_formed_s").GetDouble() > 0, last);
         var redisBytes = root.GetProperty("redis_bytes_per_rendezvous");
         if (storage == "redis") Assert.True(redisBytes.GetInt64() > 0, last);
         else Assert.Equal(JsonValueKind.Null, redisBytes.ValueKind);

@@ -54,31 +54,39 @@ public sealed class ClusterRunRecoveryTests(ITestOutputHelper output) : IDisposa
         Directory.Exists(root) && Directory.GetDirectories(root, "ckpt-*").Any(d =>
             long.TryParse(Path.GetFileName(d)["ckpt-".Length..], out var n) && n >= id && File.Exists(Path.Combine(d, CheckpointFiles.ManifestFileName)));
 
-    [Fact]
-    public async Task A_rank_killed_mid_epoch_leaves_the_survivor_training_in_its_process_in_generation_2_to_completion()
+    /// <summary>
+    /// Starts `cluster run` of a spec named <paramref name="name"/> on 2 ranks; returns the run and the pids of local ranks
+    /// 1 and 0 once checkpoint <paramref name="after"/> (or a later one) is committed.
+    /// </summary>
+    private async Task<(Task<(int ExitCode, string Stdout, string Stderr)> Run, int Victim, int Survivor, string Root)> StartAsync(string name, string workers, long after)
     {
-        var spec = WriteSpec("shrink-2to1", "{ minRanks: 1 }");
-        var root = Path.Combine(dir, "ckpt", "shrink-2to1");
+        var spec = WriteSpec(name, workers);
+        var root = Path.Combine(dir, "ckpt", name);
         var run = ClusterCli.RunAsync(Timeout, "run", spec, "--workers", "2", "--json");
         var watch = Stopwatch.StartNew();
         int? victim = null, survivor = null;
-        while (watch.Elapsed < Timeout && !run.IsCompleted)
+        while (watch.Elapsed < Timeout && !run.IsCompleted && (victim is null || survivor is null))
         {
-            if (CommittedAtLeast(root, 2))
-            {
-                (victim, survivor) = (RankPid("shrink-2to1", 1), RankPid("shrink-2to1", 0));
-                if (victim is not null) break;
-            }
+            if (CommittedAtLeast(root, after)) (victim, survivor) = (RankPid(name, 1), RankPid(name, 0));
             await Task.Delay(5);
         }
-        Assert.True(victim is not null && survivor is not null, "the job's ranks were not found running after its second checkpoint");
-        using (var p = Process.GetProcessById(victim!.Value)) p.Kill(); // SIGKILL
+        Assert.True(victim is not null && survivor is not null, $"the ranks of {name} were not found running after checkpoint {after}");
+        return (run, victim!.Value, survivor!.Value, root);
+    }
+
+    private static JsonElement Summary(string stdout) => JsonDocument.Parse(stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1]).RootElement;
+
+    [Fact]
+    public async Task A_rank_killed_mid_epoch_leaves_the_survivor_training_in_its_process_in_generation_2_to_completion()
+    {
+        var (run, victim, survivor, root) = await StartAsync("shrink-2to1", "{ minRanks: 1 }", after: 2);
+        using (var p = Process.GetProcessById(victim)) p.Kill(); // SIGKILL
         var killedAt = CheckpointLineage.Scan(root, 2).Latest!.Step;
 
         var (code, stdout, stderr) = await run;
         output.WriteLine(stderr);
         Assert.True(code == 0, stderr);
-        var summary = JsonDocument.Parse(stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1]).RootElement;
+        var summary = Summary(stdout);
         Assert.Equal("completed", summary.GetProperty("status").GetString());
         Assert.Equal(2, summary.GetProperty("generation").GetInt64());
         var recovery = Assert.Single(summary.GetProperty("recoveries").EnumerateArray().ToList());
@@ -103,18 +111,8 @@ public sealed class ClusterRunRecoveryTests(ITestOutputHelper output) : IDisposa
     [Fact]
     public async Task A_hung_rank_is_dropped_when_its_lease_lapses_and_the_survivor_completes()
     {
-        var spec = WriteSpec("hung-2to1", "{ minRanks: 1 }");
-        var root = Path.Combine(dir, "ckpt", "hung-2to1");
-        var run = ClusterCli.RunAsync(Timeout, "run", spec, "--workers", "2", "--json");
-        var watch = Stopwatch.StartNew();
-        int? victim = null;
-        while (watch.Elapsed < Timeout && !run.IsCompleted && victim is null)
-        {
-            if (CommittedAtLeast(root, 2)) victim = RankPid("hung-2to1", 1);
-            await Task.Delay(5);
-        }
-        Assert.NotNull(victim);
-        using (var stop = Process.Start("kill", ["-STOP", victim!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        var (run, victim, _, _) = await StartAsync("hung-2to1", "{ minRanks: 1 }", after: 2);
+        using (var stop = Process.Start("kill", ["-STOP", victim.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
         {
             await stop.WaitForExitAsync();
             Assert.Equal(0, stop.ExitCode); // SIGSTOP: alive, silent, holding its sockets open
@@ -123,7 +121,7 @@ public sealed class ClusterRunRecoveryTests(ITestOutputHelper output) : IDisposa
         var (code, stdout, stderr) = await run;
         output.WriteLine(stderr);
         Assert.True(code == 0, stderr);
-        var summary = JsonDocument.Parse(stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1]).RootElement;
+        var summary = Summary(stdout);
         Assert.Equal("completed", summary.GetProperty("status").GetString());
         var recovery = Assert.Single(summary.GetProperty("recoveries").EnumerateArray().ToList());
         Assert.Contains("rank 1 lease lapsed", recovery.GetProperty("reason").GetString());
@@ -138,21 +136,11 @@ public sealed class ClusterRunRecoveryTests(ITestOutputHelper output) : IDisposa
     [Fact]
     public async Task Without_minRanks_a_lost_rank_still_fails_the_run_naming_it()
     {
-        var spec = WriteSpec("noshrink", "{ min: 1, max: 1, nprocPerNode: 2 }");
-        var root = Path.Combine(dir, "ckpt", "noshrink");
-        var run = ClusterCli.RunAsync(Timeout, "run", spec, "--workers", "2", "--json");
-        var watch = Stopwatch.StartNew();
-        int? victim = null;
-        while (watch.Elapsed < Timeout && !run.IsCompleted && victim is null)
-        {
-            if (CommittedAtLeast(root, 1)) victim = RankPid("noshrink", 1);
-            await Task.Delay(5);
-        }
-        Assert.NotNull(victim);
-        using (var p = Process.GetProcessById(victim!.Value)) p.Kill();
+        var (run, victim, _, _) = await StartAsync("noshrink", "{ min: 1, max: 1, nprocPerNode: 2 }", after: 1);
+        using (var p = Process.GetProcessById(victim)) p.Kill();
         var (code, stdout, _) = await run;
         Assert.Equal(1, code);
-        var summary = JsonDocument.Parse(stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1]).RootElement;
+        var summary = Summary(stdout);
         Assert.Equal("failed", summary.GetProperty("status").GetString());
         Assert.Contains("fewer than workers.minRanks 2", summary.GetProperty("error").GetString());
         Assert.Equal(1, summary.GetProperty("failed_rank").GetInt32());

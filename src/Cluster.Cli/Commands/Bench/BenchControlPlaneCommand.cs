@@ -13,7 +13,8 @@ namespace Cluster.Cli.Commands.Bench;
 /// `cluster bench control-plane`: the production job grain in a silo process of its own (Redis or memory storage) and
 /// simulated nodes, each the real node-agent client code (<c>NodeVoice</c>) speaking for nproc in-memory ranks. Reports
 /// rendezvous time, steady-state calls/s and calls per node per beat, beat latency and silo CPU at the beat rate, bytes sent
-/// to Redis per rendezvous and per checkpoint, a checkpoint round (open → commit) and the time a directive (cancel) takes
+/// to Redis per rendezvous and per checkpoint, a checkpoint round (open → commit), a recovery (one rank lost: the time the
+/// regroup takes to reach every survivor and for the next generation to form) and the time a directive (cancel) takes
 /// to reach every rank.
 /// </summary>
 internal sealed class BenchControlPlaneCommand : BaseCommand
@@ -75,6 +76,7 @@ internal sealed class BenchControlPlaneCommand : BaseCommand
                 training:
                   model: { type: mlp }
                   dataset: { type: synthetic }
+                workers: { minRanks: 1 }
                 checkpoint: { dir: {{dir}}, keepLast: 2 }
                 """);
             var submitted = await grains[0].Submit(JobSubmission.Summarize(spec, "cp-bench", nodes, nodes, nproc, fresh: true)).ConfigureAwait(false);
@@ -117,12 +119,21 @@ internal sealed class BenchControlPlaneCommand : BaseCommand
                 var round = await members.CheckpointRoundAsync(grains[0], timeout, cancellationToken).ConfigureAwait(false);
                 result = result with { CheckpointRoundSeconds = round.Seconds, RedisBytesPerCheckpoint = await RedisInputBytesAsync(redis).ConfigureAwait(false) - bytes };
 
-                var cancelAt = TimeProvider.System.GetTimestamp();
-                await grains[0].Cancel("bench control-plane: directive latency").ConfigureAwait(false);
-                var reached = (await members.DirectiveTimesAsync(cancelAt, timeout).ConfigureAwait(false)).Where(d => !double.IsNaN(d)).Order().ToList();
+                var recovery = await members.RecoveryAsync(timeout, cancellationToken).ConfigureAwait(false);
+                var regroup = recovery.RegroupMs.Where(d => !double.IsNaN(d)).Order().ToList();
                 result = result with
                 {
-                    DirectiveP50Ms = Finite(Percentile(reached, 0.5)), DirectiveP99Ms = Finite(Percentile(reached, 0.99)), DirectiveMissed = members.Count - reached.Count,
+                    RegroupP50Ms = Finite(Percentile(regroup, 0.5)), RegroupP99Ms = Finite(Percentile(regroup, 0.99)),
+                    RecoveryFormedSeconds = Finite(recovery.FormedSeconds), RecoveryMissed = recovery.Missed,
+                };
+
+                var cancelAt = TimeProvider.System.GetTimestamp();
+                await grains[0].Cancel("bench control-plane: directive latency").ConfigureAwait(false);
+                var times = await members.DirectiveTimesAsync(cancelAt, timeout).ConfigureAwait(false); // the live ranks
+                var reached = times.Where(d => !double.IsNaN(d)).Order().ToList();
+                result = result with
+                {
+                    DirectiveP50Ms = Finite(Percentile(reached, 0.5)), DirectiveP99Ms = Finite(Percentile(reached, 0.99)), DirectiveMissed = times.Length - reached.Count,
                 };
             }
             finally

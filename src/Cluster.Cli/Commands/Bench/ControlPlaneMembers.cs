@@ -18,6 +18,7 @@ internal sealed class ControlPlaneMembers(IReadOnlyList<TimedJobGrain> connectio
     private readonly SimulatedRank[] _ranks = Enumerable.Range(0, nodes * nproc).Select(_ => new SimulatedRank()).ToArray();
     private readonly List<Task> _running = [];
     private long _step;
+    private int _lost = -1;
 
     public int Count => _ranks.Length;
 
@@ -117,13 +118,35 @@ internal sealed class ControlPlaneMembers(IReadOnlyList<TimedJobGrain> connectio
         return (TimeProvider.System.GetElapsedTime(started).TotalSeconds, id);
     }
 
-    /// <summary>Milliseconds from <paramref name="since"/> until each rank received a pushed directive (NaN: not within the timeout).</summary>
+    /// <summary>Milliseconds from <paramref name="since"/> until each live rank received a pushed directive (NaN: not within the timeout).</summary>
     public async Task<double[]> DirectiveTimesAsync(long since, TimeSpan timeout)
     {
-        try { await Task.WhenAll(_ranks.Select(r => r.Directive.Task)).WaitAsync(timeout).ConfigureAwait(false); }
+        var live = _ranks.Where((_, i) => i != _lost).ToList();
+        try { await Task.WhenAll(live.Select(r => r.Directive.Task)).WaitAsync(timeout).ConfigureAwait(false); }
         catch (TimeoutException) { /* reported as missed */ }
-        return _ranks.Select(r => r.Directive.Task.IsCompleted
+        return live.Select(r => r.Directive.Task.IsCompleted
             ? TimeProvider.System.GetElapsedTime(since, r.Directive.Task.Result).TotalMilliseconds : double.NaN).ToArray();
+    }
+
+    /// <summary>
+    /// A recovery event: the last node's local rank 0 "dies" (its voice reports exit code 137, as the agent does after a
+    /// kill -9). Returns the milliseconds until each surviving rank heard the regroup, the seconds until every survivor
+    /// held its assignment of the next generation, and how many survivors missed either within the timeout.
+    /// </summary>
+    public async Task<(double[] RegroupMs, double FormedSeconds, int Missed)> RecoveryAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var node = nodes - 1;
+        _lost = node * nproc;
+        var started = TimeProvider.System.GetTimestamp();
+        await _voices[node].ReportExitAsync(0, 137, "bench control-plane: a simulated kill -9", cancellationToken).WaitAsync(timeout, cancellationToken).ConfigureAwait(false);
+        var survivors = _ranks.Where((_, i) => i != _lost).ToList();
+        try { await Task.WhenAll(survivors.Select(r => r.Reassigned.Task)).WaitAsync(timeout, cancellationToken).ConfigureAwait(false); }
+        catch (TimeoutException) { /* reported as missed */ }
+        double Ms(TaskCompletionSource<long> t) => t.Task.IsCompleted ? TimeProvider.System.GetElapsedTime(started, t.Task.Result).TotalMilliseconds : double.NaN;
+        var heard = survivors.Select(r => Ms(r.Regrouped)).ToArray();
+        var formed = survivors.Select(r => Ms(r.Reassigned)).ToArray();
+        var missed = survivors.Count(r => !r.Regrouped.Task.IsCompleted || !r.Reassigned.Task.IsCompleted);
+        return (heard, missed == 0 ? formed.Max() / 1000 : double.NaN, missed);
     }
 
     /// <summary>Waits for the voices to stop after the directive or <c>stop</c>.</summary>
@@ -133,18 +156,23 @@ internal sealed class ControlPlaneMembers(IReadOnlyList<TimedJobGrain> connectio
         catch (Exception e) when (e is TimeoutException or OperationCanceledException) { /* leftovers end with the process */ }
     }
 
-    /// <summary>An in-memory rank: records when its assignment and its first directive arrived.</summary>
+    /// <summary>An in-memory rank: records when its assignments, the regroup and its first other directive arrived.</summary>
     private sealed class SimulatedRank : IRankOutbox
     {
         public TaskCompletionSource<RankAssignment> Assignment { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public TaskCompletionSource<long> Directive { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<long> Regrouped { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<long> Reassigned { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public Task SendAsync(LocalMessage message, CancellationToken cancellationToken)
         {
+            var now = TimeProvider.System.GetTimestamp();
             switch (message)
             {
+                case LocalMessage.Assigned when Assignment.Task.IsCompleted: Reassigned.TrySetResult(now); break;
                 case LocalMessage.Assigned a: Assignment.TrySetResult(a.Assignment); break;
-                case LocalMessage.Directive: Directive.TrySetResult(TimeProvider.System.GetTimestamp()); break;
+                case LocalMessage.Directive { Answer.Directive: ControlDirective.Regroup }: Regrouped.TrySetResult(now); break;
+                case LocalMessage.Directive: Directive.TrySetResult(now); break;
             }
             return Task.CompletedTask;
         }

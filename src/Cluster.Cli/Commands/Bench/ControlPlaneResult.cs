@@ -33,6 +33,12 @@ internal sealed record ControlPlaneResult
     [JsonPropertyName("redis_bytes_per_s_steady")] public double? RedisBytesPerSecond { get; init; }
     [JsonPropertyName("checkpoint_round_s")] public double? CheckpointRoundSeconds { get; init; }
     [JsonPropertyName("redis_bytes_per_checkpoint")] public long? RedisBytesPerCheckpoint { get; init; }
+    /// <summary>A rank lost (exit 137 reported by its node): milliseconds until each survivor heard the regroup.</summary>
+    [JsonPropertyName("recovery_regroup_p50_ms")] public double? RegroupP50Ms { get; init; }
+    [JsonPropertyName("recovery_regroup_p99_ms")] public double? RegroupP99Ms { get; init; }
+    /// <summary>Seconds from the loss until every survivor held its assignment of the next generation.</summary>
+    [JsonPropertyName("recovery_generation_formed_s")] public double? RecoveryFormedSeconds { get; init; }
+    [JsonPropertyName("recovery_missed")] public int? RecoveryMissed { get; init; }
     [JsonPropertyName("directive_p50_ms")] public double? DirectiveP50Ms { get; init; }
     [JsonPropertyName("directive_p99_ms")] public double? DirectiveP99Ms { get; init; }
     [JsonPropertyName("directive_missed")] public int? DirectiveMissed { get; init; }
@@ -49,6 +55,7 @@ internal sealed record ControlPlaneResult
               steady state      {CallsPerSecond:0.0} calls/s = {CallsPerNodePerBeat:0.00} calls per node per beat (beats and held directive calls), beat p50 {Or(P50Ms, "0.00")} ms, p99 {Or(P99Ms, "0.00")} ms
                                 silo CPU {SiloCpuPercent:0.0} % of one core (limit at 1,000 x 8: 10 %), Redis {Or(RedisBytesPerSecond, "N0")} bytes/s
               checkpoint round  {Or(CheckpointRoundSeconds, "0.00")} s open -> commit (limit at 1,000 x 8: 2 s), Redis received {Or(RedisBytesPerCheckpoint, "N0")} bytes
+              recovery          a rank lost: the regroup reached every survivor p50 {Or(RegroupP50Ms, "0")} ms, p99 {Or(RegroupP99Ms, "0")} ms (limit at 1,000 x 8: 200 ms); next generation formed in {Or(RecoveryFormedSeconds, "0.00")} s (limit 5 s), {Or(RecoveryMissed, "0")} survivors missed it
               directive         p50 {Or(DirectiveP50Ms, "0")} ms, p99 {Or(DirectiveP99Ms, "0")} ms to reach every rank (limit at 1,000 x 8: 200 ms), {Or(DirectiveMissed, "0")} ranks missed it
             """) + (Error is null ? "" : $"\n  error             {Error}");
     }
