@@ -127,6 +127,8 @@ internal sealed class BenchControlPlaneCommand : BaseCommand
                     RecoveryFormedSeconds = Finite(recovery.FormedSeconds), RecoveryMissed = recovery.Missed,
                 };
 
+                // The new generation's first beats and held calls arrive together: the cancel is timed after they settle.
+                await Task.Delay(TimeSpan.FromTicks(3 * beat.Ticks), cancellationToken).ConfigureAwait(false);
                 var cancelAt = TimeProvider.System.GetTimestamp();
                 await grains[0].Cancel("bench control-plane: directive latency").ConfigureAwait(false);
                 var times = await members.DirectiveTimesAsync(cancelAt, timeout).ConfigureAwait(false); // the live ranks
