@@ -1,6 +1,10 @@
 namespace Cluster.Abstractions;
 
-/// <summary>Restart budget: the job fails for good after <see cref="MaxRestarts"/> restarts within <see cref="WindowMinutes"/>.</summary>
+/// <summary>
+/// Restart budget: the job goes on after at most <see cref="MaxRestarts"/> losses of ranks (elastic recovery; counted over
+/// the job's whole life) and fails at the next. <see cref="WindowMinutes"/> and <see cref="BackoffSeconds"/> are parsed and
+/// validated but not used yet.
+/// </summary>
 public sealed class RestartSpec
 {
     public int MaxRestarts { get; set; } = 3;

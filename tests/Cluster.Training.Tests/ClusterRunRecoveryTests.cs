@@ -60,18 +60,27 @@ public sealed class ClusterRunRecoveryTests(ITestOutputHelper output) : IDisposa
     /// </summary>
     private async Task<(Task<(int ExitCode, string Stdout, string Stderr)> Run, int Victim, int Survivor, string Root)> StartAsync(string name, string workers, long after)
     {
+        var (run, pids, root) = await StartRanksAsync(name, workers, after, ranks: 2);
+        return (run, pids[1], pids[0], root);
+    }
+
+    /// <summary>As <see cref="StartAsync"/> with <paramref name="ranks"/> ranks; the pids by local rank.</summary>
+    private async Task<(Task<(int ExitCode, string Stdout, string Stderr)> Run, int[] Pids, string Root)> StartRanksAsync(string name, string workers, long after, int ranks,
+        string extra = "")
+    {
         var spec = WriteSpec(name, workers);
+        if (extra.Length > 0) File.AppendAllText(spec, "\n" + extra + "\n");
         var root = Path.Combine(dir, "ckpt", name);
-        var run = ClusterCli.RunAsync(Timeout, "run", spec, "--workers", "2", "--json");
+        var run = ClusterCli.RunAsync(Timeout, "run", spec, "--workers", ranks.ToString(System.Globalization.CultureInfo.InvariantCulture), "--json");
         var watch = Stopwatch.StartNew();
-        int? victim = null, survivor = null;
-        while (watch.Elapsed < Timeout && !run.IsCompleted && (victim is null || survivor is null))
+        var pids = new int?[ranks];
+        while (watch.Elapsed < Timeout && !run.IsCompleted && pids.Any(p => p is null))
         {
-            if (CommittedAtLeast(root, after)) (victim, survivor) = (RankPid(name, 1), RankPid(name, 0));
+            if (CommittedAtLeast(root, after)) for (var l = 0; l < ranks; l++) pids[l] = RankPid(name, l);
             await Task.Delay(5);
         }
-        Assert.True(victim is not null && survivor is not null, $"the ranks of {name} were not found running after checkpoint {after}");
-        return (run, victim!.Value, survivor!.Value, root);
+        Assert.True(pids.All(p => p is not null), $"the ranks of {name} were not found running after checkpoint {after}");
+        return (run, [.. pids.Select(p => p!.Value)], root);
     }
 
     private static JsonElement Summary(string stdout) => JsonDocument.Parse(stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1]).RootElement;
@@ -131,6 +140,45 @@ public sealed class ClusterRunRecoveryTests(ITestOutputHelper output) : IDisposa
         Assert.InRange(detection, 3, 12); // the 5 s lease (less the time since the last beat) and a tick
         // Its agent killed it once it had no rank in generation 2 (a stopped process dies of SIGKILL).
         Assert.False(Process.GetProcesses().Any(p => p.Id == victim), "the hung rank is still alive after the run");
+    }
+
+    [Fact]
+    public async Task Two_kills_in_a_row_leave_the_last_of_three_ranks_training_to_completion()
+    {
+        var (run, pids, _) = await StartRanksAsync("twice-3to1", "{ minRanks: 1 }", after: 2, ranks: 3);
+        using (var p = Process.GetProcessById(pids[1])) p.Kill();
+        await Task.Delay(100); // the second dies while the coordinator and the survivors regroup
+        using (var p = Process.GetProcessById(pids[2])) p.Kill();
+        var (code, stdout, stderr) = await run;
+        output.WriteLine(stderr);
+        Assert.True(code == 0, stderr);
+        var summary = Summary(stdout);
+        Assert.Equal("completed", summary.GetProperty("status").GetString());
+        var recoveries = summary.GetProperty("recoveries").EnumerateArray().ToList();
+        Assert.InRange(recoveries.Count, 1, 2); // one regroup per loss, or one for both when they are seen together
+        Assert.Equal(1, recoveries[^1].GetProperty("world_size").GetInt32());
+        var reasons = string.Join(" | ", recoveries.Select(r => r.GetProperty("reason").GetString()));
+        Assert.Contains("exited with code 137", reasons);
+        Assert.Equal(40, summary.GetProperty("epochs").GetInt32());
+    }
+
+    [Fact]
+    public async Task A_spent_restart_budget_fails_the_run_listing_every_failure_and_leaves_no_rank_running()
+    {
+        var (run, pids, _) = await StartRanksAsync("budget-3", "{ minRanks: 1 }", after: 2, ranks: 3, extra: "restart: { maxRestarts: 1 }");
+        using (var p = Process.GetProcessById(pids[1])) p.Kill();
+        await Task.Delay(1500); // the first loss is recovered from (the one restart of the budget)
+        using (var p = Process.GetProcessById(pids[2])) p.Kill();
+        var (code, stdout, stderr) = await run;
+        Assert.True(code == 1, stderr);
+        var summary = Summary(stdout);
+        Assert.Equal("failed", summary.GetProperty("status").GetString());
+        var error = summary.GetProperty("error").GetString()!;
+        Assert.Contains("the restart budget of 1 is spent", error);
+        Assert.Contains("failures: 1) rank 1 exited with code 137", error);
+        Assert.Contains("2) rank 1 exited with code 137", error); // local rank 2 was rank 1 of generation 2
+        Assert.Single(summary.GetProperty("recoveries").EnumerateArray());
+        foreach (var pid in pids) Assert.False(Process.GetProcesses().Any(p => p.Id == pid), $"rank process {pid} is still alive after the failed run");
     }
 
     [Fact]

@@ -69,8 +69,22 @@ public sealed partial class NodeVoice
                 if (rank is not null) rank.LastHeard = now;
             }
             if (rank is { Gone: false }) await SafeSendAsync(rank, new LocalMessage.Assigned(next.For(slot.LocalRank)), cancellationToken).ConfigureAwait(false);
+            // Died while the coordinator regrouped (its exit was reported for the old generation): report it for this one.
+            else if (rank is { Exit: { } exit }) _ = ReportAgainAsync(slot.LocalRank, exit.Code, exit.Detail, cancellationToken);
         }
     }
+
+    private async Task ReportAgainAsync(int localRank, int code, string? detail, CancellationToken cancellationToken)
+    {
+        try { await ReportExitAsync(localRank, code, detail, cancellationToken).ConfigureAwait(false); }
+        catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            LogReportAgainFailed(jobId, _options.NodeId, localRank, e.Message); // its lease lapses instead
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId}: node {NodeId} could not report the exit of local rank {LocalRank} again: {Reason}")]
+    private partial void LogReportAgainFailed(string jobId, string nodeId, int localRank, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId} generation {Generation}: node {NodeId} regroups its ranks: {Reason}")]
     private partial void LogRegroup(string jobId, long generation, string nodeId, string reason);

@@ -138,7 +138,11 @@ public sealed partial class NodeVoice(IJobGrain job, string jobId, string secret
     public async Task<ControlReply?> ReportExitAsync(int localRank, int exitCode, string? detail, CancellationToken cancellationToken)
     {
         if (Generation is not { } g) return null; // never admitted: nothing to report
-        Detach(localRank);
+        With(localRank, r =>
+        {
+            r.Gone = true;
+            r.Exit = (exitCode, detail); // reported again if the generation it is reported for is over (a regroup)
+        });
         var slot = g.Assignment.Slots.FirstOrDefault(s => s.LocalRank == localRank);
         if (slot is null) return null;
         var reply = await job.ReportExit(new ProcessExitReport(MemberIds.Of(_options.NodeId, localRank), g.Assignment.Generation, slot.FencingToken, exitCode, detail))
@@ -217,6 +221,7 @@ public sealed partial class NodeVoice(IJobGrain job, string jobId, string secret
         public IRankOutbox Outbox { get; } = outbox;
         public long LastHeard { get; set; } = heard;
         public bool Gone { get; set; }
+        public (int Code, string? Detail)? Exit { get; set; }
         public ProgressReport? Latest { get; set; }
         public ProgressReport? Sent { get; set; }
         public Queue<Pending<ProgressReport>> Requests { get; } = new();
