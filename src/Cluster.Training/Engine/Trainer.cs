@@ -96,11 +96,18 @@ public sealed partial class Trainer : IDisposable
         {
             BatchSize = spec.BatchSize, Workers = options.LoaderWorkers, Seed = unchecked((ulong)spec.Seed), Transforms = data.TrainTransforms,
         };
-        var progress = started ? InMemoryProgress() : await StartAsync(sampler, world, cancellationToken).ConfigureAwait(false);
+        var resumed = started;
+        TrainerProgress progress;
+        if (resumed) progress = InMemoryProgress();
+        else
+        {
+            progress = await StartAsync(sampler, world, cancellationToken).ConfigureAwait(false);
+            // From here on the state is in memory: a generation that ends even before the first step is resumed from it.
+            started = true;
+            resumeCursor = new SamplerCursor(progress.Epoch, progress.Position);
+        }
         await ddp.InitializeAsync(cancellationToken).ConfigureAwait(false);
-        if (started) await CheckSurvivorsAgreeAsync(cancellationToken).ConfigureAwait(false);
-        started = true;
-        resumeCursor = new SamplerCursor(progress.Epoch, progress.Position);
+        if (resumed) await CheckSurvivorsAgreeAsync(cancellationToken).ConfigureAwait(false);
         shadow?.WeightsFromMaster();
         shadow?.BuffersFromMaster();
         return await TrainAsync(sampler, loaderOptions, progress, runStart, cancellationToken).ConfigureAwait(false);
