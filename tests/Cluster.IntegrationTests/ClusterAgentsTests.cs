@@ -164,6 +164,8 @@ public sealed class ClusterAgentsTests(ClusterAgentsFixture cluster, ITestOutput
             while (!Directory.Exists(open) && watch.Elapsed < TimeSpan.FromSeconds(30)) Thread.SpinWait(100);
             Assert.True(Directory.Exists(open), $"checkpoint {k} never opened\n{AgentOutput()}");
             Signals.Stop(rank0);
+            // A vote rank 0 handed its agent just before the stop still goes out with the node's next beat: look after it.
+            await Task.Delay(TimeSpan.FromSeconds(1.5));
             var status = await Job(jobId).GetStatus();
             if (status.OpenCheckpointId == k && status.LastCommittedCheckpoint?.CheckpointId == k - 1) held = status;
             else Signals.Continue(rank0);
