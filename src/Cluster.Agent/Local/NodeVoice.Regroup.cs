@@ -31,7 +31,7 @@ public sealed partial class NodeVoice
         lock (_gate)
         {
             told = [.. locals.Select(i => _ranks[i]).OfType<RankState>().Where(r => !r.Gone)];
-            waiting = [.. told.SelectMany(r => r.Requests.Select(p => p.Reply).Concat(r.Votes.Select(p => p.Reply)))];
+            waiting = Waiting(told);
             foreach (var r in told)
             {
                 r.Requests.Clear();

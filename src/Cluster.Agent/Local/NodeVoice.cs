@@ -197,7 +197,7 @@ public sealed partial class NodeVoice(IJobGrain job, string jobId, string secret
         List<TaskCompletionSource<ControlReply>> waiting;
         lock (_gate)
         {
-            waiting = [.. _ranks.OfType<RankState>().SelectMany(r => r.Requests.Select(p => p.Reply).Concat(r.Votes.Select(p => p.Reply)))];
+            waiting = Waiting(_ranks.OfType<RankState>());
         }
         foreach (var w in waiting) w.TrySetResult(directive);
         foreach (var rank in _ranks.OfType<RankState>()) await SafeSendAsync(rank, new LocalMessage.Directive(directive), CancellationToken.None).ConfigureAwait(false);
@@ -211,6 +211,10 @@ public sealed partial class NodeVoice(IJobGrain job, string jobId, string secret
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId} generation {Generation}: beat of node {NodeId} failed: {Reason}")]
     private partial void LogBeatFailed(string jobId, long generation, string nodeId, string reason);
+
+    /// <summary>The replies every queued request and vote of <paramref name="ranks"/> waits for (call under the gate).</summary>
+    private static List<TaskCompletionSource<ControlReply>> Waiting(IEnumerable<RankState> ranks) =>
+        [.. ranks.SelectMany(r => r.Requests.Select(p => p.Reply).Concat(r.Votes.Select(p => p.Reply)))];
 
     private sealed record Pending<T>(T Item, TaskCompletionSource<ControlReply> Reply);
 
