@@ -22,6 +22,11 @@ summary=$(awk '
   block && /^ +Skipped: *[0-9]+/ { s += $2 }
   block && !/^ +(Passed|Failed|Skipped|Total time)/ { block = 0 }
   END { printf "%d passed, %d failed, %d skipped", p, f, s }' "$log")
+# The failures again, right above the summary, so that the tail of a long log names them.
+if grep -q -E '^ +Failed [A-Za-z]' "$log"; then
+  echo "failed tests (with the first lines of each message):"
+  awk '/^ +Failed [A-Za-z]/ { n = 12; print; next } n > 0 && /^ +(Passed|Skipped) / { n = 0 } n > 0 { print; n-- }' "$log"
+fi
 rm -f "$log"
 [ -n "$summary" ] || summary="0 passed, 1 failed, 0 skipped"
 echo "tests: $summary"
