@@ -34,6 +34,8 @@ public sealed class StepTimings
     public TimeSpan Compute { get; internal set; }
     public TimeSpan GradientSync { get; internal set; }
     public TimeSpan Optimizer { get; internal set; }
+    /// <summary>The per-step vote of elastic jobs (<see cref="TrainerOptions.StepVote"/>): one small all-reduce per step.</summary>
+    public TimeSpan StepVote { get; internal set; }
     /// <summary>Optimizer steps that did / did not all-reduce gradients, and their summed wall time (from waiting for the
     /// step's first batch to the end of the optimizer step; checkpoints excluded).</summary>
     public long SyncedSteps { get; internal set; }
@@ -58,6 +60,7 @@ public sealed class StepTimings
     /// <summary>The all-reduce's time per step that ran it (differs from <see cref="GradientSyncMsPerStep"/> only when some steps skipped it).</summary>
     public double GradientSyncMsPerSyncedStep => SyncedSteps == 0 ? 0 : GradientSync.TotalMilliseconds / SyncedSteps;
     public double OptimizerMsPerStep => PerStep(Optimizer);
+    public double StepVoteMsPerStep => PerStep(StepVote);
     /// <summary>Share of the training time spent waiting for data (target ≤ 5 %).</summary>
     public double DataWaitFraction => Train > TimeSpan.Zero ? DataWait / Train : 0;
     /// <summary>Share of the training time spent in the gradient all-reduce.</summary>
@@ -67,7 +70,7 @@ public sealed class StepTimings
     internal void Reset()
     {
         MicroBatches = SyncedSteps = UnsyncedSteps = 0;
-        Train = DataWait = Compute = GradientSync = Optimizer = CheckpointStall = MaxCheckpointStall = SyncedStepTime = UnsyncedStepTime = TimeSpan.Zero;
+        Train = DataWait = Compute = GradientSync = Optimizer = StepVote = CheckpointStall = MaxCheckpointStall = SyncedStepTime = UnsyncedStepTime = TimeSpan.Zero;
         CheckpointSaves = BlockBarriers = 0;
         syncedSamples?.Clear();
         unsyncedSamples?.Clear();

@@ -1,6 +1,7 @@
 using Cluster.Collectives;
 using Cluster.Training.Checkpoints;
 using Cluster.Training.Distributed;
+using Cluster.Training.Data;
 using TorchSharp.Modules;
 
 namespace Cluster.Training.Engine;
@@ -37,26 +38,93 @@ public sealed partial class Trainer
         ? new TrainerCheckpoint(committer, rank, () => (OptimizerHelper)OptimizerFactory.Create(spec.Optimizer, trainable), Log)
         : null;
 
-    /// <summary>Where an interrupted run goes on: after the last step this rank applied.</summary>
-    private TrainerProgress InMemoryProgress() => new()
-    {
-        Step = step, Epoch = resumeCursor.Epoch, Position = resumeCursor.GlobalPosition, SkippedSteps = skippedSteps,
-        WorldSize = communicator.WorldSize, ScheduleWorldSize = scheduleClock.ReferenceWorld,
-    };
-
     /// <summary>
-    /// Survivors of a generation must hold the same step (the all-reduce gives every rank that completes it the same
-    /// gradients). Not yet handled: a survivor that applied a step another did not (that needs the state transfer).
+    /// Makes every rank of the generation hold one training state before it trains (elastic recovery, a replacement, a
+    /// fresh start): the ranks all-gather (step, fingerprint of model, optimizer and counters); the lowest rank at the
+    /// newest step is the source, and when any rank's pair differs from the source's (a survivor that did not apply the
+    /// step in flight, a replacement that started from a checkpoint or from scratch) the source broadcasts its state and
+    /// those ranks load it. Returns where training goes on.
     /// </summary>
-    private async Task CheckSurvivorsAgreeAsync(CancellationToken cancellationToken)
+    private async Task<TrainerProgress> SyncStateAsync(DistributedSampler sampler, CancellationToken cancellationToken)
     {
-        if (communicator.WorldSize > 1)
+        if (communicator.WorldSize == 1) return CurrentProgress(resumeCursor);
+        var clock = options.TimeProvider;
+        var start = clock.GetTimestamp();
+        var images = Images();
+        var world = communicator.WorldSize;
+        var pairs = new long[2 * world];
+        await communicator.AllGatherAsync<long>(new long[] { step, StateTransfer.Fingerprint(images) }, pairs, cancellationToken).ConfigureAwait(false);
+        var newest = Enumerable.Range(0, world).Max(r => pairs[2 * r]);
+        var source = Enumerable.Range(0, world).First(r => pairs[2 * r] == newest);
+        var receivers = Enumerable.Range(0, world).Where(r => pairs[2 * r] != newest || pairs[2 * r + 1] != pairs[2 * source + 1]).ToList();
+        if (receivers.Count == 0)
         {
-            double[] range = [step, -step];
-            await communicator.AllReduceAsync<double>(range, ReduceOp.Max, cancellationToken).ConfigureAwait(false);
-            if ((long)range[0] != step || (long)-range[1] != step)
-                throw new InvalidOperationException($"the ranks of generation {communicator.Generation} resume at different steps ({(long)-range[1]}..{(long)range[0]}; this rank {step}): no rank can catch up without a state transfer");
+            Log($"generation {communicator.Generation}: {world} rank(s) go on from step {step} (epoch {resumeCursor.Epoch}, position {resumeCursor.GlobalPosition}), state verified equal");
+            return CurrentProgress(resumeCursor);
         }
-        Log($"generation {communicator.Generation}: {communicator.WorldSize} rank(s) go on from step {step} (epoch {resumeCursor.Epoch}, position {resumeCursor.GlobalPosition})");
+        // A receiver takes at most a few times its own state's size (a fresh optimizer holds no moments yet).
+        var limit = Math.Max(64L << 20, 4 * images.Sum(i => i.Bytes.LongLength));
+        var (_, parts) = await StateTransfer.BroadcastAsync(communicator, source, newest, communicator.Rank == source ? images : null, limit, cancellationToken).ConfigureAwait(false);
+        var lagging = string.Join(",", receivers.Select(r => $"{r}@{pairs[2 * r]}"));
+        if (receivers.Contains(communicator.Rank)) await LoadAsync(parts, sampler, cancellationToken).ConfigureAwait(false);
+        var took = clock.GetElapsedTime(start);
+        var bytes = parts.Sum(p => p.Bytes.LongLength);
+        Log(FormattableString.Invariant($"generation {communicator.Generation}: rank(s) {lagging} received the state of step {newest} from rank {source}: ") +
+            FormattableString.Invariant($"{bytes} bytes in {took.TotalMilliseconds:F0} ms ({bytes / 1e6 / Math.Max(1e-6, took.TotalSeconds):F0} MB/s); ") +
+            $"{world} rank(s) go on from step {step} (epoch {resumeCursor.Epoch}, position {resumeCursor.GlobalPosition})");
+        return CurrentProgress(resumeCursor);
+    }
+
+    /// <summary>This rank's state as named byte images (the parts a checkpoint holds).</summary>
+    private List<StateImage> Images()
+    {
+        shadow?.BuffersToMaster();
+        var progress = CurrentProgress(resumeCursor);
+        return [.. TrainerCheckpoint.LiveParts(master, optimizer, () => progress, _ => { }).Select(part =>
+        {
+            using var stream = new MemoryStream();
+            part.Write(stream);
+            return new StateImage(part.Name, stream.ToArray());
+        })];
+    }
+
+    /// <summary>Loads a state another rank sent: counters and schedule first (they decide the optimizer), then tensors.</summary>
+    private async Task LoadAsync(IReadOnlyList<StateImage> parts, DistributedSampler sampler, CancellationToken cancellationToken)
+    {
+        var byName = parts.ToDictionary(p => p.Name, StringComparer.Ordinal);
+        TrainerProgress? received = null;
+        ICheckpointPart Part(string name) => TrainerCheckpoint.LiveParts(master, optimizer, () => throw new InvalidOperationException(), p => received = p)
+            .Single(p => p.Name == name);
+        void Read(string name)
+        {
+            if (!byName.TryGetValue(name, out var image)) throw new InvalidDataException($"the state transfer holds no part {name}");
+            using var stream = new MemoryStream(image.Bytes, writable: false);
+            Part(name).Read(stream);
+        }
+        Read(TrainerCheckpoint.ProgressFile);
+        var progress = received!;
+        var clock = new ScheduleClock(sampler.EpochLength, spec.BatchSize, spec.GradAccumulation, Math.Max(1, progress.ScheduleWorldSize > 0 ? progress.ScheduleWorldSize : progress.WorldSize));
+        var total = clock.StepsPerEpoch * spec.Epochs;
+        if (spec.MaxSteps > 0) total = Math.Min(total, spec.MaxSteps);
+        var unfreeze = spec.Finetune is { UnfreezeAtEpoch: > 0 } ft && progress.Epoch + 1 >= ft.UnfreezeAtEpoch && trainable.Length < master.parameters().Count();
+        if (unfreeze)
+        {
+            Finetuning.UnfreezeAll(master);
+            shadow?.MirrorTrainable();
+        }
+        scheduleClock = clock;
+        if (unfreeze || total != totalSteps)
+        {
+            totalSteps = total;
+            await BuildOptimizationAsync(totalSteps, cancellationToken).ConfigureAwait(false);
+        }
+        Read(TrainerCheckpoint.ModelFile);
+        Read(TrainerCheckpoint.OptimizerFile);
+        step = progress.Step;
+        skippedSteps = progress.SkippedSteps;
+        resumeCursor = new SamplerCursor(progress.Epoch, progress.Position);
+        schedule.Restore(scheduleClock.StepsAt(resumeCursor), progress.PlateauLosses);
+        if (progress.BestMetric is { } best) earlyStopping?.Restore(best, progress.EpochsWithoutImprovement);
+        started = true;
     }
 }

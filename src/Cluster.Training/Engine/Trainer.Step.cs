@@ -1,3 +1,4 @@
+using Cluster.Collectives;
 using Cluster.Coordinator.Contracts.Data;
 using Cluster.Training.Data;
 using TorchSharp;
@@ -57,7 +58,7 @@ public sealed partial class Trainer
                 if (!last) continue;
                 pending = 0;
                 var before = step;
-                var synced = await OptimizerStepAsync(batch.CursorAfter, cancellationToken).ConfigureAwait(false);
+                var (synced, ending) = await OptimizerStepAsync(batch.CursorAfter, cancellationToken).ConfigureAwait(false);
                 if (step > before)
                 {
                     var took = clock.GetElapsedTime(stepStart);
@@ -78,6 +79,7 @@ public sealed partial class Trainer
                 }
                 if (step > before && options.StepCompleted is { } hook)
                     await hook(new TrainerStep(step, batch.CursorAfter, stepFinite == 0 ? double.NaN : stepLoss / stepFinite), cancellationToken).ConfigureAwait(false);
+                if (ending) throw new GenerationEndedException(communicator.Generation, step);
                 stepLoss = 0;
                 stepFinite = 0;
                 var endOfRun = spec.MaxSteps > 0 && step >= spec.MaxSteps;
@@ -94,9 +96,9 @@ public sealed partial class Trainer
         return (finite == 0 ? double.NaN : lossSum / finite, micro, false);
     }
 
-    /// <summary>All-reduce, NaN/Inf guard, clipping, optimizer and schedule step, buffer sync.</summary>
-    /// <returns>Whether gradients were all-reduced (benchmarks may skip it).</returns>
-    private async Task<bool> OptimizerStepAsync(SamplerCursor cursorAfter, CancellationToken cancellationToken)
+    /// <summary>All-reduce, the step vote, NaN/Inf guard, clipping, optimizer and schedule step, buffer sync.</summary>
+    /// <returns>Whether gradients were all-reduced (benchmarks may skip it) and whether the vote ends the generation after this step.</returns>
+    private async Task<(bool Synced, bool Ending)> OptimizerStepAsync(SamplerCursor cursorAfter, CancellationToken cancellationToken)
     {
         var clock = options.TimeProvider;
         var start = clock.GetTimestamp();
@@ -110,10 +112,19 @@ public sealed partial class Trainer
             await ddp.SynchronizeGradientsAsync(cancellationToken).ConfigureAwait(false);
             timings.GradientSync += clock.GetElapsedTime(syncStart);
         }
+        var ending = false;
+        if (options.StepVote is { } vote)
+        {
+            var voteStart = clock.GetTimestamp();
+            double[] ballot = [vote() ? 1 : 0];
+            if (communicator.WorldSize > 1) await communicator.AllReduceAsync<double>(ballot, ReduceOp.Max, cancellationToken).ConfigureAwait(false);
+            ending = ballot[0] > 0;
+            timings.StepVote += clock.GetElapsedTime(voteStart);
+        }
         var optimizerStart = clock.GetTimestamp();
         await StepOptimizerAsync(cursorAfter, cancellationToken).ConfigureAwait(false);
         timings.Optimizer += local + clock.GetElapsedTime(optimizerStart);
-        return sync;
+        return (sync, ending);
     }
 
     /// <summary>NaN/Inf guard, clipping, optimizer and schedule step, buffer sync.</summary>

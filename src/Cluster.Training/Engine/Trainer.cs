@@ -96,18 +96,15 @@ public sealed partial class Trainer : IDisposable
         {
             BatchSize = spec.BatchSize, Workers = options.LoaderWorkers, Seed = unchecked((ulong)spec.Seed), Transforms = data.TrainTransforms,
         };
-        var resumed = started;
-        TrainerProgress progress;
-        if (resumed) progress = InMemoryProgress();
-        else
+        if (!started)
         {
-            progress = await StartAsync(sampler, world, cancellationToken).ConfigureAwait(false);
+            var restored = await StartAsync(sampler, world, cancellationToken).ConfigureAwait(false);
             // From here on the state is in memory: a generation that ends even before the first step is resumed from it.
             started = true;
-            resumeCursor = new SamplerCursor(progress.Epoch, progress.Position);
+            resumeCursor = new SamplerCursor(restored.Epoch, restored.Position);
         }
+        var progress = await SyncStateAsync(sampler, cancellationToken).ConfigureAwait(false);
         await ddp.InitializeAsync(cancellationToken).ConfigureAwait(false);
-        if (resumed) await CheckSurvivorsAgreeAsync(cancellationToken).ConfigureAwait(false);
         shadow?.WeightsFromMaster();
         shadow?.BuffersFromMaster();
         return await TrainAsync(sampler, loaderOptions, progress, runStart, cancellationToken).ConfigureAwait(false);

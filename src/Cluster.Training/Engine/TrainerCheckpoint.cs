@@ -53,13 +53,20 @@ public sealed class TrainerCheckpoint : IAsyncDisposable
     public static TrainerProgress Load(CheckpointManifest manifest, nn.Module model, optim.Optimizer optimizer)
     {
         TrainerProgress? progress = null;
-        CheckpointReader.Load(manifest, [
-            new ModuleCheckpointPart(model, ModelFile),
-            new OptimizerCheckpointPart((OptimizerHelper)optimizer, OptimizerFile),
-            new JsonCheckpointPart<TrainerProgress>(ProgressFile, () => throw new InvalidOperationException(), p => progress = p),
-        ]);
+        CheckpointReader.Load(manifest, LiveParts(model, optimizer, () => throw new InvalidOperationException(), p => progress = p));
         return progress!;
     }
+
+    /// <summary>
+    /// The parts of the training state, read from and written to the live model and optimizer: what a checkpoint holds and
+    /// what a state transfer sends (<see cref="Trainer"/>'s sync).
+    /// </summary>
+    internal static ICheckpointPart[] LiveParts(nn.Module model, optim.Optimizer optimizer, Func<TrainerProgress> get, Action<TrainerProgress> set) =>
+    [
+        new ModuleCheckpointPart(model, ModelFile),
+        new OptimizerCheckpointPart((OptimizerHelper)optimizer, OptimizerFile),
+        new JsonCheckpointPart<TrainerProgress>(ProgressFile, get, set),
+    ];
 
     /// <summary>model.bin of the newest committed checkpoint that verifies under <paramref name="lineageRoot"/>, or null.</summary>
     public static string? ModelFileOfLatest(string lineageRoot) =>

@@ -30,4 +30,12 @@ public sealed record TrainerOptions
     /// <summary>Awaited on the training thread after every optimizer step (coordinated ranks: progress reports and
     /// checkpoint consensus at the step boundary).</summary>
     public Func<TrainerStep, CancellationToken, Task>? StepCompleted { get; init; }
+    /// <summary>
+    /// The per-step vote (elastic jobs): asked on every rank after the gradient all-reduce and before the update, then
+    /// all-reduced (max) in one small collective. No rank applies a step before every rank of the generation holds its
+    /// reduced gradients (the vote follows the all-reduce), and when any rank answers true (its generation is to end at a
+    /// step boundary: a rank is being admitted) every rank applies this step and <see cref="Trainer.RunAsync"/> throws
+    /// <see cref="GenerationEndedException"/> after it. Null: no vote.
+    /// </summary>
+    public Func<bool>? StepVote { get; init; }
 }
