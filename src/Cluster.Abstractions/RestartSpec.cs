@@ -2,8 +2,9 @@ namespace Cluster.Abstractions;
 
 /// <summary>
 /// Restart budget: the job goes on after at most <see cref="MaxRestarts"/> losses of ranks (elastic recovery; counted over
-/// the job's whole life) and fails at the next. <see cref="WindowMinutes"/> and <see cref="BackoffSeconds"/> are parsed and
-/// validated but not used yet.
+/// the job's whole life) and fails at the next. A node agent restarts a failed rank of its own (at most
+/// <see cref="MaxRestarts"/> times per job on that node), <see cref="BackoffSeconds"/> after the exit, and the coordinator
+/// admits the new process at a step boundary. <see cref="WindowMinutes"/> is parsed and validated but not used yet.
 /// </summary>
 public sealed class RestartSpec
 {

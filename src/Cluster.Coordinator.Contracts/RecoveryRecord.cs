@@ -1,10 +1,10 @@
 namespace Cluster.Coordinator.Contracts;
 
 /// <summary>
-/// One elastic recovery: generation <see cref="FromGeneration"/> lost ranks (<see cref="Reason"/>) at
-/// <see cref="DecidedAt"/>, when the lead rank had completed <see cref="StepAtDecision"/> steps; the survivors formed
-/// <see cref="ToGeneration"/> with <see cref="WorldSize"/> ranks. <see cref="Seconds"/> runs from the decision to the new
-/// generation's first completed step (null until then).
+/// One change of a running generation: generation <see cref="FromGeneration"/> lost ranks, or admitted a replacement
+/// (<see cref="Admission"/>), for <see cref="Reason"/> at <see cref="DecidedAt"/>, when the lead rank had completed
+/// <see cref="StepAtDecision"/> steps; the next ranks formed <see cref="ToGeneration"/> with <see cref="WorldSize"/>
+/// ranks. <see cref="Seconds"/> runs from the decision to the new generation's first completed step (null until then).
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record RecoveryRecord(
@@ -15,4 +15,5 @@ public sealed record RecoveryRecord(
     [property: Id(4)] long StepAtDecision,
     [property: Id(5)] int WorldSize,
     [property: Id(6)] double? Seconds = null,
-    [property: Id(7)] long? FirstStep = null);
+    [property: Id(7)] long? FirstStep = null,
+    [property: Id(8)] bool Admission = false);

@@ -127,18 +127,19 @@ public sealed class AgentLink : IAsyncDisposable
         _regroups.GetOrAdd(generation, _ => new TaskCompletionSource<ControlReply>(TaskCreationOptions.RunContinuationsAsynchronously));
 
     /// <summary>Newest progress (no reply).</summary>
-    public Task PostAsync(ProgressReport report, CancellationToken cancellationToken) => _outbox.SendAsync(new LocalMessage.Posted(report), cancellationToken);
+    public Task PostAsync(ProgressReport report, long generation, CancellationToken cancellationToken) =>
+        _outbox.SendAsync(new LocalMessage.Posted(report, generation), cancellationToken);
 
     /// <summary>Alive, nothing new.</summary>
     public Task PingAsync(CancellationToken cancellationToken) => _outbox.SendAsync(new LocalMessage.Ping(), cancellationToken);
 
     /// <summary>Progress that asks the coordinator something; returns its answer.</summary>
-    public Task<ControlReply> RequestAsync(ProgressReport report, CancellationToken cancellationToken) =>
-        AskAsync(id => new LocalMessage.Request(id, report), cancellationToken);
+    public Task<ControlReply> RequestAsync(ProgressReport report, long generation, CancellationToken cancellationToken) =>
+        AskAsync(id => new LocalMessage.Request(id, report, generation), cancellationToken);
 
     /// <summary>A checkpoint vote; returns the coordinator's answer.</summary>
-    public Task<ControlReply> VoteAsync(CheckpointVote vote, CancellationToken cancellationToken) =>
-        AskAsync(id => new LocalMessage.Vote(id, vote), cancellationToken);
+    public Task<ControlReply> VoteAsync(CheckpointVote vote, long generation, CancellationToken cancellationToken) =>
+        AskAsync(id => new LocalMessage.Vote(id, vote, generation), cancellationToken);
 
     /// <summary>
     /// Longest a request or vote waits for its answer. The agent answers within a beat, or ends the node (and so this

@@ -86,13 +86,13 @@ public sealed partial class LocalChannelServer : IAsyncDisposable
                 switch (message)
                 {
                     case LocalMessage.Posted posted:
-                        _voice.Post(h.LocalRank, posted.Report);
+                        _voice.Post(h.LocalRank, posted.Report, posted.Generation);
                         break;
                     case LocalMessage.Request request:
-                        _ = AnswerAsync(outbox, request.Id, _voice.RequestAsync(h.LocalRank, request.Report, cancellationToken), cancellationToken);
+                        _ = AnswerAsync(outbox, request.Id, _voice.RequestAsync(h.LocalRank, request.Report, cancellationToken, request.Generation), cancellationToken);
                         break;
                     case LocalMessage.Vote vote:
-                        _ = AnswerAsync(outbox, vote.Id, _voice.VoteAsync(h.LocalRank, vote.Ballot, cancellationToken), cancellationToken);
+                        _ = AnswerAsync(outbox, vote.Id, _voice.VoteAsync(h.LocalRank, vote.Ballot, cancellationToken, vote.Generation), cancellationToken);
                         break;
                     case LocalMessage.Ping:
                         _voice.Heard(h.LocalRank);
@@ -108,7 +108,7 @@ public sealed partial class LocalChannelServer : IAsyncDisposable
         }
         finally
         {
-            if (local is { } l) _voice.Detach(l);
+            if (local is { } l) _voice.Detach(l, outbox);
         }
     }
 

@@ -32,14 +32,17 @@ public abstract record LocalMessage
     /// <summary>Agent → rank: its place in the generation.</summary>
     public sealed record Assigned(RankAssignment Assignment) : LocalMessage;
 
+    // Rank → agent messages name the generation they are for: after a regroup at a step boundary a rank still trains (and
+    // reports) in the old generation for a step while its agent is in the new one, which must not take them as its own.
+
     /// <summary>Rank → agent: newest progress (the agent sends the latest with the next beat; no reply).</summary>
-    public sealed record Posted(ProgressReport Report) : LocalMessage;
+    public sealed record Posted(ProgressReport Report, long Generation) : LocalMessage;
 
     /// <summary>Rank → agent: progress that asks something (a checkpoint at this step, the final report); answered by <see cref="Reply"/>.</summary>
-    public sealed record Request(long Id, ProgressReport Report) : LocalMessage;
+    public sealed record Request(long Id, ProgressReport Report, long Generation) : LocalMessage;
 
     /// <summary>Rank → agent: a checkpoint vote; answered by <see cref="Reply"/>.</summary>
-    public sealed record Vote(long Id, CheckpointVote Ballot) : LocalMessage;
+    public sealed record Vote(long Id, CheckpointVote Ballot, long Generation) : LocalMessage;
 
     /// <summary>Agent → rank: the coordinator's answer to request <see cref="Id"/>.</summary>
     public sealed record Reply(long Id, ControlReply Answer) : LocalMessage;

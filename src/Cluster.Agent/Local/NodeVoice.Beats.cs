@@ -64,7 +64,7 @@ public sealed partial class NodeVoice
                     continue;
                 }
                 Route(reply, inflight);
-                if (reply.Directive == ControlDirective.Regroup) return new ControlReply(reply.Directive, reply.Reason, null);
+                if (reply.Directive == ControlDirective.Regroup) return new ControlReply(reply.Directive, reply.Reason, null, AtStepBoundary: reply.AtStepBoundary);
                 if (reply.Directive != ControlDirective.Continue) await EndAsync(new ControlReply(reply.Directive, reply.Reason, null)).ConfigureAwait(false);
             }
         }
@@ -161,7 +161,7 @@ public sealed partial class NodeVoice
 
     private static void Route(NodeBeatReply reply, Inflight inflight)
     {
-        var fallback = reply.Directive == ControlDirective.Continue ? ControlReply.Continue : new ControlReply(reply.Directive, reply.Reason, null);
+        var fallback = reply.Directive == ControlDirective.Continue ? ControlReply.Continue : new ControlReply(reply.Directive, reply.Reason, null, AtStepBoundary: reply.AtStepBoundary);
         var byRank = new Dictionary<int, ControlReply>();
         foreach (var answer in reply.Replies)
         {

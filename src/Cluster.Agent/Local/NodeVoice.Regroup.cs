@@ -3,7 +3,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Cluster.Agent.Local;
 
-/// <summary>Elastic recovery on the node's side of <see cref="NodeVoice"/>: from one generation to the next without a join.</summary>
+/// <summary>Elastic recovery on the node's side of <see cref="NodeVoice"/>: from one generation to the next, and the admission of a replacement.</summary>
 public sealed partial class NodeVoice
 {
     /// <summary>
@@ -74,6 +74,31 @@ public sealed partial class NodeVoice
         }
     }
 
+    /// <summary>
+    /// A replacement of a lost local rank attached: the node joins it to the running job (join proof of the node), the
+    /// coordinator forms the next generation with it and regroups the active ranks at a step boundary; the new rank's
+    /// assignment comes with that regroup (<see cref="RegroupAsync"/>). Refused: the rank hears why and exits.
+    /// </summary>
+    private async Task AdmitAsync(int localRank, int port, int pid, IRankOutbox outbox)
+    {
+        var request = new NodeJoinRequest(_options.NodeId, _options.HostId, _options.AdvertiseHost, [new LocalEndpoint(localRank, port, pid)],
+            JoinProof.Compute(secretBase64, jobId, _options.NodeId));
+        JoinResult result;
+        try { result = await job.JoinNode(request).WaitAsync(_options.RendezvousTimeout, _time).ConfigureAwait(false); }
+        catch (Exception e) when (e is TimeoutException or InvalidOperationException or Orleans.Runtime.OrleansException)
+        {
+            result = new JoinResult(false, _options.NodeId, $"the admission call failed: {e.Message}");
+        }
+        if (result.Accepted)
+        {
+            LogAdmissionAsked(jobId, _options.NodeId, localRank);
+            return;
+        }
+        LogAdmissionRefused(jobId, _options.NodeId, localRank, result.Reason ?? "");
+        try { await outbox.SendAsync(new LocalMessage.Refused($"local rank {localRank} not admitted: {result.Reason}"), CancellationToken.None).ConfigureAwait(false); }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException) { /* gone already */ }
+    }
+
     private async Task ReportAgainAsync(int localRank, int code, string? detail, CancellationToken cancellationToken)
     {
         try { await ReportExitAsync(localRank, code, detail, cancellationToken).ConfigureAwait(false); }
@@ -82,6 +107,12 @@ public sealed partial class NodeVoice
             LogReportAgainFailed(jobId, _options.NodeId, localRank, e.Message); // its lease lapses instead
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "job {JobId}: node {NodeId} asked the coordinator to admit the replacement of local rank {LocalRank}")]
+    private partial void LogAdmissionAsked(string jobId, string nodeId, int localRank);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId}: node {NodeId}: the replacement of local rank {LocalRank} is not admitted: {Reason}")]
+    private partial void LogAdmissionRefused(string jobId, string nodeId, int localRank, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId}: node {NodeId} could not report the exit of local rank {LocalRank} again: {Reason}")]
     private partial void LogReportAgainFailed(string jobId, string nodeId, int localRank, string reason);

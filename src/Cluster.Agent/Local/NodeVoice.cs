@@ -29,39 +29,63 @@ public sealed partial class NodeVoice(IJobGrain job, string jobId, string secret
     /// <summary>Completes with the directive that ended this node's part of the job (abort, fenced, coordinator lost, refused).</summary>
     public Task<ControlReply> Ended => _ended.Task;
 
-    /// <summary>A rank authenticated and attached (its collective listener port and pid).</summary>
+    /// <summary>
+    /// A rank authenticated and attached (its collective listener port and pid). A rank that attaches in the place of one
+    /// that is gone, once the node is assigned, is a replacement: the node asks the coordinator to admit it.
+    /// </summary>
     public void Attach(int localRank, int port, int pid, IRankOutbox outbox)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(localRank);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(localRank, _ranks.Length);
+        bool replacement;
         lock (_gate)
         {
-            if (_ranks[localRank] is not null) throw new InvalidOperationException($"local rank {localRank} of job '{jobId}' is already attached");
+            if (_ranks[localRank] is { Gone: false }) throw new InvalidOperationException($"local rank {localRank} of job '{jobId}' is already attached");
+            replacement = _ranks[localRank] is not null;
+            if (replacement && Generation is null) throw new InvalidOperationException($"local rank {localRank} of job '{jobId}' left before the node was assigned; it cannot come back");
             _ranks[localRank] = new RankState(port, pid, outbox, _time.GetTimestamp());
             if (_ranks.All(r => r is not null)) _allAttached.TrySetResult();
         }
+        if (replacement) _ = AdmitAsync(localRank, port, pid, outbox);
     }
 
-    /// <summary>The rank's channel closed: it is no longer renewed.</summary>
-    public void Detach(int localRank) => With(localRank, r => r.Gone = true);
+    /// <summary>The rank's channel (<paramref name="outbox"/>) closed: it is no longer renewed.</summary>
+    public void Detach(int localRank, IRankOutbox outbox)
+    {
+        lock (_gate)
+        {
+            if ((uint)localRank < (uint)_ranks.Length && _ranks[localRank] is { } r && ReferenceEquals(r.Outbox, outbox)) r.Gone = true;
+        }
+    }
 
     /// <summary>The rank is alive (any message counts).</summary>
     public void Heard(int localRank) => With(localRank, r => r.LastHeard = _time.GetTimestamp());
 
-    /// <summary>Newest progress of a rank; sent with the next beat.</summary>
-    public void Post(int localRank, ProgressReport report) => With(localRank, r =>
+    /// <summary>
+    /// Newest progress of a rank, for <paramref name="generation"/> (null: the node's); sent with the next beat. Progress of
+    /// another generation than the node's (a rank finishing its last step of the old one) only counts as a sign of life.
+    /// </summary>
+    public void Post(int localRank, ProgressReport report, long? generation = null) => With(localRank, r =>
     {
-        r.Latest = report;
+        if (IsCurrent(generation)) r.Latest = report;
         r.LastHeard = _time.GetTimestamp();
     });
 
-    /// <summary>Progress that asks the coordinator something (a checkpoint at this step, the final report); sent at once.</summary>
-    public Task<ControlReply> RequestAsync(int localRank, ProgressReport report, CancellationToken cancellationToken) =>
-        EnqueueAsync(localRank, r => r.Requests, report, cancellationToken);
+    /// <summary>
+    /// Progress that asks the coordinator something (a checkpoint at this step, the final report); sent at once. Asked for
+    /// another generation than the node's, it is answered here: continue, with no checkpoint.
+    /// </summary>
+    public Task<ControlReply> RequestAsync(int localRank, ProgressReport report, CancellationToken cancellationToken, long? generation = null) =>
+        IsCurrent(generation) ? EnqueueAsync(localRank, r => r.Requests, report, cancellationToken) : Task.FromResult(Stale(generation!.Value));
 
-    /// <summary>A checkpoint vote; sent at once.</summary>
-    public Task<ControlReply> VoteAsync(int localRank, CheckpointVote vote, CancellationToken cancellationToken) =>
-        EnqueueAsync(localRank, r => r.Votes, vote, cancellationToken);
+    /// <summary>A checkpoint vote; sent at once (answered here when it is for another generation than the node's).</summary>
+    public Task<ControlReply> VoteAsync(int localRank, CheckpointVote vote, CancellationToken cancellationToken, long? generation = null) =>
+        IsCurrent(generation) ? EnqueueAsync(localRank, r => r.Votes, vote, cancellationToken) : Task.FromResult(Stale(generation!.Value));
+
+    private bool IsCurrent(long? generation) => generation is not { } g || (Generation?.Assignment.Generation ?? 0) == g;
+
+    private ControlReply Stale(long generation) =>
+        new(ControlDirective.Continue, $"generation {generation} is over on node {_options.NodeId} (now {Generation?.Assignment.Generation ?? 0})", null);
 
     /// <summary>Join, wait, hand out the assignments, then beat until the job ends for this node.</summary>
     public async Task RunAsync(CancellationToken cancellationToken)

@@ -2,16 +2,51 @@ using Cluster.Agent.Local;
 
 namespace Cluster.Agent.Node;
 
-/// <summary>The ranks one agent started for one job, and the node's voice and local channel for them.</summary>
-internal sealed class AgentJob(string jobId, NodeVoice voice, LocalChannelServer channel)
+/// <summary>
+/// The ranks one agent started for one job (replacements included), the node's voice and local channel for them, and the
+/// restarts this node made: at most <paramref name="restartBudget"/>, each after <paramref name="backoff"/>.
+/// </summary>
+internal sealed class AgentJob(string jobId, NodeVoice voice, LocalChannelServer channel, int restartBudget, TimeSpan backoff)
 {
+    private readonly Lock _gate = new();
+    private RankProcess[] _ranks = [];
+    private int _restarts;
+    private int _restarting;
+
     public string JobId { get; } = jobId;
     public NodeVoice Voice { get; } = voice;
     public LocalChannelServer Channel { get; } = channel;
-    public List<RankProcess> Ranks { get; } = [];
+    public int RestartBudget { get; } = restartBudget;
+    public TimeSpan Backoff { get; } = backoff;
+    /// <summary>Every rank process started for the job on this node, oldest first (a snapshot).</summary>
+    public IReadOnlyList<RankProcess> Ranks => Volatile.Read(ref _ranks);
     /// <summary>Global rank per member id, once the generation is known (for the rank-N.log links).</summary>
     public Dictionary<string, int> Linked { get; } = [];
     /// <summary>Set when the job reached a terminal state and the ranks were told to go.</summary>
     public bool Ended { get; set; }
-    public bool AllExited => Ranks.All(r => r.Exited.IsCompleted);
+    /// <summary>Every rank process has exited and none is about to be restarted.</summary>
+    public bool AllExited => Volatile.Read(ref _restarting) == 0 && Ranks.All(r => r.Exited.IsCompleted);
+    public int Restarts => Volatile.Read(ref _restarts);
+
+    public void Add(RankProcess rank)
+    {
+        lock (_gate) _ranks = [.. _ranks, rank];
+    }
+
+    /// <summary>Takes one restart from the budget (false when it is spent); <see cref="EndRestart"/> follows.</summary>
+    public bool BeginRestart()
+    {
+        lock (_gate)
+        {
+            if (_restarts >= RestartBudget) return false;
+            _restarts++;
+            _restarting++;
+            return true;
+        }
+    }
+
+    public void EndRestart()
+    {
+        lock (_gate) _restarting--;
+    }
 }

@@ -13,7 +13,9 @@ namespace Cluster.Agent.Node;
 /// The node agent: polls the job directory, starts <c>nprocPerNode</c> rank processes for every job that is waiting for
 /// workers and is the node's voice for them (<see cref="NodeVoice"/>: one join, one beat per interval, directives pushed to
 /// the ranks over the authenticated local channel), writes each rank's output to a log file, reports every rank exit to
-/// the job grain at once and kills its ranks' process trees when the job fails or is cancelled, or when the agent stops.
+/// the job grain at once, restarts a failed rank while the job goes on (spec <c>restart</c>: backoff, budget per node; the
+/// coordinator admits the new process), and kills its ranks' process trees when the job fails or is cancelled, or when
+/// the agent stops.
 /// </summary>
 public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory grains, ILogger<NodeAgent> logger) : BackgroundService
 {
@@ -95,8 +97,10 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
             if (agentJob.Voice.Generation is { } generation)
             {
                 LinkRankLogs(agentJob, generation);
-                // A rank left out of the current generation (its lease lapsed: hung or cut off) is not coming back.
-                foreach (var rank in agentJob.Ranks.Where(r => !r.Exited.IsCompleted && generation.Assignment.Slots.All(s => s.LocalRank != r.LocalRank)))
+                // A rank left out of the current generation (its lease lapsed: hung or cut off) is not coming back (it is
+                // replaced); a replacement started in this generation waits for its admission into the next.
+                foreach (var rank in agentJob.Ranks.Where(r => !r.Exited.IsCompleted && r.StartedInGeneration < generation.Assignment.Generation
+                    && generation.Assignment.Slots.All(s => s.LocalRank != r.LocalRank)))
                 {
                     LogDropped(agentJob.JobId, rank.MemberId, generation.Assignment.Generation);
                     rank.Kill();
@@ -123,37 +127,46 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
         }, logger);
         var socket = Path.Combine(_options.SocketDirectory, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(spec.JobId)))[..16] + ".sock");
         var channel = new LocalChannelServer(socket, voice, spec.JobId, _options.NodeId, secret, spec.NprocPerNode, logger);
-        var agentJob = new AgentJob(spec.JobId, voice, channel);
+        var agentJob = new AgentJob(spec.JobId, voice, channel, spec.RestartBudget, TimeSpan.FromSeconds(BackoffSeconds(spec)));
         if (!_jobs.TryAdd(spec.JobId, agentJob)) return;
         LogChannel(spec.JobId, _options.NodeId, socket);
         _ = RunVoiceAsync(agentJob);
+        for (var local = 0; local < spec.NprocPerNode; local++) StartRank(agentJob, spec, secret, socket, local, generation: 0);
+    }
+
+    private static double BackoffSeconds(JobSpecSummary spec)
+    {
+        try { return Cluster.Abstractions.JobSpecLoader.Parse(spec.SpecYaml, $"job {spec.JobId}").Restart.BackoffSeconds; }
+        catch (Cluster.Abstractions.JobSpecException) { return 2; } // the coordinator accepted it; a newer field this agent does not know
+    }
+
+    /// <summary>Starts local rank <paramref name="local"/>; <paramref name="generation"/>: the node's generation at the start (0 before the first).</summary>
+    private void StartRank(AgentJob agentJob, JobSpecSummary spec, string secret, string socket, int local, long generation)
+    {
         var threads = Math.Max(1, Environment.ProcessorCount / spec.NprocPerNode);
-        for (var local = 0; local < spec.NprocPerNode; local++)
-        {
-            var info = new ProcessStartInfo(_options.WorkerCommand[0]);
-            foreach (var argument in _options.WorkerCommand.Skip(1)) info.ArgumentList.Add(argument);
-            var env = info.Environment;
-            env[WorkerEnvironment.JobId] = spec.JobId;
-            env[WorkerEnvironment.JobSecret] = secret;
-            env[WorkerEnvironment.NodeId] = _options.NodeId;
-            env[WorkerEnvironment.LocalRank] = local.ToString(CultureInfo.InvariantCulture);
-            env[WorkerEnvironment.Coordinator] = _options.Gateway;
-            env[AgentEnvironment.AgentSocket] = socket;
-            env[AgentEnvironment.AdvertiseHost] = _options.AdvertiseHost;
-            env[AgentEnvironment.HostId] = _options.HostId;
-            env[AgentEnvironment.ClusterId] = _options.ClusterId;
-            env[AgentEnvironment.ServiceId] = _options.ServiceId;
-            env[AgentEnvironment.Threads] = threads.ToString(CultureInfo.InvariantCulture);
-            env[AgentEnvironment.HeartbeatMilliseconds] = ((int)_options.BeatInterval.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
-            global::Cluster.Training.Engine.RankMallocSettings.ApplyTo(env);
-            foreach (var (key, value) in _options.ExtraEnvironment) env[key] = value;
-            var memberId = MemberIds.Of(_options.NodeId, local);
-            var logPath = RankLogs.MemberLog(_options.LogsDirectory, spec.JobId, _options.NodeId, local);
-            var rank = RankProcess.Start(info, spec.JobId, memberId, local, logPath);
-            agentJob.Ranks.Add(rank);
-            LogLaunched(spec.JobId, memberId, rank.Pid, logPath);
-            _ = WatchAsync(agentJob, rank);
-        }
+        var info = new ProcessStartInfo(_options.WorkerCommand[0]);
+        foreach (var argument in _options.WorkerCommand.Skip(1)) info.ArgumentList.Add(argument);
+        var env = info.Environment;
+        env[WorkerEnvironment.JobId] = spec.JobId;
+        env[WorkerEnvironment.JobSecret] = secret;
+        env[WorkerEnvironment.NodeId] = _options.NodeId;
+        env[WorkerEnvironment.LocalRank] = local.ToString(CultureInfo.InvariantCulture);
+        env[WorkerEnvironment.Coordinator] = _options.Gateway;
+        env[AgentEnvironment.AgentSocket] = socket;
+        env[AgentEnvironment.AdvertiseHost] = _options.AdvertiseHost;
+        env[AgentEnvironment.HostId] = _options.HostId;
+        env[AgentEnvironment.ClusterId] = _options.ClusterId;
+        env[AgentEnvironment.ServiceId] = _options.ServiceId;
+        env[AgentEnvironment.Threads] = threads.ToString(CultureInfo.InvariantCulture);
+        env[AgentEnvironment.HeartbeatMilliseconds] = ((int)_options.BeatInterval.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
+        global::Cluster.Training.Engine.RankMallocSettings.ApplyTo(env);
+        foreach (var (key, value) in _options.ExtraEnvironment) env[key] = value;
+        var memberId = MemberIds.Of(_options.NodeId, local);
+        var logPath = RankLogs.MemberLog(_options.LogsDirectory, spec.JobId, _options.NodeId, local);
+        var rank = RankProcess.Start(info, spec.JobId, memberId, local, logPath, generation);
+        agentJob.Add(rank);
+        LogLaunched(spec.JobId, memberId, rank.Pid, logPath);
+        _ = WatchAsync(agentJob, rank, () => StartRank(agentJob, spec, secret, socket, local, agentJob.Voice.Generation?.Assignment.Generation ?? 0));
     }
 
     private async Task RunVoiceAsync(AgentJob agentJob)
@@ -165,16 +178,21 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
         }
     }
 
-    /// <summary>Reports the exit of <paramref name="rank"/> to the job grain as soon as it happens.</summary>
-    private async Task WatchAsync(AgentJob agentJob, RankProcess rank)
+    /// <summary>
+    /// Reports the exit of <paramref name="rank"/> to the job grain as soon as it happens. A rank that failed while the job
+    /// goes on on this node is started again after the spec's backoff, while the node's restart budget lasts (the new
+    /// process is admitted at a step boundary, with its state from a survivor).
+    /// </summary>
+    private async Task WatchAsync(AgentJob agentJob, RankProcess rank, Action restart)
     {
         var code = await rank.Exited.ConfigureAwait(false);
         LogExited(agentJob.JobId, rank.MemberId, code);
+        ControlReply? reply = null;
         try
         {
             var detail = code == 0 ? null : $"{rank.MemberId} (pid {rank.Pid}) on node {_options.NodeId}{Signal(code)}; last output: {rank.Tail}";
             using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            var reply = await agentJob.Voice.ReportExitAsync(rank.LocalRank, code, detail, deadline.Token).ConfigureAwait(false);
+            reply = await agentJob.Voice.ReportExitAsync(rank.LocalRank, code, detail, deadline.Token).ConfigureAwait(false);
             if (reply?.Directive == ControlDirective.Abort && !agentJob.Ended)
             {
                 agentJob.Ended = true;
@@ -185,7 +203,31 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
         {
             LogReportFailed(agentJob.JobId, rank.MemberId, e.Message);
         }
+        // Not restarted: a rank that finished, was refused or given a spec it cannot run (it would fail again), or whose job ended.
+        if (code is RankExitCodes.Success or RankExitCodes.Refused or RankExitCodes.InvalidInput || reply?.Directive is ControlDirective.Abort or ControlDirective.Fenced
+            || !GoesOn(agentJob) || _stopping.IsCancellationRequested) return;
+        if (!agentJob.BeginRestart())
+        {
+            LogBudgetSpent(agentJob.JobId, rank.MemberId, agentJob.RestartBudget);
+            return;
+        }
+        try
+        {
+            try { await Task.Delay(agentJob.Backoff, _stopping.Token).ConfigureAwait(false); }
+            catch (OperationCanceledException) { return; }
+            if (!GoesOn(agentJob)) return;
+            LogRestarting(agentJob.JobId, rank.MemberId, agentJob.Restarts, agentJob.RestartBudget);
+            restart();
+        }
+        catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception or IOException)
+        {
+            LogReportFailed(agentJob.JobId, rank.MemberId, $"restart failed: {e.Message}");
+        }
+        finally { agentJob.EndRestart(); }
     }
+
+    /// <summary>The job goes on on this node: not ended, and the node is in a generation.</summary>
+    private static bool GoesOn(AgentJob agentJob) => !agentJob.Ended && !agentJob.Voice.Ended.IsCompleted && agentJob.Voice.Generation is not null;
 
     private static string Signal(int code) => code > 128 && code < 160 ? $" killed by signal {code - 128}" : "";
 
@@ -216,6 +258,12 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
 
     [LoggerMessage(Level = LogLevel.Information, Message = "job {JobId}: {MemberId} exited with code {Code}")]
     private partial void LogExited(string jobId, string memberId, int code);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "job {JobId}: restarting {MemberId} (restart {Restart} of {Budget} on this node)")]
+    private partial void LogRestarting(string jobId, string memberId, int restart, int budget);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId}: {MemberId} is not restarted: this node's restart budget of {Budget} is spent")]
+    private partial void LogBudgetSpent(string jobId, string memberId, int budget);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId}: exit of {MemberId} not reported: {Reason}")]
     private partial void LogReportFailed(string jobId, string memberId, string reason);

@@ -15,8 +15,9 @@ internal sealed class RankProcess : IDisposable
     private readonly Queue<string> _tail = new();
     private readonly Lock _gate = new();
 
-    private RankProcess(Process process, StreamWriter log, string jobId, string memberId, int localRank, string logPath)
+    private RankProcess(Process process, StreamWriter log, string jobId, string memberId, int localRank, string logPath, long startedInGeneration)
     {
+        StartedInGeneration = startedInGeneration;
         _process = process;
         _log = log;
         JobId = jobId;
@@ -31,6 +32,8 @@ internal sealed class RankProcess : IDisposable
     public int LocalRank { get; }
     public string LogPath { get; }
     public int Pid => _process.Id;
+    /// <summary>The node's generation when the process started (0: before the first; a replacement: the one it is admitted after).</summary>
+    public long StartedInGeneration { get; }
 
     /// <summary>Completes with the exit code (128+signal when killed by a signal) after the output is drained.</summary>
     public Task<int> Exited { get; }
@@ -41,7 +44,7 @@ internal sealed class RankProcess : IDisposable
         get { lock (_gate) return string.Join(" | ", _tail); }
     }
 
-    public static RankProcess Start(ProcessStartInfo info, string jobId, string memberId, int localRank, string logPath)
+    public static RankProcess Start(ProcessStartInfo info, string jobId, string memberId, int localRank, string logPath, long startedInGeneration = 0)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(logPath)!);
         var log = new StreamWriter(new FileStream(logPath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete)) { AutoFlush = true };
@@ -62,7 +65,7 @@ internal sealed class RankProcess : IDisposable
             process.Dispose();
             throw;
         }
-        rank = new RankProcess(process, log, jobId, memberId, localRank, logPath);
+        rank = new RankProcess(process, log, jobId, memberId, localRank, logPath, startedInGeneration);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return rank;

@@ -99,11 +99,12 @@ public sealed class CoordinatedRank(RankSettings settings, TextWriter output, Ti
         }
         catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            if (e is not TrainingDivergedException && !session.Aborted.IsCancellationRequested)
+            if (e is not TrainingDivergedException && !session.Spoke.IsCancellationRequested)
             {
-                // The collectives failed first (a peer died): the coordinator's word follows within a lease.
-                try { await Task.Delay(RegroupWait, _time, session.Aborted).ConfigureAwait(false); }
-                catch (OperationCanceledException) when (session.Aborted.IsCancellationRequested) { /* it spoke */ }
+                // The collectives failed first (a peer died), or a peer's vote ended the generation before this rank's agent
+                // heard of it: the coordinator's word follows within a lease.
+                try { await Task.Delay(RegroupWait, _time, session.Spoke).ConfigureAwait(false); }
+                catch (OperationCanceledException) when (session.Spoke.IsCancellationRequested) { /* it spoke */ }
             }
             if (session.Regrouped)
             {

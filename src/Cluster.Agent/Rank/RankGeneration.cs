@@ -20,6 +20,7 @@ internal sealed class RankGeneration(JobSpec spec, IJobReportGrain report, TimeP
     private JobData? _data;
     private Trainer? _trainer;
     private CoordinatedSteps? _steps;
+    private RankSession? _session;
     private int _rank;
 
     /// <summary>Trains generation <paramref name="assignment"/> to the end of the job; throws when it ends early.</summary>
@@ -33,6 +34,7 @@ internal sealed class RankGeneration(JobSpec spec, IJobReportGrain report, TimeP
             CompressFloat32AsBFloat16 = spec.Training.Ddp.CompressBf16,
         }, listener, cancellationToken).ConfigureAwait(false);
         session.OnAbort = reason => communicator.Abort(reason);
+        Volatile.Write(ref _session, session);
         Volatile.Write(ref _rank, assignment.Rank);
         var samplesPerStep = (double)spec.Training.BatchSize * spec.Training.GradAccumulation * assignment.WorldSize;
         var steps = new CoordinatedSteps(session, assignment, samplesPerStep, time, log, regrouped: _trainer is not null);
@@ -95,6 +97,9 @@ internal sealed class RankGeneration(JobSpec spec, IJobReportGrain report, TimeP
         RestoreFrom = assignment.RestoreFrom,
         TimeProvider = time,
         StepCompleted = (s, _) => _steps!.OnStepAsync(s.Step, s.Cursor, s.Loss),
+        // Every step: no update before every rank holds the reduced gradients, and a regroup that admits ranks ends the
+        // generation at the same step on every rank.
+        StepVote = () => Volatile.Read(ref _session)?.EndAtStepBoundary ?? false,
     };
 
     public Task<CheckpointTicket?> OpenAsync(CheckpointRequest request, CancellationToken cancellationToken) => _steps!.OpenAsync(request, cancellationToken);

@@ -8,7 +8,8 @@ namespace Cluster.Agent.Rank;
 /// background loop sends the newest progress (or a ping) every interval, synchronous requests at checkpoint boundaries,
 /// checkpoint votes. A directive the agent pushes (abort, fenced, regroup), an abort, fenced or regroup reply, or the
 /// channel closing trips <see cref="Aborted"/>; after a regroup (<see cref="Regrouped"/>) the rank goes on in the next
-/// generation, after anything else it stops.
+/// generation, after anything else it stops. A regroup at a step boundary (<see cref="EndAtStepBoundary"/>) does not abort:
+/// the rank ends the generation by the per-step vote.
 /// </summary>
 internal sealed class RankSession : IAsyncDisposable
 {
@@ -18,6 +19,7 @@ internal sealed class RankSession : IAsyncDisposable
     private readonly Action<string> _log;
     private readonly CancellationTokenSource _abort = new();
     private readonly CancellationTokenSource _stop = new();
+    private readonly CancellationTokenSource _spoke = new();
     private readonly Task _loop;
     private ProgressReport? _latest;
     private ProgressReport? _sent;
@@ -45,6 +47,19 @@ internal sealed class RankSession : IAsyncDisposable
     /// <summary>True when the stop was a regroup: the rank keeps its state and takes the next assignment.</summary>
     public bool Regrouped { get; private set; }
 
+    /// <summary>
+    /// The coordinator said regroup at the next step boundary (a rank is admitted): the rank votes to end the generation
+    /// after the step in flight (<see cref="Cluster.Training.Engine.TrainerOptions.StepVote"/>); <see cref="Aborted"/>
+    /// trips only if no boundary comes within <see cref="BoundaryDeadline"/>.
+    /// </summary>
+    public bool EndAtStepBoundary { get; private set; }
+
+    /// <summary>Cancelled when the coordinator says anything but continue (an abort, fenced, a regroup of either kind).</summary>
+    public CancellationToken Spoke => _spoke.Token;
+
+    /// <summary>How long a generation told to end at a step boundary may take to reach one before its collectives are aborted.</summary>
+    public static readonly TimeSpan BoundaryDeadline = TimeSpan.FromSeconds(30);
+
     /// <summary>Runs when the session is aborted (e.g. aborting the communicator so a blocked collective returns).</summary>
     public Action<string>? OnAbort { get; set; }
 
@@ -60,7 +75,7 @@ internal sealed class RankSession : IAsyncDisposable
     /// </summary>
     public async Task<ControlReply> ReportNowAsync(ProgressReport report, CancellationToken cancellationToken)
     {
-        var reply = await _link.RequestAsync(report, cancellationToken).ConfigureAwait(false);
+        var reply = await _link.RequestAsync(report, _assignment.Generation, cancellationToken).ConfigureAwait(false);
         Handle(reply);
         return reply;
     }
@@ -68,7 +83,7 @@ internal sealed class RankSession : IAsyncDisposable
     /// <summary>Votes for a checkpoint.</summary>
     public async Task AckAsync(long checkpointId, int epoch, long cursor, IReadOnlyList<CheckpointFile> files, string? error, CancellationToken cancellationToken)
     {
-        var reply = await _link.VoteAsync(new CheckpointVote(checkpointId, epoch, cursor, files, error), cancellationToken).ConfigureAwait(false);
+        var reply = await _link.VoteAsync(new CheckpointVote(checkpointId, epoch, cursor, files, error), _assignment.Generation, cancellationToken).ConfigureAwait(false);
         Handle(reply);
     }
 
@@ -84,7 +99,7 @@ internal sealed class RankSession : IAsyncDisposable
                     var latest = Volatile.Read(ref _latest);
                     if (latest is not null && !ReferenceEquals(latest, _sent))
                     {
-                        await _link.PostAsync(latest, cancellationToken).ConfigureAwait(false);
+                        await _link.PostAsync(latest, _assignment.Generation, cancellationToken).ConfigureAwait(false);
                         _sent = latest;
                     }
                     else
@@ -108,12 +123,42 @@ internal sealed class RankSession : IAsyncDisposable
     private void Handle(ControlReply reply)
     {
         if (reply.Directive is ControlDirective.Continue || _abort.IsCancellationRequested || _stop.IsCancellationRequested) return;
+        if (reply is { Directive: ControlDirective.Regroup, AtStepBoundary: true })
+        {
+            lock (_abort)
+            {
+                if (EndAtStepBoundary) return;
+                EndAtStepBoundary = Regrouped = true;
+                AbortReason = $"{reply.Directive} at the next step boundary: {reply.Reason}";
+            }
+            _log($"coordinator says {AbortReason} (at {_time.GetUtcNow():O})");
+            _spoke.Cancel();
+            _ = AbortIfNoBoundaryAsync();
+            return;
+        }
         AbortReason = $"{reply.Directive}: {reply.Reason}";
         Regrouped = reply.Directive == ControlDirective.Regroup;
         _log($"coordinator says {AbortReason} (at {_time.GetUtcNow():O})");
-        try { OnAbort?.Invoke(AbortReason); }
+        _spoke.Cancel();
+        Abort(AbortReason);
+    }
+
+    /// <summary>A generation told to end at a step boundary that reaches none in time (a hung step) is aborted.</summary>
+    private async Task AbortIfNoBoundaryAsync()
+    {
+        try { await Task.Delay(BoundaryDeadline, _time, _stop.Token).ConfigureAwait(false); }
+        catch (OperationCanceledException) { return; } // the generation ended (the session is disposed)
+        if (_abort.IsCancellationRequested) return;
+        _log($"no step boundary within {BoundaryDeadline.TotalSeconds:0} s of the regroup: aborting the collectives");
+        Abort($"{AbortReason}; no step boundary within {BoundaryDeadline.TotalSeconds:0} s");
+    }
+
+    private void Abort(string reason)
+    {
+        try { OnAbort?.Invoke(reason); }
         catch (Exception e) { _log($"abort hook failed: {e.Message}"); }
-        _abort.Cancel();
+        try { _abort.Cancel(); }
+        catch (ObjectDisposedException) { /* disposed meanwhile */ }
     }
 
     public async ValueTask DisposeAsync()
@@ -122,6 +167,7 @@ internal sealed class RankSession : IAsyncDisposable
         try { await _loop.ConfigureAwait(false); }
         catch (OperationCanceledException) { /* stopped */ }
         _stop.Dispose();
+        _spoke.Dispose();
         _abort.Dispose();
     }
 }

@@ -13,11 +13,12 @@ public sealed record NodeBeat(string NodeId, long Generation, IReadOnlyList<Rank
 public sealed record RankBeat(int LocalRank, long FencingToken, ProgressReport? Progress = null, CheckpointVote? Vote = null);
 
 /// <summary>
-/// Reply to a <see cref="NodeBeat"/>: <see cref="Directive"/> is for the whole node (abort, fenced);
+/// Reply to a <see cref="NodeBeat"/>: <see cref="Directive"/> is for the whole node (abort, fenced, regroup, with
+/// <see cref="AtStepBoundary"/> as in <see cref="ControlReply"/>);
 /// <see cref="Replies"/> answers, per local rank, the entries that asked something (a checkpoint request or a vote).
 /// </summary>
 [GenerateSerializer, Immutable]
-public sealed record NodeBeatReply(ControlDirective Directive, string? Reason, IReadOnlyList<RankReply> Replies);
+public sealed record NodeBeatReply(ControlDirective Directive, string? Reason, IReadOnlyList<RankReply> Replies, bool AtStepBoundary = false);
 
 /// <summary>The answer to one rank's request in a <see cref="NodeBeat"/>: to its vote when <see cref="Vote"/>, else to its progress.</summary>
 [GenerateSerializer, Immutable]

@@ -5,7 +5,9 @@ namespace Cluster.Coordinator.Decisions;
 /// <summary>
 /// Dynamic rendezvous (after torch.distributed.elastic): members join an open rendezvous; on quorum the
 /// complete workers are sorted by node id (ordinal) and local rank, ranks are assigned in that order and
-/// the generation is incremented. While a generation is active the rendezvous is closed to newcomers.
+/// the generation is incremented. While a generation is active the rendezvous is closed to newcomers; a generation changes
+/// without a rendezvous when it loses ranks (<see cref="RendezvousEvent.Regroup"/>) or admits a replacement
+/// (<see cref="RendezvousEvent.Admit"/>).
 /// </summary>
 public sealed class RendezvousDecider(RendezvousOptions options)
 {
@@ -23,6 +25,7 @@ public sealed class RendezvousDecider(RendezvousOptions options)
             ? Decision<RendezvousState>.Reject(state, "rendezvous is already open")
             : new Decision<RendezvousState>(state with { Members = [], WaitingNodeIds = [], Ranks = [], LastJoinAt = null }, []),
         RendezvousEvent.Regroup regroup => OnRegroup(state, regroup.Lost),
+        RendezvousEvent.Admit admit => OnAdmit(state, admit.Members, admit.MaxRanks),
         _ => throw new ArgumentOutOfRangeException(nameof(evt), evt, "unknown rendezvous event"),
     };
 
@@ -69,6 +72,25 @@ public sealed class RendezvousDecider(RendezvousOptions options)
         var gone = lost.ToHashSet();
         var ranks = state.Ranks.Where(r => !gone.Contains(r.Rank)).Select((r, i) => new RankSlot(i, r.Member)).ToList();
         if (ranks.Count == 0) return Decision<RendezvousState>.Reject(state, $"generation {state.Generation} has no survivors");
+        var generation = state.Generation + 1;
+        var next = state with { Generation = generation, Ranks = ranks, Members = [.. ranks.Select(r => r.Member)], WaitingNodeIds = null, LastJoinAt = null };
+        return new Decision<RendezvousState>(next, [new StartGeneration(generation, ranks)]);
+    }
+
+    private Decision<RendezvousState> OnAdmit(RendezvousState state, IReadOnlyList<RendezvousMember> joining, int maxRanks)
+    {
+        if (state.IsOpen) return Decision<RendezvousState>.Reject(state, "no active generation to admit into");
+        if (joining.Count == 0) return Decision<RendezvousState>.Reject(state, "an admission needs at least one member");
+        if (joining.FirstOrDefault(m => m.LocalRank < 0 || m.LocalRank >= _options.NprocPerNode) is { } outside)
+            return Decision<RendezvousState>.Reject(state, $"local rank {outside.LocalRank} of {outside.MemberId} outside 0..{_options.NprocPerNode - 1}");
+        var fresh = joining.Where(m => state.SlotOf(m.MemberId) is null).ToList();
+        if (fresh.Count == 0) return Decision<RendezvousState>.Unchanged(state); // retry of an admission that already made it
+        if ((long)state.Ranks.Count + fresh.Count > maxRanks)
+            return Decision<RendezvousState>.Reject(state, $"generation {state.Generation} holds {state.Ranks.Count} rank(s); admitting {fresh.Count} more passes the maximum of {maxRanks}");
+        var ranks = state.Ranks.Select(r => r.Member).Concat(fresh)
+            .OrderBy(m => m.NodeId, StringComparer.Ordinal).ThenBy(m => m.LocalRank)
+            .Select((m, i) => new RankSlot(i, m))
+            .ToList();
         var generation = state.Generation + 1;
         var next = state with { Generation = generation, Ranks = ranks, Members = [.. ranks.Select(r => r.Member)], WaitingNodeIds = null, LastJoinAt = null };
         return new Decision<RendezvousState>(next, [new StartGeneration(generation, ranks)]);

@@ -17,4 +17,11 @@ public abstract record RendezvousEvent
     /// renumbered from 0, without a rendezvous (elastic recovery).
     /// </summary>
     public sealed record Regroup(IReadOnlyCollection<int> Lost) : RendezvousEvent;
+
+    /// <summary>
+    /// <paramref name="Members"/> (a replacement of a lost rank, already authenticated) ask to join the active generation:
+    /// the next generation holds its ranks and them, ordered like a rendezvous (node id, local rank), at most
+    /// <paramref name="MaxRanks"/> in all. The ranks of the active generation end it at a step boundary.
+    /// </summary>
+    public sealed record Admit(IReadOnlyList<RendezvousMember> Members, int MaxRanks) : RendezvousEvent;
 }

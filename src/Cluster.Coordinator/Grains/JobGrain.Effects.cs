@@ -239,15 +239,6 @@ public sealed partial class JobGrain
         _dirty = true;
     }
 
-    /// <summary>A Regroup directive when <paramref name="nodeId"/> spoke for an older generation and has ranks in the active one.</summary>
-    private ControlReply? RegroupFor(string nodeId, long generation)
-    {
-        var rv = _rv;
-        if (rv.IsOpen || generation <= 0 || generation >= rv.Generation || rv.SlotsOfNode(nodeId).Count == 0) return null;
-        return new ControlReply(ControlDirective.Regroup,
-            $"generation {generation} is over; node {nodeId} has {rv.SlotsOfNode(nodeId).Count} rank(s) in generation {rv.Generation}", null);
-    }
-
     private async Task AbortOpenCheckpointAsync(string reason)
     {
         if (S.Checkpoints.Pending is null) return;

@@ -32,6 +32,7 @@ public sealed partial class JobGrain
         var now = clock.UtcNow;
         var members = ranks.Select(r => new RendezvousMember(MemberIds.Of(nodeId, r.LocalRank), nodeId, r.LocalRank, request.HostId,
             request.AdvertisedHost, r.Port, r.Pid, now)).ToList();
+        if (IsAdmission(members)) return await AdmitAsync(nodeId, members);
         var decision = _rendezvous!.Decide(_rv, new RendezvousEvent.Join(members), now);
         if (decision.Rejection is { } reason) return new JoinResult(false, nodeId, reason);
         if (!ReferenceEquals(decision.State, _rv))
@@ -99,7 +100,7 @@ public sealed partial class JobGrain
         ArgumentNullException.ThrowIfNull(beat.Ranks);
         if (!S.Exists) return new NodeBeatReply(ControlDirective.Abort, $"job '{JobId}' has not been submitted", []);
         if (beat.Ranks.Count > MaxLocalRanks) return new NodeBeatReply(ControlDirective.Fenced, $"a beat carries at most {MaxLocalRanks} ranks", []);
-        if (RegroupFor(beat.NodeId, beat.Generation) is { } regroup) return new NodeBeatReply(regroup.Directive, regroup.Reason, []);
+        if (RegroupFor(beat.NodeId, beat.Generation) is { } regroup) return new NodeBeatReply(regroup.Directive, regroup.Reason, [], regroup.AtStepBoundary);
         var replies = new List<RankReply>();
         var admitted = new List<(RankBeat Entry, RankSlot Slot)>(beat.Ranks.Count);
         foreach (var entry in beat.Ranks)

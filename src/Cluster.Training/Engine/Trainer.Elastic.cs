@@ -47,7 +47,11 @@ public sealed partial class Trainer
     /// </summary>
     private async Task<TrainerProgress> SyncStateAsync(DistributedSampler sampler, CancellationToken cancellationToken)
     {
-        if (communicator.WorldSize == 1) return CurrentProgress(resumeCursor);
+        if (communicator.WorldSize == 1)
+        {
+            if (step > 0) Log($"generation {communicator.Generation}: 1 rank(s) go on from step {step} (epoch {resumeCursor.Epoch}, position {resumeCursor.GlobalPosition})");
+            return CurrentProgress(resumeCursor);
+        }
         var clock = options.TimeProvider;
         var start = clock.GetTimestamp();
         var images = Images();
@@ -64,13 +68,16 @@ public sealed partial class Trainer
         }
         // A receiver takes at most a few times its own state's size (a fresh optimizer holds no moments yet).
         var limit = Math.Max(64L << 20, 4 * images.Sum(i => i.Bytes.LongLength));
+        var exchanged = clock.GetElapsedTime(start);
+        var sendStart = clock.GetTimestamp();
         var (_, parts) = await StateTransfer.BroadcastAsync(communicator, source, newest, communicator.Rank == source ? images : null, limit, cancellationToken).ConfigureAwait(false);
+        var sent = clock.GetElapsedTime(sendStart);
         var lagging = string.Join(",", receivers.Select(r => $"{r}@{pairs[2 * r]}"));
         if (receivers.Contains(communicator.Rank)) await LoadAsync(parts, sampler, cancellationToken).ConfigureAwait(false);
-        var took = clock.GetElapsedTime(start);
         var bytes = parts.Sum(p => p.Bytes.LongLength);
+        // The exchange waits for the slowest rank to arrive (a replacement loads its data first); the transfer is the broadcast alone.
         Log(FormattableString.Invariant($"generation {communicator.Generation}: rank(s) {lagging} received the state of step {newest} from rank {source}: ") +
-            FormattableString.Invariant($"{bytes} bytes in {took.TotalMilliseconds:F0} ms ({bytes / 1e6 / Math.Max(1e-6, took.TotalSeconds):F0} MB/s); ") +
+            FormattableString.Invariant($"{bytes} bytes in {sent.TotalMilliseconds:F1} ms ({bytes / 1e6 / Math.Max(1e-6, sent.TotalSeconds):F0} MB/s) after {exchanged.TotalMilliseconds:F0} ms of exchanging fingerprints; ") +
             $"{world} rank(s) go on from step {step} (epoch {resumeCursor.Epoch}, position {resumeCursor.GlobalPosition})");
         return CurrentProgress(resumeCursor);
     }

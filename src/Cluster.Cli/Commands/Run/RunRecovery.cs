@@ -3,7 +3,7 @@ using Cluster.Coordinator.Contracts;
 
 namespace Cluster.Cli.Commands.Run;
 
-/// <summary>One elastic recovery in the run summary (<see cref="RecoveryRecord"/>).</summary>
+/// <summary>One change of generation in the run summary (<see cref="RecoveryRecord"/>): ranks lost, or a replacement admitted.</summary>
 public sealed record RunRecovery(
     [property: JsonPropertyName("from_generation")] long FromGeneration,
     [property: JsonPropertyName("to_generation")] long ToGeneration,
@@ -12,12 +12,13 @@ public sealed record RunRecovery(
     [property: JsonPropertyName("seconds_to_first_step")] double? Seconds,
     [property: JsonPropertyName("decided_at")] DateTimeOffset DecidedAt,
     [property: JsonPropertyName("step_at_decision")] long StepAtDecision,
-    [property: JsonPropertyName("first_step")] long? FirstStep)
+    [property: JsonPropertyName("first_step")] long? FirstStep,
+    [property: JsonPropertyName("admission")] bool Admission)
 {
     public static IReadOnlyList<RunRecovery>? Of(JobStatus status) =>
-        status.Recoveries?.Select(r => new RunRecovery(r.FromGeneration, r.ToGeneration, r.WorldSize, r.Reason, r.Seconds, r.DecidedAt, r.StepAtDecision, r.FirstStep)).ToList();
+        status.Recoveries?.Select(r => new RunRecovery(r.FromGeneration, r.ToGeneration, r.WorldSize, r.Reason, r.Seconds, r.DecidedAt, r.StepAtDecision, r.FirstStep, r.Admission)).ToList();
 
     /// <summary>The line `cluster run` prints for it.</summary>
     public string Describe() => FormattableString.Invariant(
-        $"recovered from generation {FromGeneration} to {ToGeneration} ({WorldSize} rank(s)): {Reason}; first step {(Seconds is { } s ? $"{s:F2} s" : "not reached")} after the decision");
+        $"{(Admission ? "grew" : "recovered")} from generation {FromGeneration} to {ToGeneration} ({WorldSize} rank(s)): {Reason}; first step {(Seconds is { } s ? $"{s:F2} s" : "not reached")} after the decision");
 }

@@ -1,0 +1,52 @@
+using Cluster.Coordinator.Contracts;
+using Cluster.Coordinator.Decisions;
+using Microsoft.Extensions.Logging;
+
+namespace Cluster.Coordinator.Grains;
+
+/// <summary>
+/// Admission into a running job (<see cref="JobGrain"/>): a node agent that restarted a lost rank joins it again with the
+/// job's join proof; the next generation holds the active ranks and the newcomer, and the active ranks end their
+/// generation together at a step boundary (<see cref="ControlReply.AtStepBoundary"/>) before they form it.
+/// </summary>
+public sealed partial class JobGrain
+{
+    /// <summary>True when a join of <paramref name="members"/> is an admission into the active generation.</summary>
+    private bool IsAdmission(IReadOnlyList<RendezvousMember> members) =>
+        !_rv.IsOpen && (S.State is JobState.Running or JobState.Checkpointing or JobState.Recovering) && members.Any(m => _rv.SlotOf(m.MemberId) is null);
+
+    private async Task<JoinResult> AdmitAsync(string nodeId, IReadOnlyList<RendezvousMember> members)
+    {
+        var spec = S.Spec!;
+        var decision = _rendezvous!.Decide(_rv, new RendezvousEvent.Admit(members, spec.MaxWorkers * spec.NprocPerNode), clock.UtcNow);
+        if (decision.Rejection is { } reason) return new JoinResult(false, nodeId, reason);
+        if (ReferenceEquals(decision.State, _rv)) return new JoinResult(true, nodeId, null);
+        var names = string.Join(", ", members.Where(m => _rv.SlotOf(m.MemberId) is null).Select(m => m.MemberId));
+        await AbortOpenCheckpointAsync($"{names} admitted");
+        if (!Transition(LifecycleEvent.RecoveryStarted)) return new JoinResult(false, nodeId, $"job '{JobId}' is {S.State}: nothing can be admitted");
+        var from = _rv.Generation;
+        var step = _progress.Count == 0 ? 0 : _progress.Values.Max(p => p.Step);
+        SetRendezvous(decision.State);
+        S.Recoveries.Add(new RecoveryRecord(from, decision.State.Generation, $"admitted {names}", clock.UtcNow, step, decision.State.Ranks.Count, Admission: true));
+        LogAdmitted(JobId, from, decision.State.Generation, decision.State.Ranks.Count, names);
+        await ApplyAsync(decision.Actions);
+        await SaveIfChangedAsync();
+        return new JoinResult(true, nodeId, null);
+    }
+
+    /// <summary>
+    /// A Regroup directive when <paramref name="nodeId"/> spoke for an older generation and has ranks in the active one; at a
+    /// step boundary when the active generation was formed from that one by an admission (no rank of it was lost).
+    /// </summary>
+    private ControlReply? RegroupFor(string nodeId, long generation)
+    {
+        var rv = _rv;
+        if (rv.IsOpen || generation <= 0 || generation >= rv.Generation || rv.SlotsOfNode(nodeId).Count == 0) return null;
+        var boundary = S.Recoveries.Count > 0 && S.Recoveries[^1] is { Admission: true } last && last.FromGeneration == generation && last.ToGeneration == rv.Generation;
+        return new ControlReply(ControlDirective.Regroup,
+            $"generation {generation} is over; node {nodeId} has {rv.SlotsOfNode(nodeId).Count} rank(s) in generation {rv.Generation}", null, AtStepBoundary: boundary);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "job {JobId} generation {Generation}: admitting {Members}; generation {Next} holds {WorldSize} ranks")]
+    private partial void LogAdmitted(string jobId, long generation, long next, int worldSize, string members);
+}
