@@ -126,6 +126,30 @@ public sealed class RendezvousDeciderTests
     }
 
     [Fact]
+    public void AdmissionFormsTheNextGenerationWithTheNewcomerInRendezvousOrderUpToTheMaximum()
+    {
+        var d = new RendezvousDecider(new RendezvousOptions(2, 2, 2, TimeSpan.FromMinutes(1)));
+        var s = RendezvousState.Empty;
+        foreach (var m in new[] { Member("a", 0), Member("a", 1), Member("b", 0), Member("b", 1) }) s = Join(d, s, m).State;
+        var g2 = d.Decide(s, new RendezvousEvent.Regroup([1]), _time.GetUtcNow()).State; // a/1 lost
+        var back = Member("a", 1) with { Port = 31000 };
+        var admit = d.Decide(g2, new RendezvousEvent.Admit([back], 4), _time.GetUtcNow());
+        var start = Assert.IsType<StartGeneration>(Assert.Single(admit.Actions));
+        var g3 = admit.State;
+        Assert.Equal(3, g3.Generation);
+        Assert.Equal(["a/0", "a/1", "b/0", "b/1"], g3.Ranks.Select(r => r.Member.MemberId)); // the original layout again
+        Assert.Equal([0, 1, 2, 3], g3.Ranks.Select(r => r.Rank));
+        Assert.Equal(31000, g3.SlotOf("a/1")!.Member.Port);
+        Assert.Equal(g3.Ranks, start.Ranks);
+        Assert.Contains("stale", RendezvousDecider.CheckFence(g3, "b/0", 2, RendezvousDecider.FencingToken(2, 1)).Refusal);
+        // A retry changes nothing; a fifth rank passes the maximum; nothing is admitted into an open rendezvous.
+        Assert.Same(g3, d.Decide(g3, new RendezvousEvent.Admit([back], 4), _time.GetUtcNow()).State);
+        Assert.Contains("passes the maximum of 4", d.Decide(g3, new RendezvousEvent.Admit([Member("c", 0)], 4), _time.GetUtcNow()).Rejection);
+        Assert.NotNull(d.Decide(RendezvousState.Empty, new RendezvousEvent.Admit([back], 4), _time.GetUtcNow()).Rejection);
+        Assert.Contains("outside 0..1", d.Decide(g2, new RendezvousEvent.Admit([Member("a", 2)], 4), _time.GetUtcNow()).Rejection);
+    }
+
+    [Fact]
     public void EmptyStatesAreFreshInstancesSoStorageSerializersCannotOverwriteASharedDefault()
     {
         // Newtonsoft (the Redis storage default) populates existing property values in place via init setters;

@@ -85,6 +85,37 @@ public sealed class JobGrainTests(CoordinatorClusterFixture fx) : IClassFixture<
     }
 
     [Fact]
+    public async Task A_node_joining_a_running_job_is_admitted_into_the_next_generation_and_the_active_ranks_regroup_at_a_step_boundary()
+    {
+        var job = await JobDriver.SubmitAsync(Grains, 1, 2);
+        Assert.True((await job.JoinAsync("nodeB", 29501)).Accepted); // no settle window here: generation 1 of one rank
+        var b1 = await job.AssignmentAsync("nodeB/0");
+        Assert.Equal((1L, 1), (b1.Generation, b1.WorldSize));
+
+        Assert.True((await job.JoinAsync("nodeA", 29500)).Accepted); // the admission
+        var status = await job.Grain.GetStatus();
+        Assert.Equal((2L, JobState.Recovering), (status.Generation, status.State));
+        var record = status.Recoveries![^1];
+        Assert.Equal((1L, 2L, 2, true, "admitted nodeA/0"), (record.FromGeneration, record.ToGeneration, record.WorldSize, record.Admission, record.Reason));
+        // Generation 1 is told to end at a step boundary, by a beat and by the held directive call.
+        var beat = await job.BeatAsync(b1, JobDriver.Progress(3));
+        Assert.Equal((ControlDirective.Regroup, true), (beat.Directive, beat.AtStepBoundary));
+        var held = await job.Grain.WaitForDirective("nodeB", 1, TimeSpan.FromSeconds(1));
+        Assert.Equal((ControlDirective.Regroup, true), (held.Directive, held.AtStepBoundary));
+        var a2 = await job.AssignmentAsync("nodeA/0");
+        var b2 = await job.AssignmentAsync("nodeB/0");
+        Assert.Equal((2L, 2, 0, 1), (a2.Generation, a2.WorldSize, a2.Rank, b2.Rank)); // rendezvous order: the newcomer is rank 0
+        Assert.Equal([29500, 29501], a2.Peers.Select(p => p.Port));
+        // A loss of generation 2 is an abort-style regroup again; here the first step of generation 2 ends the admission.
+        Assert.Equal(ControlDirective.Continue, (await job.ReportAsync(b2, 4)).Directive);
+        Assert.Equal(JobState.Running, (await job.Grain.GetStatus()).State);
+        var full = await job.JoinAsync("nodeC", 29502);
+        Assert.False(full.Accepted);
+        Assert.Contains("passes the maximum of 2", full.Reason);
+        await job.Grain.Cancel("test over");
+    }
+
+    [Fact]
     public async Task CallsFromAStaleGenerationOrWithAForeignTokenAreFenced()
     {
         var (job, a, b) = await RunningJobAsync();
