@@ -27,6 +27,11 @@ public sealed class TrainingSpec
     public int NanTolerance { get; set; } = 3;
     public FinetuneSpec? Finetune { get; set; }
     public DdpSpec Ddp { get; set; } = new();
+    /// <summary>
+    /// A directory where every rank process of a coordinated job records the dataset indices of every micro-batch it read
+    /// and the outcome of every step (the sample-consumption audit; null: off). Only for checks: one write per micro-batch.
+    /// </summary>
+    public string? Audit { get; set; }
 
     internal void Validate(string path, List<JobSpecError> errors)
     {

@@ -18,7 +18,7 @@ public sealed class ClusterRunRecoveryTests(ITestOutputHelper output) : IDisposa
 
     public void Dispose() => Directory.Delete(dir, recursive: true);
 
-    private string WriteSpec(string name, string workers, int epochs = 40)
+    private string WriteSpec(string name, string workers, int epochs = 40, string? audit = null)
     {
         var path = Path.Combine(dir, $"{name}.yaml");
         File.WriteAllText(path, $$"""
@@ -31,6 +31,7 @@ public sealed class ClusterRunRecoveryTests(ITestOutputHelper output) : IDisposa
               batchSize: 16
               optimizer: { type: sgd, lr: 0.05, momentum: 0.9 }
               seed: 5
+              {{(audit is null ? "" : $"audit: {audit}")}}
             checkpoint: { dir: {{Path.Combine(dir, "ckpt")}}, intervalSteps: 5, keepLast: 2 }
             """);
         return path;
@@ -60,17 +61,17 @@ public sealed class ClusterRunRecoveryTests(ITestOutputHelper output) : IDisposa
     /// 1 and 0 once checkpoint <paramref name="after"/> (or a later one) is committed.
     /// </summary>
     private async Task<(Task<(int ExitCode, string Stdout, string Stderr)> Run, int Victim, int Survivor, string Root)> StartAsync(string name, string workers, long after,
-        string extra = "", int epochs = 40)
+        string extra = "", int epochs = 40, string? audit = null)
     {
-        var (run, pids, root) = await StartRanksAsync(name, workers, after, ranks: 2, extra, epochs);
+        var (run, pids, root) = await StartRanksAsync(name, workers, after, ranks: 2, extra, epochs, audit);
         return (run, pids[1], pids[0], root);
     }
 
     /// <summary>As <see cref="StartAsync"/> with <paramref name="ranks"/> ranks; the pids by local rank.</summary>
     private async Task<(Task<(int ExitCode, string Stdout, string Stderr)> Run, int[] Pids, string Root)> StartRanksAsync(string name, string workers, long after, int ranks,
-        string extra = "", int epochs = 40)
+        string extra = "", int epochs = 40, string? audit = null)
     {
-        var spec = WriteSpec(name, workers, epochs);
+        var spec = WriteSpec(name, workers, epochs, audit);
         if (extra.Length > 0) File.AppendAllText(spec, "\n" + extra + "\n");
         var root = Path.Combine(dir, "ckpt", name);
         var run = ClusterCli.RunAsync(Timeout, "run", spec, "--workers", ranks.ToString(System.Globalization.CultureInfo.InvariantCulture), "--json");
@@ -90,7 +91,8 @@ public sealed class ClusterRunRecoveryTests(ITestOutputHelper output) : IDisposa
     [Fact]
     public async Task A_killed_rank_is_replaced_while_the_survivor_trains_on_in_its_process_and_the_replacement_gets_its_state()
     {
-        var (run, victim, survivor, root) = await StartAsync("replace-2to1to2", "{ minRanks: 1 }", after: 2, extra: "restart: { backoffSeconds: 0.5 }", epochs: 100);
+        var audit = Path.Combine(dir, "audit");
+        var (run, victim, survivor, root) = await StartAsync("replace-2to1to2", "{ minRanks: 1 }", after: 2, extra: "restart: { backoffSeconds: 0.5 }", epochs: 100, audit: audit);
         using (var p = Process.GetProcessById(victim)) p.Kill(); // SIGKILL
         var killedAt = CheckpointLineage.Scan(root, 2).Latest!.Step;
 
@@ -124,6 +126,12 @@ public sealed class ClusterRunRecoveryTests(ITestOutputHelper output) : IDisposa
         Assert.True(final.Final);
         Assert.Equal((3L, 2), (final.Generation, final.WorldSize));
         Assert.False(Process.GetProcesses().Any(p => p.Id == survivor), "the survivor's process is still alive after the run");
+        // Exactly once: every sample of every epoch went into the final state once, across the loss (2 -> 1) and the
+        // replacement (1 -> 2); the three processes (survivor, victim, replacement) each wrote their own file.
+        Assert.Equal(3, Directory.GetFiles(audit, "*" + Cluster.Training.Audit.SampleAudit.Extension).Length);
+        var epochs = Cluster.Training.Audit.SampleAuditCheck.Check(audit, 384, Enumerable.Range(0, 100));
+        Assert.All(epochs, e => Assert.True(e is { Trained: 384, Missing: 0, Duplicated: 0 }, e.ToString()));
+        output.WriteLine($"audit: {epochs.Sum(e => e.Discarded)} step(s) read and discarded by the recoveries, {epochs.Sum(e => e.Skipped)} skipped");
     }
 
     [Fact]

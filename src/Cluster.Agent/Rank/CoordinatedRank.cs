@@ -65,7 +65,8 @@ public sealed class CoordinatedRank(RankSettings settings, TextWriter output, Ti
             return RankExitCodes.Refused;
         }
         await using var _ = link.ConfigureAwait(false);
-        using var generations = new RankGeneration(spec, client.Grains.GetGrain<IJobReportGrain>(settings.JobId), _time, Log);
+        using var generations = new RankGeneration(spec, client.Grains.GetGrain<IJobReportGrain>(settings.JobId), _time, Log,
+            $"{settings.NodeId}-{settings.LocalRank}-{Environment.ProcessId}");
         var first = true;
         while (true)
         {

@@ -2,6 +2,7 @@ using Cluster.Abstractions;
 using Cluster.Agent.Grains;
 using Cluster.Collectives;
 using Cluster.Coordinator.Contracts;
+using Cluster.Training.Audit;
 using Cluster.Training.Checkpoints;
 using Cluster.Training.Data;
 using Cluster.Training.Distributed;
@@ -14,9 +15,13 @@ namespace Cluster.Agent.Rank;
 /// step, sampler cursor) and what it builds per generation (the communicator, the <see cref="CoordinatedSteps"/> of the
 /// generation's session). The trainer's checkpoint committer and step hook forward to the current generation's.
 /// </summary>
-internal sealed class RankGeneration(JobSpec spec, IJobReportGrain report, TimeProvider time, Action<string> log)
+internal sealed class RankGeneration(JobSpec spec, IJobReportGrain report, TimeProvider time, Action<string> log, string processName)
     : ICheckpointCommitter, IDisposable
 {
+    // One audit file per rank process (a replacement writes its own), named after its member and pid.
+    private readonly SampleAudit? _audit = spec.Training.Audit is { Length: > 0 } dir
+        ? new SampleAudit(dir, string.Concat(processName.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_')))
+        : null;
     private JobData? _data;
     private Trainer? _trainer;
     private CoordinatedSteps? _steps;
@@ -100,6 +105,7 @@ internal sealed class RankGeneration(JobSpec spec, IJobReportGrain report, TimeP
         // Every step: no update before every rank holds the reduced gradients, and a regroup that admits ranks ends the
         // generation at the same step on every rank.
         StepVote = () => Volatile.Read(ref _session)?.EndAtStepBoundary ?? false,
+        Audit = _audit,
     };
 
     public Task<CheckpointTicket?> OpenAsync(CheckpointRequest request, CancellationToken cancellationToken) => _steps!.OpenAsync(request, cancellationToken);
@@ -107,5 +113,9 @@ internal sealed class RankGeneration(JobSpec spec, IJobReportGrain report, TimeP
     public Task AckAsync(CheckpointTicket ticket, CheckpointRequest request, IReadOnlyList<CheckpointFile> files, string? error, CancellationToken cancellationToken) =>
         _steps!.AckAsync(ticket, request, files, error, cancellationToken);
 
-    public void Dispose() => _trainer?.Dispose();
+    public void Dispose()
+    {
+        _trainer?.Dispose();
+        _audit?.Dispose();
+    }
 }

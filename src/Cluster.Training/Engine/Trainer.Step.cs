@@ -23,6 +23,7 @@ public sealed partial class Trainer
         var weighting = default(StepWeighting);
         var clock = options.TimeProvider;
         long stepStart = 0;
+        var stepCursor = cursor; // where the step in flight starts (its first micro-batch's cursor): the audit's key
         while (true)
         {
             var waitStart = clock.GetTimestamp();
@@ -34,6 +35,8 @@ public sealed partial class Trainer
             {
                 var computeStart = clock.GetTimestamp();
                 var last = pending == spec.GradAccumulation - 1 || loader.Consumed == loader.Steps;
+                if (pending == 0) stepCursor = batch.CursorBefore;
+                options.Audit?.Read(communicator.Generation, communicator.Rank, stepCursor.Epoch, stepCursor.GlobalPosition, batch.Indices.Take(batch.ValidCount));
                 if (pending == 0) weighting = StepWeighting.Of(batch.CursorBefore.GlobalPosition, Math.Min(spec.GradAccumulation, loader.Steps - loader.Consumed + 1),
                     spec.BatchSize, communicator.WorldSize, sampler.EpochLength, spec.GradAccumulation);
                 // Dropout keyed by the global position of the micro-batch's first sample, not by the rank: the same block of the
@@ -58,7 +61,7 @@ public sealed partial class Trainer
                 if (!last) continue;
                 pending = 0;
                 var before = step;
-                var (synced, ending) = await OptimizerStepAsync(batch.CursorAfter, cancellationToken).ConfigureAwait(false);
+                var (synced, ending) = await OptimizerStepAsync(stepCursor, batch.CursorAfter, cancellationToken).ConfigureAwait(false);
                 if (step > before)
                 {
                     var took = clock.GetElapsedTime(stepStart);
@@ -98,7 +101,7 @@ public sealed partial class Trainer
 
     /// <summary>All-reduce, the step vote, NaN/Inf guard, clipping, optimizer and schedule step, buffer sync.</summary>
     /// <returns>Whether gradients were all-reduced (benchmarks may skip it) and whether the vote ends the generation after this step.</returns>
-    private async Task<(bool Synced, bool Ending)> OptimizerStepAsync(SamplerCursor cursorAfter, CancellationToken cancellationToken)
+    private async Task<(bool Synced, bool Ending)> OptimizerStepAsync(SamplerCursor stepCursor, SamplerCursor cursorAfter, CancellationToken cancellationToken)
     {
         var clock = options.TimeProvider;
         var start = clock.GetTimestamp();
@@ -122,13 +125,13 @@ public sealed partial class Trainer
             timings.StepVote += clock.GetElapsedTime(voteStart);
         }
         var optimizerStart = clock.GetTimestamp();
-        await StepOptimizerAsync(cursorAfter, cancellationToken).ConfigureAwait(false);
+        await StepOptimizerAsync(stepCursor, cursorAfter, cancellationToken).ConfigureAwait(false);
         timings.Optimizer += local + clock.GetElapsedTime(optimizerStart);
         return (sync, ending);
     }
 
     /// <summary>NaN/Inf guard, clipping, optimizer and schedule step, buffer sync.</summary>
-    private async Task StepOptimizerAsync(SamplerCursor cursorAfter, CancellationToken cancellationToken)
+    private async Task StepOptimizerAsync(SamplerCursor stepCursor, SamplerCursor cursorAfter, CancellationToken cancellationToken)
     {
         // Gradients are identical on every rank after the all-reduce (a NaN anywhere spreads everywhere), so every rank
         // takes the same decision.
@@ -137,6 +140,7 @@ public sealed partial class Trainer
         {
             skippedSteps++;
             resumeCursor = cursorAfter; // its samples count as consumed
+            options.Audit?.Outcome(communicator.Generation, communicator.Rank, stepCursor.Epoch, stepCursor.GlobalPosition, step + 1, applied: false);
             optimizer.zero_grad();
             shadow?.Model.zero_grad();
             if (skippedSteps > spec.NanTolerance)
@@ -149,6 +153,7 @@ public sealed partial class Trainer
         schedule.AdvanceTo(scheduleClock.StepsAt(cursorAfter));
         step++;
         resumeCursor = cursorAfter; // no await since optimizer.step(): an interruption from here on keeps this step
+        options.Audit?.Outcome(communicator.Generation, communicator.Rank, stepCursor.Epoch, stepCursor.GlobalPosition, step, applied: true);
         if (shadow is not null)
         {
             shadow.Model.zero_grad();

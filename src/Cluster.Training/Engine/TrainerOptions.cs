@@ -38,4 +38,6 @@ public sealed record TrainerOptions
     /// <see cref="GenerationEndedException"/> after it. Null: no vote.
     /// </summary>
     public Func<bool>? StepVote { get; init; }
+    /// <summary>The sample-consumption audit (spec <c>training.audit</c>): what every micro-batch read, and every step's outcome.</summary>
+    public Audit.SampleAudit? Audit { get; init; }
 }
