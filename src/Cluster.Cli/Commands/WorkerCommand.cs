@@ -64,6 +64,7 @@ internal sealed class WorkerCommand : BaseCommand
                 SkipEvaluation = bench is not null,
                 AlternateGradientSyncSteps = bench?.AlternateGradientSyncSteps ?? 0,
                 TimingWarmupSteps = bench?.WarmupSteps ?? 0,
+                StepVote = bench?.StepVote == true ? () => false : null,
                 Ddp = new DdpOptions
                 {
                     BucketBytes = (int)(spec.Training.Ddp.BucketMb * 1024 * 1024),

@@ -13,7 +13,8 @@ namespace Cluster.Cli.Commands.Bench;
 /// conditions), and prints rank 0's per-step figures (medians over the runs): step time with and without all-reduce
 /// (overhead = their difference over the time without), the all-reduce time itself, the share of the step spent waiting
 /// for data, and the checkpoint stall per save (checkpoints go to a scratch folder every --checkpoint-every steps; their
-/// stall is not part of the step times). Evaluation is skipped and nothing is resumed.
+/// stall is not part of the step times). Evaluation is skipped and nothing is resumed. <c>--step-vote</c> runs the per-step
+/// vote of elastic jobs (on, or in every other run) and reports its time per step next to the step time with and without it.
 /// </summary>
 internal sealed class BenchDdpCommand : BaseCommand
 {
@@ -26,12 +27,16 @@ internal sealed class BenchDdpCommand : BaseCommand
     private readonly Option<int> block = new("--block") { Description = "Steps per block; blocks alternate with and without all-reduce", DefaultValueFactory = _ => 10 };
     private readonly Option<int> checkpointEvery = new("--checkpoint-every") { Description = "Checkpoint interval in steps (0: none)", DefaultValueFactory = _ => 50 };
     private readonly Option<int> timeout = new("--timeout") { Description = "Seconds per run", DefaultValueFactory = _ => 1800 };
+    private readonly Option<string> stepVote = new("--step-vote")
+    {
+        Description = "The per-step vote of elastic jobs: off, on, or alternate (runs alternate off/on: its cost side by side)", DefaultValueFactory = _ => "off",
+    };
     private readonly Option<bool> json = new("--json") { Description = "JSON summary as the last stdout line; human text on stderr" };
 
     public BenchDdpCommand() : base("ddp", "DDP overhead, data wait and checkpoint stall of a training job on local ranks")
     {
         Arguments.Add(job);
-        foreach (var option in new Option[] { workers, threads, steps, warmup, rounds, block, checkpointEvery, timeout, json }) Options.Add(option);
+        foreach (var option in new Option[] { workers, threads, steps, warmup, rounds, block, checkpointEvery, timeout, stepVote, json }) Options.Add(option);
     }
 
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
@@ -51,6 +56,9 @@ internal sealed class BenchDdpCommand : BaseCommand
         var every = parseResult.GetValue(checkpointEvery);
         if (every < 0) throw new UsageException($"--checkpoint-every must be >= 0 (got {every})");
         var limit = TimeSpan.FromSeconds(Positive(parseResult.GetValue(timeout), "--timeout"));
+        var vote = parseResult.GetValue(stepVote) ?? "off";
+        if (vote is not ("off" or "on" or "alternate")) throw new UsageException($"--step-vote must be off, on or alternate (got {vote})");
+        var voted = new List<bool>();
 
         var scratch = Directory.CreateTempSubdirectory("cluster-bench-ddp-");
         var runs = new List<RunTimings>();
@@ -63,6 +71,7 @@ internal sealed class BenchDdpCommand : BaseCommand
                     MaxSteps = untimed + timed, WarmupSteps = untimed, AlternateGradientSyncSteps = k,
                     CheckpointDirectory = every == 0 ? null : Path.Combine(scratch.FullName, $"round-{round}"),
                     CheckpointIntervalSteps = every,
+                    StepVote = vote == "on" || (vote == "alternate" && round % 2 == 1),
                 };
                 await human.WriteLineAsync($"bench ddp: run {round + 1}/{r}, {untimed}+{timed} steps, blocks of {k} with and without gradient all-reduce").ConfigureAwait(false);
                 var summary = await StaticRun.RunAsync(spec, file.FullName, n, perRank, settings, limit, human, cancellationToken).ConfigureAwait(false);
@@ -73,6 +82,7 @@ internal sealed class BenchDdpCommand : BaseCommand
                     return ExitCodes.Failure;
                 }
                 runs.Add(t);
+                voted.Add(settings.StepVote);
             }
         }
         finally
@@ -81,7 +91,7 @@ internal sealed class BenchDdpCommand : BaseCommand
             catch (IOException) { /* best effort */ }
         }
 
-        var result = BenchDdpResult.From(spec.Training.Model.Type, spec.Training.Precision, n, perRank, spec.Training.BatchSize, timed, k, runs);
+        var result = BenchDdpResult.From(spec.Training.Model.Type, spec.Training.Precision, n, perRank, spec.Training.BatchSize, timed, k, runs, voted);
         await human.WriteLineAsync(result.Describe()).ConfigureAwait(false);
         if (asJson) Console.Out.WriteLine(JsonSerializer.Serialize(result));
         return ExitCodes.Success;

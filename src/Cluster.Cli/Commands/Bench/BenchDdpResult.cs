@@ -38,10 +38,24 @@ internal sealed record BenchDdpResult
     [JsonPropertyName("checkpoint_stall_max_ms")] public double CheckpointStallMaxMs { get; init; }
     /// <summary>Mean stall per save over the mean step time (checkpoints excluded).</summary>
     [JsonPropertyName("checkpoint_stall_fraction")] public double CheckpointStallFraction { get; init; }
+    /// <summary>Runs with the per-step vote (of <see cref="Rounds"/>); the figures below are 0 without any.</summary>
+    [JsonPropertyName("step_vote_runs")] public int StepVoteRuns { get; init; }
+    /// <summary>The vote's own time per step (median over the runs with it).</summary>
+    [JsonPropertyName("step_vote_ms")] public double StepVoteMs { get; init; }
+    /// <summary><see cref="StepVoteMs"/> over the median step with all-reduce of the same runs (target ≤ 1 %).</summary>
+    [JsonPropertyName("step_vote_fraction")] public double StepVoteFraction { get; init; }
+    /// <summary>Median step with all-reduce in the runs with / without the vote (side by side when the runs alternate).</summary>
+    [JsonPropertyName("sync_step_median_ms_vote_on")] public double SyncStepMedianMsVoteOn { get; init; }
+    [JsonPropertyName("sync_step_median_ms_vote_off")] public double SyncStepMedianMsVoteOff { get; init; }
 
     public static BenchDdpResult From(string model, string precision, int workers, int threads, int batch, int steps, int block,
-        IReadOnlyList<RunTimings> runs)
+        IReadOnlyList<RunTimings> runs, IReadOnlyList<bool>? voted = null)
     {
+        voted ??= [.. runs.Select(_ => false)];
+        var on = runs.Where((_, i) => voted[i]).ToList();
+        var off = runs.Where((_, i) => !voted[i]).ToList();
+        var onMedian = on.Count == 0 ? 0 : Median(on.Select(t => t.SyncedStepMedianMs));
+        var voteMs = on.Count == 0 ? 0 : Median(on.Select(t => t.StepVoteMs));
         var syncMs = Median(runs.Select(t => t.SyncedStepMs));
         var nosyncMs = Median(runs.Select(t => t.UnsyncedStepMs));
         var syncMedian = Median(runs.Select(t => t.SyncedStepMedianMs));
@@ -61,6 +75,8 @@ internal sealed record BenchDdpResult
             DataWaitFractionMax = runs.Count == 0 ? 0 : runs.Max(t => t.DataWaitFraction),
             CheckpointSaves = saves, CheckpointStallMs = stall, CheckpointStallMaxMs = runs.Count == 0 ? 0 : runs.Max(t => t.CheckpointStallMaxMs),
             CheckpointStallFraction = stepMs > 0 ? stall / stepMs : 0,
+            StepVoteRuns = on.Count, StepVoteMs = voteMs, StepVoteFraction = onMedian > 0 ? voteMs / onMedian : 0,
+            SyncStepMedianMsVoteOn = onMedian, SyncStepMedianMsVoteOff = off.Count == 0 ? 0 : Median(off.Select(t => t.SyncedStepMedianMs)),
         };
     }
 
@@ -77,6 +93,11 @@ internal sealed record BenchDdpResult
         b.AppendLine(Line($"  optimizer (+clip, buffers)      {OptimizerMs,9:F2} ms per step"));
         b.AppendLine(Line($"data wait                         {DataWaitMs,9:F3} ms per step, at most {DataWaitFractionMax:P2} of a step (target <= 5 %)"));
         b.Append(Line($"checkpoint stall                  {CheckpointStallMs,9:F2} ms per save ({CheckpointSaves} saves, max {CheckpointStallMaxMs:F2} ms) = {CheckpointStallFraction:P2} of a step (target <= 5 %)"));
+        if (StepVoteRuns > 0)
+        {
+            b.AppendLine();
+            b.Append(Line($"step vote (elastic)               {StepVoteMs,9:F3} ms per step = {StepVoteFraction:P2} of a step with all-reduce (target <= 1 %); median step with all-reduce {SyncStepMedianMsVoteOn:F2} ms with it ({StepVoteRuns} run(s)), {SyncStepMedianMsVoteOff:F2} ms without ({Rounds - StepVoteRuns} run(s))"));
+        }
         return b.ToString();
     }
 

@@ -19,6 +19,8 @@ internal sealed record RunTimings
     [JsonPropertyName("gradient_sync_ms_per_synced_step")] public double GradientSyncMsPerSyncedStep { get; init; }
     [JsonPropertyName("gradient_sync_fraction")] public double GradientSyncFraction { get; init; }
     [JsonPropertyName("optimizer_ms")] public double OptimizerMs { get; init; }
+    /// <summary>The per-step vote of elastic jobs (0 when it did not run).</summary>
+    [JsonPropertyName("step_vote_ms")] public double StepVoteMs { get; init; }
     [JsonPropertyName("checkpoint_saves")] public int CheckpointSaves { get; init; }
     [JsonPropertyName("checkpoint_stall_ms")] public double CheckpointStallMs { get; init; }
     [JsonPropertyName("checkpoint_stall_max_ms")] public double CheckpointStallMaxMs { get; init; }
@@ -28,7 +30,7 @@ internal sealed record RunTimings
         StepMs = t.StepMs, StepMsExcludingCheckpoints = t.StepMsExcludingCheckpoints, SyncedStepMs = t.SyncedStepMs, UnsyncedStepMs = t.UnsyncedStepMs,
         SyncedStepMedianMs = MedianOrZero(t.SyncedStepSamplesMs), UnsyncedStepMedianMs = MedianOrZero(t.UnsyncedStepSamplesMs),
         DataWaitMs = t.DataWaitMsPerStep, DataWaitFraction = t.DataWaitFraction, ComputeMs = t.ComputeMsPerStep,
-        GradientSyncMs = t.GradientSyncMsPerStep, GradientSyncMsPerSyncedStep = t.GradientSyncMsPerSyncedStep, GradientSyncFraction = t.GradientSyncFraction, OptimizerMs = t.OptimizerMsPerStep,
+        GradientSyncMs = t.GradientSyncMsPerStep, GradientSyncMsPerSyncedStep = t.GradientSyncMsPerSyncedStep, GradientSyncFraction = t.GradientSyncFraction, OptimizerMs = t.OptimizerMsPerStep, StepVoteMs = t.StepVoteMsPerStep,
         CheckpointSaves = t.CheckpointSaves, CheckpointStallMs = t.CheckpointStallMsPerSave,
         CheckpointStallMaxMs = t.MaxCheckpointStall.TotalMilliseconds,
     };

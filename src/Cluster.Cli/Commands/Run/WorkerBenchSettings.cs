@@ -15,4 +15,6 @@ internal sealed record WorkerBenchSettings
     [JsonPropertyName("alternateGradientSyncSteps")] public int AlternateGradientSyncSteps { get; init; }
     [JsonPropertyName("checkpointDirectory")] public string? CheckpointDirectory { get; init; }
     [JsonPropertyName("checkpointIntervalSteps")] public int CheckpointIntervalSteps { get; init; }
+    /// <summary>Run the per-step vote of elastic jobs (it never ends the generation here), to time what it costs.</summary>
+    [JsonPropertyName("stepVote")] public bool StepVote { get; init; }
 }
