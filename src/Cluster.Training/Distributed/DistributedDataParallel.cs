@@ -66,10 +66,18 @@ public sealed class DistributedDataParallel : IDisposable
     }
 
     /// <summary>All-reduces (averages) the gradients of all trainable parameters; a no-op inside <see cref="NoSync"/>.</summary>
-    public async ValueTask SynchronizeGradientsAsync(CancellationToken cancellationToken)
+    public async ValueTask SynchronizeGradientsAsync(CancellationToken cancellationToken) => await SynchronizeGradientsAsync(0f, cancellationToken).ConfigureAwait(false);
+
+    /// <summary>
+    /// As <see cref="SynchronizeGradientsAsync(CancellationToken)"/>, with <paramref name="side"/> carried in the last bucket
+    /// (one float after the gradients) and averaged with them: returns the average of every rank's <paramref name="side"/>,
+    /// or null when nothing was all-reduced (inside <see cref="NoSync"/>, one rank, no trainable parameter).
+    /// </summary>
+    public async ValueTask<float?> SynchronizeGradientsAsync(float side, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(disposed, this);
-        if (noSyncDepth > 0 || communicator.WorldSize == 1 || buckets.Length == 0) return;
+        if (noSyncDepth > 0 || communicator.WorldSize == 1 || buckets.Length == 0) return null;
+        buckets[^1].Side[0] = side;
         buckets[0].Pack();
         var inFlight = communicator.AllReduceAsync(buckets[0].Memory, ReduceOp.Average, cancellationToken);
         for (var k = 1; k < buckets.Length; k++)
@@ -81,6 +89,7 @@ public sealed class DistributedDataParallel : IDisposable
         }
         await inFlight.ConfigureAwait(false);
         buckets[^1].Unpack();
+        return buckets[^1].Side[0];
     }
 
     /// <summary>Makes float32 buffers (BatchNorm running mean/var) identical on every rank.</summary>
@@ -121,7 +130,7 @@ public sealed class DistributedDataParallel : IDisposable
             current.Add(parameters[i]);
             bytes += size;
         }
-        if (current.Count > 0) result.Add(new GradientBucket(current));
+        if (current.Count > 0) result.Add(new GradientBucket(current, sideSlots: 1)); // the last one carries the side value
         return [.. result];
     }
 

@@ -10,11 +10,14 @@ internal sealed class GradientBucket : IDisposable
     private readonly Tensor[] parameters;
     private readonly Tensor[] slices;
 
-    public GradientBucket(IReadOnlyList<Tensor> parameters)
+    /// <param name="parameters">The parameters whose gradients it holds.</param>
+    /// <param name="sideSlots">Extra floats after the gradients that travel in the same all-reduce (<see cref="Side"/>).</param>
+    public GradientBucket(IReadOnlyList<Tensor> parameters, int sideSlots = 0)
     {
         this.parameters = [.. parameters];
         Count = (int)parameters.Sum(p => p.numel());
-        Array = GC.AllocateUninitializedArray<float>(Math.Max(Count, 1), pinned: true);
+        SideSlots = sideSlots;
+        Array = GC.AllocateUninitializedArray<float>(Math.Max(Count + sideSlots, 1), pinned: true);
         Flat = frombuffer(Array, ScalarType.Float32, Count, 0);
         slices = new Tensor[parameters.Count];
         long offset = 0;
@@ -30,7 +33,11 @@ internal sealed class GradientBucket : IDisposable
     public float[] Array { get; }
     public int Count { get; }
     public Tensor Flat { get; }
-    public Memory<float> Memory => Array.AsMemory(0, Count);
+    public int SideSlots { get; }
+    /// <summary>The gradients and the side slots: what one all-reduce carries.</summary>
+    public Memory<float> Memory => Array.AsMemory(0, Count + SideSlots);
+    /// <summary>The side slots: values that ride along with the gradients (reduced the same way).</summary>
+    public Span<float> Side => Array.AsSpan(Count, SideSlots);
 
     /// <summary>Copies every parameter's gradient into the bucket (zeros for a parameter without gradient).</summary>
     public void Pack()

@@ -109,20 +109,28 @@ public sealed partial class Trainer
         var local = clock.GetElapsedTime(start);
         var block = options.AlternateGradientSyncSteps;
         var sync = block <= 0 || step / block % 2 == 0;
+        // The step vote's ballot rides in the gradient all-reduce (one float after the last bucket's gradients, averaged
+        // with them: above 0 when any rank voted to end); a separate all-reduce only when the step made none.
+        var ballot = options.StepVote is { } vote && vote() ? 1f : 0f;
+        float? tally = null;
         if (sync)
         {
             var syncStart = clock.GetTimestamp();
-            await ddp.SynchronizeGradientsAsync(cancellationToken).ConfigureAwait(false);
+            tally = await ddp.SynchronizeGradientsAsync(ballot, cancellationToken).ConfigureAwait(false);
             timings.GradientSync += clock.GetElapsedTime(syncStart);
         }
         var ending = false;
-        if (options.StepVote is { } vote)
+        if (options.StepVote is not null)
         {
-            var voteStart = clock.GetTimestamp();
-            double[] ballot = [vote() ? 1 : 0];
-            if (communicator.WorldSize > 1) await communicator.AllReduceAsync<double>(ballot, ReduceOp.Max, cancellationToken).ConfigureAwait(false);
-            ending = ballot[0] > 0;
-            timings.StepVote += clock.GetElapsedTime(voteStart);
+            if (tally is null && communicator.WorldSize > 1)
+            {
+                var voteStart = clock.GetTimestamp();
+                float[] alone = [ballot];
+                await communicator.AllReduceAsync<float>(alone, ReduceOp.Max, cancellationToken).ConfigureAwait(false);
+                tally = alone[0];
+                timings.StepVote += clock.GetElapsedTime(voteStart);
+            }
+            ending = (tally ?? ballot) > 0;
         }
         var optimizerStart = clock.GetTimestamp();
         await StepOptimizerAsync(stepCursor, cursorAfter, cancellationToken).ConfigureAwait(false);

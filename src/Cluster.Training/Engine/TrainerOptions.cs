@@ -31,11 +31,11 @@ public sealed record TrainerOptions
     /// checkpoint consensus at the step boundary).</summary>
     public Func<TrainerStep, CancellationToken, Task>? StepCompleted { get; init; }
     /// <summary>
-    /// The per-step vote (elastic jobs): asked on every rank after the gradient all-reduce and before the update, then
-    /// all-reduced (max) in one small collective. No rank applies a step before every rank of the generation holds its
-    /// reduced gradients (the vote follows the all-reduce), and when any rank answers true (its generation is to end at a
-    /// step boundary: a rank is being admitted) every rank applies this step and <see cref="Trainer.RunAsync"/> throws
-    /// <see cref="GenerationEndedException"/> after it. Null: no vote.
+    /// The per-step vote (elastic jobs): asked on every rank before the gradient all-reduce; the ballot rides in it (one
+    /// float after the last bucket's gradients), so every rank that completes the all-reduce knows every rank's ballot at
+    /// no extra collective (a step without all-reduce, e.g. a benchmark's no-sync block, votes in a separate one). When any
+    /// rank answers true (its generation is to end at a step boundary: a rank is being admitted), every rank applies this
+    /// step and <see cref="Trainer.RunAsync"/> throws <see cref="GenerationEndedException"/> after it. Null: no vote.
     /// </summary>
     public Func<bool>? StepVote { get; init; }
     /// <summary>The sample-consumption audit (spec <c>training.audit</c>): what every micro-batch read, and every step's outcome.</summary>
