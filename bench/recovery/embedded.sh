@@ -2,7 +2,9 @@
 # Elastic recovery on the embedded default, measured: `cluster run` of the comparison CNN (2 ranks, Adam, a checkpoint
 # every 50 steps, workers.minRanks 1); rank 1 is killed with SIGKILL DELAY seconds after the checkpoint of step 100 is
 # committed. From the run's JSON summary: kill -> the coordinator's decision, kill -> first completed step of generation 2
-# (the issue's figure), the step the survivor went on from. Runs RUNS times; prints one RESULT line per run.
+# (the issue's figure), the step the survivor went on from; then the replacement the agent starts (restart.backoffSeconds,
+# default 2): kill -> its admission, admission -> first step of generation 3, and the state transfer to it (bytes, ms,
+# MB/s, from the survivor's log). Runs RUNS times; prints one RESULT line per run.
 #   bench/recovery/embedded.sh [RUNS=3] [DELAY=1.0]
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -35,7 +37,9 @@ from datetime import datetime
 out, err, t_kill, run = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
 summary = json.loads([l for l in open(out) if l.strip()][-1])
 text = open(err).read()
-rec = (summary.get("recoveries") or [None])[0]
+recoveries = summary.get("recoveries") or []
+rec = next((r for r in recoveries if not r.get("admission")), None)
+adm = next((r for r in recoveries if r.get("admission")), None)
 res = {"run": int(run), "status": summary["status"], "generation": summary.get("generation"), "steps": summary.get("steps"),
        "test_accuracy": summary.get("test_accuracy")}
 if rec:
@@ -53,6 +57,13 @@ if a and rec:
 f = re.search(r"generation 2: first step (\d+) completed at (\S+)", text)
 if f:
     res["kill_to_first_step_rank_clock_s"] = round(datetime.fromisoformat(f.group(2)).timestamp() - t_kill, 3)
+if adm:
+    res["kill_to_admission_s"] = round(datetime.fromisoformat(adm["decided_at"]).timestamp() - t_kill, 3)
+    res["admission_to_first_step_s"] = adm["seconds_to_first_step"]
+    res["world_after_admission"] = adm["world_size"]
+t = re.search(r"generation 3: rank\(s\) \S+ received the state of step \d+ from rank 0: (\d+) bytes in ([\d.]+) ms \((\d+) MB/s\) after (\d+) ms", text)
+if t:
+    res["transfer_bytes"], res["transfer_ms"], res["transfer_mb_s"], res["fingerprint_exchange_ms"] = int(t.group(1)), float(t.group(2)), int(t.group(3)), int(t.group(4))
 print("RESULT " + json.dumps(res), flush=True)
 PY
 done

@@ -132,6 +132,13 @@ public sealed class ClusterRunRecoveryTests(ITestOutputHelper output) : IDisposa
         var epochs = Cluster.Training.Audit.SampleAuditCheck.Check(audit, 384, Enumerable.Range(0, 100));
         Assert.All(epochs, e => Assert.True(e is { Trained: 384, Missing: 0, Duplicated: 0 }, e.ToString()));
         output.WriteLine($"audit: {epochs.Sum(e => e.Discarded)} step(s) read and discarded by the recoveries, {epochs.Sum(e => e.Skipped)} skipped");
+        // The same from the command line; one epoch more than trained is all missing, and says so.
+        var (auditCode, auditOut, _) = await ClusterCli.RunAsync(TimeSpan.FromMinutes(1), "audit", audit, "--samples", "384", "--epochs", "100", "--json");
+        Assert.Equal(0, auditCode);
+        Assert.True(Summary(auditOut).GetProperty("exactly_once").GetBoolean());
+        var (overCode, overOut, _) = await ClusterCli.RunAsync(TimeSpan.FromMinutes(1), "audit", audit, "--samples", "384", "--epochs", "101", "--json");
+        Assert.Equal(3, overCode);
+        Assert.Equal(384, Summary(overOut).GetProperty("missing").GetInt32());
     }
 
     [Fact]

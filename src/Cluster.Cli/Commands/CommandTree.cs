@@ -15,5 +15,6 @@ internal static class CommandTree
         yield return new StatusCommand();
         yield return new CancelCommand();
         yield return new LogsCommand();
+        yield return new AuditCommand();
     }
 }
