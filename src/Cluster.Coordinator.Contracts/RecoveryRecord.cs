@@ -5,6 +5,8 @@ namespace Cluster.Coordinator.Contracts;
 /// (<see cref="Admission"/>), for <see cref="Reason"/> at <see cref="DecidedAt"/>, when the lead rank had completed
 /// <see cref="StepAtDecision"/> steps; the next ranks formed <see cref="ToGeneration"/> with <see cref="WorldSize"/>
 /// ranks. <see cref="Seconds"/> runs from the decision to the new generation's first completed step (null until then).
+/// <see cref="Restart"/>: every rank was lost; the next generation (formed by a rendezvous, <see cref="WorldSize"/> 0 until
+/// it starts) restored the newest committed checkpoint.
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record RecoveryRecord(
@@ -16,4 +18,5 @@ public sealed record RecoveryRecord(
     [property: Id(5)] int WorldSize,
     [property: Id(6)] double? Seconds = null,
     [property: Id(7)] long? FirstStep = null,
-    [property: Id(8)] bool Admission = false);
+    [property: Id(8)] bool Admission = false,
+    [property: Id(9)] bool Restart = false);

@@ -142,6 +142,39 @@ public sealed class ClusterRunRecoveryTests(ITestOutputHelper output) : IDisposa
     }
 
     [Fact]
+    public async Task Killing_every_rank_at_once_restarts_them_from_the_newest_committed_checkpoint_and_the_status_says_so()
+    {
+        var (run, pids, root) = await StartRanksAsync("all-lost", "{ minRanks: 1 }", after: 3, ranks: 2);
+        // The newest committed id before the kill (read from the directory names: a scan may meet a checkpoint being pruned).
+        var committed = Directory.GetDirectories(root, "ckpt-*").Where(d => File.Exists(Path.Combine(d, CheckpointFiles.ManifestFileName)))
+            .Select(d => long.Parse(Path.GetFileName(d)["ckpt-".Length..], System.Globalization.CultureInfo.InvariantCulture)).DefaultIfEmpty(0).Max();
+        foreach (var pid in pids)
+        {
+            using var p = Process.GetProcessById(pid);
+            p.Kill(); // SIGKILL, both within a millisecond
+        }
+        var (code, stdout, stderr) = await run;
+        output.WriteLine(stderr);
+        Assert.True(code == 0, stderr);
+        var summary = Summary(stdout);
+        Assert.Equal("completed", summary.GetProperty("status").GetString());
+        Assert.Equal(40, summary.GetProperty("epochs").GetInt32());
+        var recoveries = summary.GetProperty("recoveries").EnumerateArray().ToList();
+        var restart = Assert.Single(recoveries, r => r.GetProperty("restart").GetBoolean());
+        var reason = restart.GetProperty("reason").GetString()!;
+        Assert.Contains("no rank left: the job restarts from its newest committed checkpoint: checkpoint ", reason);
+        var id = long.Parse(System.Text.RegularExpressions.Regex.Match(reason, @"checkpoint (\d+) \(step").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(id >= committed && committed >= 3, $"restarted from checkpoint {id}; {committed} was committed before the kill");
+        Assert.Equal(2, restart.GetProperty("world_size").GetInt32());
+        Assert.True(restart.GetProperty("seconds_to_first_step").GetDouble() is > 0 and < 60);
+        Assert.Contains($"resumed from checkpoint {id} ", stderr); // the new processes restored it from disk
+        var final = CheckpointLineage.Scan(root, 2).Latest!;
+        Assert.True(final.Final);
+        Assert.Equal((summary.GetProperty("generation").GetInt64(), 2), (final.Generation, final.WorldSize));
+        foreach (var pid in pids) Assert.False(Process.GetProcesses().Any(p => p.Id == pid), $"rank process {pid} is still alive");
+    }
+
+    [Fact]
     public async Task A_hung_rank_is_dropped_when_its_lease_lapses_and_the_survivor_completes()
     {
         var (run, victim, _, _) = await StartAsync("hung-2to1", "{ minRanks: 1 }", after: 2);

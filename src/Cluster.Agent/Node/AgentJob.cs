@@ -24,6 +24,8 @@ internal sealed class AgentJob(string jobId, NodeVoice voice, LocalChannelServer
     public Dictionary<string, int> Linked { get; } = [];
     /// <summary>Set when the job reached a terminal state and the ranks were told to go.</summary>
     public bool Ended { get; set; }
+    /// <summary>Every rank exited and the job is over (terminal): nothing more to check for it on this node.</summary>
+    public bool Settled { get; set; }
     /// <summary>Every rank process has exited and none is about to be restarted.</summary>
     public bool AllExited => Volatile.Read(ref _restarting) == 0 && Ranks.All(r => r.Exited.IsCompleted);
     public int Restarts => Volatile.Read(ref _restarts);

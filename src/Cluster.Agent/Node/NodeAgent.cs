@@ -92,6 +92,18 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
             if (agentJob.Ranks.Count > 0 && agentJob.AllExited)
             {
                 await agentJob.Channel.DisposeAsync().ConfigureAwait(false); // the job is over on this node: its socket goes
+                // Every rank gone, and the job waits for workers again (it lost every rank and restarts from its newest
+                // committed checkpoint): forget it here, so the next tick starts it over on this node.
+                if (!agentJob.Settled && agentJob.Voice.Ended.IsCompleted)
+                {
+                    var state = (await grains.GetGrain<IJobGrain>(agentJob.JobId).GetStatus().WaitAsync(cancellationToken).ConfigureAwait(false)).State;
+                    if (state is JobState.Pending or JobState.Rendezvous)
+                    {
+                        LogStartingOver(agentJob.JobId);
+                        _jobs.TryRemove(agentJob.JobId, out _);
+                    }
+                    else if (state.IsTerminal()) agentJob.Settled = true;
+                }
                 continue;
             }
             if (agentJob.Voice.Generation is { } generation)
@@ -258,6 +270,9 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
 
     [LoggerMessage(Level = LogLevel.Information, Message = "job {JobId}: {MemberId} exited with code {Code}")]
     private partial void LogExited(string jobId, string memberId, int code);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "job {JobId} waits for workers again (it lost every rank): starting it over on this node")]
+    private partial void LogStartingOver(string jobId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "job {JobId}: restarting {MemberId} (restart {Restart} of {Budget} on this node)")]
     private partial void LogRestarting(string jobId, string memberId, int restart, int budget);

@@ -4,7 +4,8 @@ namespace Cluster.Coordinator.Decisions;
 
 /// <summary>
 /// The job state machine: Pending → Rendezvous → Running ⇄ Checkpointing → Completed | Failed | Cancelled; a lost rank
-/// takes Running or Checkpointing to Recovering, and the new generation's first completed step back to Running.
+/// takes Running or Checkpointing to Recovering, and the new generation's first completed step back to Running; the loss
+/// of every rank takes them back to Rendezvous (a restart from the newest committed checkpoint).
 /// Failure and Cancel are accepted from any non-terminal state; everything else not listed is rejected.
 /// </summary>
 public static class JobLifecycle
@@ -26,6 +27,7 @@ public static class JobLifecycle
             (JobState.Running or JobState.Checkpointing or JobState.Recovering, LifecycleEvent.RecoveryStarted) => JobState.Recovering,
             (JobState.Recovering, LifecycleEvent.GenerationStarted) => JobState.Recovering,
             (JobState.Recovering, LifecycleEvent.RecoveryCompleted) => JobState.Running,
+            (JobState.Running or JobState.Checkpointing or JobState.Recovering, LifecycleEvent.RestartStarted) => JobState.Rendezvous,
             (JobState.Recovering, LifecycleEvent.AllRanksFinished) => JobState.Completed,
             (JobState.Pending, LifecycleEvent.LineageComplete) => JobState.Completed,
             _ => null,

@@ -23,4 +23,6 @@ public enum LifecycleEvent
     RecoveryStarted,
     /// <summary>The new generation completed its first step.</summary>
     RecoveryCompleted,
+    /// <summary>Every rank was lost: the rendezvous reopens and the job restarts from its newest committed checkpoint.</summary>
+    RestartStarted,
 }

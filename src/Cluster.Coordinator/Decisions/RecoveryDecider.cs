@@ -3,8 +3,9 @@ namespace Cluster.Coordinator.Decisions;
 /// <summary>
 /// What a lost rank costs the job (after torchelastic's restart budget and Horovod elastic's minimum size): with at least
 /// <see cref="RecoveryOptions.MinRanks"/> survivors and restarts left in the budget, <see cref="Regroup"/> (the survivors
-/// go on in the next generation, each keeping its process and state); otherwise <see cref="FailJob"/> with the list of
-/// failures. Pure: the grain carries out the action.
+/// go on in the next generation, each keeping its process and state); with no survivor at all and restarts left,
+/// <see cref="RestartFromCheckpoint"/> (no state is left in memory: the job starts again from its newest committed
+/// checkpoint); otherwise <see cref="FailJob"/> with the list of failures. Pure: the grain carries out the action.
 /// </summary>
 public sealed class RecoveryDecider(RecoveryOptions options)
 {
@@ -19,6 +20,8 @@ public sealed class RecoveryDecider(RecoveryOptions options)
         ArgumentNullException.ThrowIfNull(lost);
         var failures = state.Failures.Count < MaxFailuresKept ? state.Failures.Add(lost.Reason) : state.Failures;
         var next = state with { Failures = failures };
+        if (survivors == 0 && state.Restarts < _options.MaxRestarts)
+            return new(next with { Restarts = state.Restarts + 1 }, [new RestartFromCheckpoint($"{lost.Reason}; no rank left: the job restarts from its newest committed checkpoint")]);
         if (survivors < _options.MinRanks)
             return new(next, [new FailJob($"{lost.Reason}; {survivors} rank(s) left, fewer than workers.minRanks {_options.MinRanks}{List(failures)}", lost.Ranks[0])]);
         if (state.Restarts >= _options.MaxRestarts)

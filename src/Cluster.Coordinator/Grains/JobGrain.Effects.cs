@@ -198,12 +198,17 @@ public sealed partial class JobGrain
     {
         if (S.State.IsTerminal()) return;
         var survivors = _leases.Leases.Count; // lost ranks have no lease any more, finished ones never did
-        var before = new RecoveryState(S.Recoveries.Count, [.. S.Failures]);
+        var before = new RecoveryState(S.Recoveries.Count(r => !r.Admission), [.. S.Failures]); // an admission spends nothing: the loss did
         var decision = _recovery!.Decide(before, lost, survivors);
         S.Failures = [.. decision.State.Failures];
         _dirty = true;
         foreach (var action in decision.Actions)
         {
+            if (action is RestartFromCheckpoint restart)
+            {
+                await RestartFromCheckpointAsync(restart);
+                continue;
+            }
             if (action is not Regroup regroup)
             {
                 await ApplyAsync([action]);
@@ -228,12 +233,45 @@ public sealed partial class JobGrain
         }
     }
 
+    /// <summary>
+    /// No rank is left: the open checkpoint is aborted, the rendezvous reopens (the agents start their ranks again and join;
+    /// the next generation's assignment restores the newest committed checkpoint), the state goes back to Rendezvous.
+    /// </summary>
+    private async Task RestartFromCheckpointAsync(RestartFromCheckpoint restart)
+    {
+        await AbortOpenCheckpointAsync($"every rank lost: {restart.Reason}");
+        var from = _rv.Generation;
+        var step = _progress.Count == 0 ? 0 : _progress.Values.Max(p => p.Step);
+        if (!Transition(LifecycleEvent.RestartStarted)) return;
+        var reopened = _rendezvous!.Decide(_rv, new RendezvousEvent.Reopen(), clock.UtcNow);
+        if (reopened.Rejection is { } why)
+        {
+            await FailAsync($"{restart.Reason}; the rendezvous could not reopen: {why}");
+            return;
+        }
+        SetRendezvous(reopened.State);
+        _progress.Clear();
+        var from_ = S.Checkpoints.Latest is { } latest ? $"checkpoint {latest.CheckpointId} (step {latest.Step})" : "the start (no checkpoint committed)";
+        S.Recoveries.Add(new RecoveryRecord(from, from + 1, $"{restart.Reason}: {from_}", clock.UtcNow, step, 0, Restart: true));
+        _dirty = true;
+        LogRestart(JobId, from, from_, restart.Reason);
+        Signal();
+    }
+
     /// <summary>The first completed step of a generation formed by recovery ends the recovery (and times it).</summary>
     private void CompleteRecoveryIfDue(long generation, long step)
     {
-        if (S.State != JobState.Recovering || generation != _rv.Generation || S.Recoveries.Count == 0) return;
+        if (generation != _rv.Generation || S.Recoveries.Count == 0) return;
         var last = S.Recoveries[^1];
-        if (last.ToGeneration != generation || step <= 0) return;
+        if (last.ToGeneration != generation || step <= 0 || last.Seconds is not null) return;
+        if (last.Restart) // a restart went through a rendezvous: the job is Running again already
+        {
+            if (S.State is not (JobState.Running or JobState.Checkpointing)) return;
+            S.Recoveries[^1] = last with { Seconds = (clock.UtcNow - last.DecidedAt).TotalSeconds, FirstStep = step, WorldSize = _rv.Ranks.Count };
+            _dirty = true;
+            return;
+        }
+        if (S.State != JobState.Recovering) return;
         if (!Transition(LifecycleEvent.RecoveryCompleted)) return;
         S.Recoveries[^1] = last with { Seconds = (clock.UtcNow - last.DecidedAt).TotalSeconds, FirstStep = step };
         _dirty = true;
@@ -320,6 +358,9 @@ public sealed partial class JobGrain
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId}: generation {Generation} lost ranks ({Reason}); the survivors form generation {Next} with {WorldSize} ranks")]
     private partial void LogRecovery(string jobId, long generation, long next, int worldSize, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId} generation {Generation}: every rank lost; the rendezvous reopens and the job restarts from {From} ({Reason})")]
+    private partial void LogRestart(string jobId, long generation, string from, string reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "job {JobId} failed: {Reason}")]
     private partial void LogFailed(string jobId, string reason);

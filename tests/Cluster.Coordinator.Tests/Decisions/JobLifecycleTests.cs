@@ -36,6 +36,8 @@ public sealed class JobLifecycleTests
     [InlineData(JobState.Checkpointing, LifecycleEvent.AllRanksFinished)]
     [InlineData(JobState.Rendezvous, LifecycleEvent.RecoveryStarted)]
     [InlineData(JobState.Running, LifecycleEvent.RecoveryCompleted)]
+    [InlineData(JobState.Rendezvous, LifecycleEvent.RestartStarted)]
+    [InlineData(JobState.Pending, LifecycleEvent.RestartStarted)]
     [InlineData(JobState.Completed, LifecycleEvent.Failure)]
     [InlineData(JobState.Failed, LifecycleEvent.Cancel)]
     [InlineData(JobState.Cancelled, LifecycleEvent.MemberJoined)]
@@ -45,6 +47,17 @@ public sealed class JobLifecycleTests
         Assert.Equal(from, d.State);
         Assert.NotNull(d.Rejection);
         Assert.Contains(evt.ToString(), d.Rejection);
+    }
+
+    [Theory]
+    [InlineData(JobState.Running)]
+    [InlineData(JobState.Checkpointing)]
+    [InlineData(JobState.Recovering)]
+    public void LosingEveryRankGoesBackToRendezvousAndTheNextGenerationRuns(JobState from)
+    {
+        var back = JobLifecycle.Decide(from, LifecycleEvent.RestartStarted);
+        Assert.Equal(JobState.Rendezvous, back.State);
+        Assert.Equal(JobState.Running, JobLifecycle.Decide(back.State, LifecycleEvent.GenerationStarted).State);
     }
 
     [Theory]

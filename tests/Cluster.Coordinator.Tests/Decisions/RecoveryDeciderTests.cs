@@ -24,6 +24,18 @@ public sealed class RecoveryDeciderTests
     }
 
     [Fact]
+    public void LosingEveryRankRestartsFromTheCheckpointWhileTheBudgetLasts()
+    {
+        var d = new RecoveryDecider(new RecoveryOptions(MinRanks: 2, MaxRestarts: 1));
+        var first = d.Decide(RecoveryState.Empty, Lost(0), survivors: 0);
+        var restart = Assert.IsType<RestartFromCheckpoint>(Assert.Single(first.Actions));
+        Assert.Equal("rank 0 exited with code 137; no rank left: the job restarts from its newest committed checkpoint", restart.Reason);
+        Assert.Equal(1, first.State.Restarts);
+        var fail = Assert.IsType<FailJob>(Assert.Single(d.Decide(first.State, Lost(1), survivors: 0).Actions));
+        Assert.Contains("fewer than workers.minRanks 2", fail.Reason);
+    }
+
+    [Fact]
     public void TooFewSurvivorsFailTheJobNamingTheMinimum()
     {
         var d = new RecoveryDecider(new RecoveryOptions(MinRanks: 2, MaxRestarts: 5));
