@@ -80,6 +80,9 @@ public sealed class AgentNodeTests : IAsyncLifetime
         var cancelled = await job.Cancel("test");
         Assert.Equal(JobState.Cancelled, cancelled.State);
         Assert.True(await ClusterTestPoll.ProcessesGoneAsync(pids, TimeSpan.FromSeconds(10)), "ranks of a cancelled job are still alive");
+        // The agent counts a rank as exited once its output is drained, a moment after the process is gone; none is restarted.
+        await ClusterTestPoll.UntilAsync(() => Task.FromResult(agent.LiveRanks == 0 ? "none" : null), TimeSpan.FromSeconds(10), () => $"{agent.LiveRanks} rank(s) the agent still counts as alive");
+        await Task.Delay(TimeSpan.FromSeconds(3)); // past the restart backoff (2 s): a cancelled job's ranks stay down
         Assert.Equal(0, agent.LiveRanks);
     }
 
