@@ -142,6 +142,30 @@ public sealed class ClusterRunRecoveryTests(ITestOutputHelper output) : IDisposa
     }
 
     [Fact]
+    public async Task Of_three_ranks_the_killed_middle_one_is_replaced_and_every_sample_is_trained_once()
+    {
+        var audit = Path.Combine(dir, "audit-3");
+        var (run, pids, root) = await StartRanksAsync("replace-3", "{ minRanks: 1 }", after: 2, ranks: 3, extra: "restart: { backoffSeconds: 0.5 }", epochs: 60, audit: audit);
+        using (var p = Process.GetProcessById(pids[1])) p.Kill();
+        var (code, stdout, stderr) = await run;
+        output.WriteLine(stderr);
+        Assert.True(code == 0, stderr);
+        var summary = Summary(stdout);
+        Assert.Equal("completed", summary.GetProperty("status").GetString());
+        var recoveries = summary.GetProperty("recoveries").EnumerateArray().ToList();
+        Assert.Equal(2, recoveries.Count);
+        Assert.Equal((2, false), (recoveries[0].GetProperty("world_size").GetInt32(), recoveries[0].GetProperty("admission").GetBoolean()));
+        Assert.Equal((3, true), (recoveries[1].GetProperty("world_size").GetInt32(), recoveries[1].GetProperty("admission").GetBoolean()));
+        // Two survivors went on in generation 2 (both verified equal), and the replacement took their state in generation 3.
+        Assert.Contains("generation 2: 2 rank(s) go on from step", stderr);
+        Assert.Matches(@"generation 3: rank\(s\) 1@\d+ received the state of step \d+ from rank 0", stderr);
+        var final = CheckpointLineage.Scan(root, 2).Latest!;
+        Assert.Equal((3L, 3), (final.Generation, final.WorldSize));
+        var epochs = Cluster.Training.Audit.SampleAuditCheck.Check(audit, 384, Enumerable.Range(0, 60));
+        Assert.All(epochs, e => Assert.True(e is { Trained: 384, Missing: 0, Duplicated: 0 }, e.ToString()));
+    }
+
+    [Fact]
     public async Task Killing_every_rank_at_once_restarts_them_from_the_newest_committed_checkpoint_and_the_status_says_so()
     {
         var (run, pids, root) = await StartRanksAsync("all-lost", "{ minRanks: 1 }", after: 3, ranks: 2);

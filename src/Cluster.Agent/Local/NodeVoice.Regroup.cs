@@ -55,9 +55,19 @@ public sealed partial class NodeVoice
         }
         lock (_gate)
         {
+            // What the old generation's ranks queued while the next one was fetched (a regroup at a step boundary: they
+            // trained to the end of their step) is answered with the regroup, never sent as the new generation's.
+            waiting = Waiting(told);
+            foreach (var r in told)
+            {
+                r.Requests.Clear();
+                r.Votes.Clear();
+                r.Latest = r.Sent = null;
+            }
             Generation = next;
             _regroup = new TaskCompletionSource<ControlReply>(TaskCreationOptions.RunContinuationsAsynchronously);
         }
+        foreach (var w in waiting) w.TrySetResult(regroup);
         LogAssigned(jobId, next.Assignment.Generation, _options.NodeId, next.Assignment.WorldSize);
         var now = _time.GetTimestamp();
         foreach (var slot in next.Assignment.Slots)

@@ -76,12 +76,13 @@ public sealed partial class NodeVoice(IJobGrain job, string jobId, string secret
     /// another generation than the node's, it is answered here: continue, with no checkpoint.
     /// </summary>
     public Task<ControlReply> RequestAsync(int localRank, ProgressReport report, CancellationToken cancellationToken, long? generation = null) =>
-        IsCurrent(generation) ? EnqueueAsync(localRank, r => r.Requests, report, cancellationToken) : Task.FromResult(Stale(generation!.Value));
+        EnqueueAsync(localRank, r => r.Requests, report, generation, cancellationToken);
 
     /// <summary>A checkpoint vote; sent at once (answered here when it is for another generation than the node's).</summary>
     public Task<ControlReply> VoteAsync(int localRank, CheckpointVote vote, CancellationToken cancellationToken, long? generation = null) =>
-        IsCurrent(generation) ? EnqueueAsync(localRank, r => r.Votes, vote, cancellationToken) : Task.FromResult(Stale(generation!.Value));
+        EnqueueAsync(localRank, r => r.Votes, vote, generation, cancellationToken);
 
+    /// <summary>Whether a rank's message for <paramref name="generation"/> (null: unnamed) is for the node's generation (call under the gate).</summary>
     private bool IsCurrent(long? generation) => generation is not { } g || (Generation?.Assignment.Generation ?? 0) == g;
 
     private ControlReply Stale(long generation) =>
@@ -176,15 +177,19 @@ public sealed partial class NodeVoice(IJobGrain job, string jobId, string secret
         return reply;
     }
 
-    private Task<ControlReply> EnqueueAsync<T>(int localRank, Func<RankState, Queue<Pending<T>>> queue, T item, CancellationToken cancellationToken)
+    private Task<ControlReply> EnqueueAsync<T>(int localRank, Func<RankState, Queue<Pending<T>>> queue, T item, long? generation, CancellationToken cancellationToken)
     {
         if (_ended.Task.IsCompleted) return _ended.Task;
         var pending = new Pending<T>(item, new TaskCompletionSource<ControlReply>(TaskCreationOptions.RunContinuationsAsynchronously));
+        var current = true;
         With(localRank, r =>
         {
-            queue(r).Enqueue(pending);
+            // Checked under the gate, where a regroup switches the generation and empties the queues of the old one.
             r.LastHeard = _time.GetTimestamp();
+            if (!(current = IsCurrent(generation))) return;
+            queue(r).Enqueue(pending);
         });
+        if (!current) return Task.FromResult(Stale(generation!.Value));
         _urgent.Release();
         return pending.Reply.Task.WaitAsync(cancellationToken);
     }

@@ -1,0 +1,96 @@
+using Cluster.Coordinator.Contracts;
+using Cluster.Coordinator.Decisions;
+
+namespace Cluster.Coordinator.Grains;
+
+/// <summary>
+/// Lost ranks (<see cref="JobGrain"/>): the recovery decider regroups the survivors into the next generation, restarts the
+/// job from its newest committed checkpoint when none is left, or fails it; the first step of the new generation ends
+/// the recovery and times it.
+/// </summary>
+public sealed partial class JobGrain
+{
+    /// <summary>Ranks are gone: the recovery decider fails the job or regroups the survivors into the next generation at once.</summary>
+    private async Task OnRanksLostAsync(RanksLost lost)
+    {
+        if (S.State.IsTerminal()) return;
+        var survivors = _leases.Leases.Count; // lost ranks have no lease any more, finished ones never did
+        var before = new RecoveryState(S.Recoveries.Count(r => !r.Admission), [.. S.Failures]); // an admission spends nothing: the loss did
+        var decision = _recovery!.Decide(before, lost, survivors);
+        S.Failures = [.. decision.State.Failures];
+        _dirty = true;
+        foreach (var action in decision.Actions)
+        {
+            if (action is RestartFromCheckpoint restart)
+            {
+                await RestartFromCheckpointAsync(restart);
+                continue;
+            }
+            if (action is not Regroup regroup)
+            {
+                await ApplyAsync([action]);
+                continue;
+            }
+            await AbortOpenCheckpointAsync($"ranks lost: {regroup.Reason}");
+            var from = _rv.Generation;
+            var step = _progress.Count == 0 ? 0 : _progress.Values.Max(p => p.Step);
+            // Ranks that already finished (exit 0) have no place in the next generation either.
+            var gone = regroup.Lost.Concat(_leases.Finished).Distinct().ToList();
+            var formed = _rendezvous!.Decide(_rv, new RendezvousEvent.Regroup(gone), clock.UtcNow);
+            if (formed.Rejection is { } why)
+            {
+                await FailAsync($"{regroup.Reason}; the survivors could not regroup: {why}");
+                return;
+            }
+            if (!Transition(LifecycleEvent.RecoveryStarted)) return;
+            SetRendezvous(formed.State);
+            S.Recoveries.Add(new RecoveryRecord(from, formed.State.Generation, regroup.Reason, clock.UtcNow, step, formed.State.Ranks.Count));
+            LogRecovery(JobId, from, formed.State.Generation, formed.State.Ranks.Count, regroup.Reason);
+            await ApplyAsync(formed.Actions);
+        }
+    }
+
+    /// <summary>
+    /// No rank is left: the open checkpoint is aborted, the rendezvous reopens (the agents start their ranks again and join;
+    /// the next generation's assignment restores the newest committed checkpoint), the state goes back to Rendezvous.
+    /// </summary>
+    private async Task RestartFromCheckpointAsync(RestartFromCheckpoint restart)
+    {
+        await AbortOpenCheckpointAsync($"every rank lost: {restart.Reason}");
+        var from = _rv.Generation;
+        var step = _progress.Count == 0 ? 0 : _progress.Values.Max(p => p.Step);
+        if (!Transition(LifecycleEvent.RestartStarted)) return;
+        var reopened = _rendezvous!.Decide(_rv, new RendezvousEvent.Reopen(), clock.UtcNow);
+        if (reopened.Rejection is { } why)
+        {
+            await FailAsync($"{restart.Reason}; the rendezvous could not reopen: {why}");
+            return;
+        }
+        SetRendezvous(reopened.State);
+        _progress.Clear();
+        var from_ = S.Checkpoints.Latest is { } latest ? $"checkpoint {latest.CheckpointId} (step {latest.Step})" : "the start (no checkpoint committed)";
+        S.Recoveries.Add(new RecoveryRecord(from, from + 1, $"{restart.Reason}: {from_}", clock.UtcNow, step, 0, Restart: true));
+        _dirty = true;
+        LogRestart(JobId, from, from_, restart.Reason);
+        Signal();
+    }
+
+    /// <summary>The first completed step of a generation formed by recovery ends the recovery (and times it).</summary>
+    private void CompleteRecoveryIfDue(long generation, long step)
+    {
+        if (generation != _rv.Generation || S.Recoveries.Count == 0) return;
+        var last = S.Recoveries[^1];
+        if (last.ToGeneration != generation || step <= 0 || last.Seconds is not null) return;
+        if (last.Restart) // a restart went through a rendezvous: the job is Running again already
+        {
+            if (S.State is not (JobState.Running or JobState.Checkpointing)) return;
+            S.Recoveries[^1] = last with { Seconds = (clock.UtcNow - last.DecidedAt).TotalSeconds, FirstStep = step, WorldSize = _rv.Ranks.Count };
+            _dirty = true;
+            return;
+        }
+        if (S.State != JobState.Recovering) return;
+        if (!Transition(LifecycleEvent.RecoveryCompleted)) return;
+        S.Recoveries[^1] = last with { Seconds = (clock.UtcNow - last.DecidedAt).TotalSeconds, FirstStep = step };
+        _dirty = true;
+    }
+}
