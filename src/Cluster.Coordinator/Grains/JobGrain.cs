@@ -105,6 +105,10 @@ public sealed partial class JobGrain(
         var decision = _liveness!.Decide(_leases, new LivenessEvent.Exited(slot!.Rank, report.ExitCode, report.Detail), clock.UtcNow);
         _leases = decision.State;
         await ApplyAsync(decision.Actions);
+        // A rank that finished after the final checkpoint was committed (every rank voted for it) ends the job, even when a
+        // replacement was admitted in the meantime: there is nothing left for it to train.
+        if (report.ExitCode == 0 && S.Checkpoints.Latest is { Final: true } && !S.State.IsTerminal() && !decision.Actions.OfType<CompleteJob>().Any())
+            await ApplyAsync([new CompleteJob()]);
         await SaveIfChangedAsync();
         if (S.State.IsTerminal() && S.State != JobState.Completed) return new ControlReply(ControlDirective.Abort, S.FailureReason, null);
         return RegroupFor(MemberIds.NodeOf(report.MemberId), report.Generation) ?? ControlReply.Continue;
