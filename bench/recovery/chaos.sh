@@ -5,7 +5,7 @@
 # Then the same spec without kills. Reports: kills survived, per kill the time from the kill to the first completed
 # step of the survivors' generation (the coordinator's recovery record), steps lost (steps read and never applied into
 # the final state, from the audit), samples lost or duplicated (`cluster audit`), hangs (a run past its timeout), and the
-# final test accuracy of both runs. Prints one RESULT line.
+# final test accuracy of both runs. Prints one RESULT line; everything the runs wrote stays in the printed directory.
 #   bench/recovery/chaos.sh [DURATION=600] [SEED=1] [EPOCHS=10]
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -13,7 +13,7 @@ duration=${1:-600}
 seed=${2:-1}
 epochs=${3:-10}
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+echo "chaos: logs, summaries and the audit stay in $work" >&2 # kept: a run that is not exactly once needs them
 spec() { # $1: checkpoint dir, $2: audit dir or empty
   sed -e 's/^workers: .*/workers: { min: 1, max: 1, nprocPerNode: 2, minRanks: 1 }/' -e "s/^  epochs: .*/  epochs: $epochs/" \
       -e '/^  earlyStopping:/d' -e '/^checkpoint:/d' -e '/^restart:/d' "$root/examples/fashion-mnist.yaml"
