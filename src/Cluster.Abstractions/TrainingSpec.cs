@@ -1,6 +1,10 @@
 namespace Cluster.Abstractions;
 
-/// <summary>What to train and how. <see cref="BatchSize"/> is per rank; the global batch is BatchSize × world size × GradAccumulation.</summary>
+/// <summary>
+/// What to train and how. <see cref="BatchSize"/> is the most samples one rank holds in one micro-batch; the global batch
+/// (samples per optimizer step over all ranks) is <see cref="GlobalBatch"/>, or BatchSize × GradAccumulation × the world
+/// size the job started with, and <see cref="Scaling"/> says what happens to it when the world size changes.
+/// </summary>
 public sealed class TrainingSpec
 {
     public static readonly IReadOnlyList<string> Precisions = ["fp32", "bf16"];
@@ -9,6 +13,9 @@ public sealed class TrainingSpec
     public DatasetSpec Dataset { get; set; } = new();
     public int Epochs { get; set; } = 1;
     public int BatchSize { get; set; } = 64;
+    /// <summary>Samples per optimizer step over all ranks (0: BatchSize × GradAccumulation × the starting world size); only with scaling.batch global.</summary>
+    public int GlobalBatch { get; set; }
+    public ScalingSpec Scaling { get; set; } = new();
     public OptimizerSpec Optimizer { get; set; } = new();
     public ScheduleSpec Schedule { get; set; } = new();
     public int GradAccumulation { get; set; } = 1;
@@ -39,6 +46,9 @@ public sealed class TrainingSpec
         Dataset.Validate($"{path}.dataset", errors);
         if (Epochs < 1) errors.Add(new($"{path}.epochs", $"must be >= 1 (got {Epochs})"));
         if (BatchSize < 1) errors.Add(new($"{path}.batchSize", $"must be >= 1 (got {BatchSize})"));
+        if (GlobalBatch < 0 || GlobalBatch > 1 << 30) errors.Add(new($"{path}.globalBatch", $"must be in [0, 2^30] (got {GlobalBatch})"));
+        Scaling.Validate($"{path}.scaling", errors);
+        if (GlobalBatch > 0 && Scaling.IsPerRank()) errors.Add(new($"{path}.globalBatch", "is for scaling.batch global; with per-rank the global batch is batchSize × gradAccumulation × the world size"));
         Optimizer.Validate($"{path}.optimizer", errors);
         Schedule.Validate($"{path}.schedule", errors);
         if (GradAccumulation < 1) errors.Add(new($"{path}.gradAccumulation", $"must be >= 1 (got {GradAccumulation})"));

@@ -168,7 +168,8 @@ public sealed class ClusterRunRecoveryTests(ITestOutputHelper output) : IDisposa
     [Fact]
     public async Task Killing_every_rank_at_once_restarts_them_from_the_newest_committed_checkpoint_and_the_status_says_so()
     {
-        var (run, pids, root) = await StartRanksAsync("all-lost", "{ minRanks: 1 }", after: 3, ranks: 2);
+        var audit = Path.Combine(dir, "audit-all");
+        var (run, pids, root) = await StartRanksAsync("all-lost", "{ minRanks: 1 }", after: 3, ranks: 2, audit: audit);
         // The newest committed id before the kill (read from the directory names: a scan may meet a checkpoint being pruned).
         var committed = Directory.GetDirectories(root, "ckpt-*").Where(d => File.Exists(Path.Combine(d, CheckpointFiles.ManifestFileName)))
             .Select(d => long.Parse(Path.GetFileName(d)["ckpt-".Length..], System.Globalization.CultureInfo.InvariantCulture)).DefaultIfEmpty(0).Max();
@@ -196,6 +197,10 @@ public sealed class ClusterRunRecoveryTests(ITestOutputHelper output) : IDisposa
         Assert.True(final.Final);
         Assert.Equal((summary.GetProperty("generation").GetInt64(), 2), (final.Generation, final.WorldSize));
         foreach (var pid in pids) Assert.False(Process.GetProcesses().Any(p => p.Id == pid), $"rank process {pid} is still alive");
+        // The steps after the checkpoint were trained twice, once into the lost state: the audit must count them once.
+        var epochs = Cluster.Training.Audit.SampleAuditCheck.Check(audit, 384, Enumerable.Range(0, 40));
+        Assert.All(epochs, e => Assert.True(e is { Trained: 384, Missing: 0, Duplicated: 0 }, e.ToString()));
+        output.WriteLine($"audit: {epochs.Sum(e => e.Discarded)} step(s) read and discarded by the restart");
     }
 
     [Fact]

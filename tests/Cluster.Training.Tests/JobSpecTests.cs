@@ -75,6 +75,29 @@ public sealed class JobSpecTests
     }
 
     [Fact]
+    public void The_global_batch_and_its_scaling_parse_and_are_checked()
+    {
+        var spec = JobSpecLoader.Parse("""
+            name: g
+            training:
+              batchSize: 32
+              globalBatch: 128
+              scaling: { batch: global }
+            """);
+        Assert.Equal((128, false), (spec.Training.GlobalBatch, spec.Training.Scaling.IsPerRank()));
+        Assert.Equal("global", JobSpecLoader.Parse("name: d").Training.Scaling.Batch); // the default
+        var ex = Assert.Throws<JobSpecException>(() => JobSpecLoader.Parse("""
+            name: g
+            training:
+              globalBatch: 128
+              scaling: { batch: per-rank }
+            """));
+        Assert.Contains("per-rank", Assert.Single(ex.Errors, e => e.Path == "training.globalBatch").Message);
+        ex = Assert.Throws<JobSpecException>(() => JobSpecLoader.Parse("name: g\ntraining:\n  scaling: { batch: linear }\n"));
+        Assert.Contains("per-rank", Assert.Single(ex.Errors, e => e.Path == "training.scaling.batch").Message);
+    }
+
+    [Fact]
     public void Validation_reports_all_errors_with_paths_and_lines()
     {
         var yaml = """

@@ -31,6 +31,31 @@ public sealed class SampleAuditTests : IDisposable
     }
 
     [Fact]
+    public void After_a_restart_from_a_checkpoint_the_redone_steps_count_and_the_steps_before_the_checkpoint_stay()
+    {
+        // Generation 1 (A, B) applies steps 1..3 at positions 0, 2, 4; its checkpoint holds step 1; both are lost. Generation
+        // 2 (new processes C, D) restores step 1 and redoes steps 2 and 3 (positions 2 and 4), then step 4 (position 6).
+        using (var a = new SampleAudit(dir, "a"))
+        using (var b = new SampleAudit(dir, "b"))
+        using (var c = new SampleAudit(dir, "c"))
+        using (var d = new SampleAudit(dir, "d"))
+        {
+            for (var s = 0; s < 3; s++)
+            {
+                a.Read(1, 0, 0, 2 * s, [2 * s]); b.Read(1, 1, 0, 2 * s, [2 * s + 1]);
+                a.Outcome(1, 0, 0, 2 * s, s + 1, applied: true); b.Outcome(1, 1, 0, 2 * s, s + 1, applied: true);
+            }
+            for (var s = 1; s < 4; s++)
+            {
+                c.Read(2, 0, 0, 2 * s, [2 * s]); d.Read(2, 1, 0, 2 * s, [2 * s + 1]);
+                c.Outcome(2, 0, 0, 2 * s, s + 1, applied: true); d.Outcome(2, 1, 0, 2 * s, s + 1, applied: true);
+            }
+        }
+        var epoch = Assert.Single(SampleAuditCheck.Check(dir, 8, [0]));
+        Assert.Equal(new SampleAuditCheck.EpochCount(0, Trained: 8, Missing: 0, Duplicated: 0, Discarded: 2, Skipped: 0), epoch);
+    }
+
+    [Fact]
     public void A_sample_trained_twice_or_never_is_counted()
     {
         using (var a = new SampleAudit(dir, "a"))

@@ -11,7 +11,7 @@ namespace Cluster.Agent.Rank;
 /// (<paramref name="regrouped"/>) the first completed step is reported at once, not with the next beat: it ends the
 /// recovery at the coordinator, which times it.
 /// </summary>
-internal sealed class CoordinatedSteps(RankSession session, RankAssignment assignment, double samplesPerStep, TimeProvider time, Action<string> log,
+internal sealed class CoordinatedSteps(RankSession session, RankAssignment assignment, Func<double> samplesPerStep, TimeProvider time, Action<string> log,
     bool regrouped = false) : ICheckpointCommitter
 {
     private bool _firstReported = !regrouped;
@@ -85,7 +85,7 @@ internal sealed class CoordinatedSteps(RankSession session, RankAssignment assig
         var now = time.GetTimestamp();
         var seconds = time.GetElapsedTime(_rateStamp, now).TotalSeconds;
         if (seconds < 1.0 && (_samplesPerSecond > 0 || seconds < 0.05)) return;
-        if (step > _rateStep) _samplesPerSecond = (step - _rateStep) * samplesPerStep / seconds;
+        if (step > _rateStep) _samplesPerSecond = (step - _rateStep) * samplesPerStep() / seconds;
         _rateStep = step;
         _rateStamp = now;
     }

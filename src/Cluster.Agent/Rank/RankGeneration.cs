@@ -41,8 +41,7 @@ internal sealed class RankGeneration(JobSpec spec, IJobReportGrain report, TimeP
         session.OnAbort = reason => communicator.Abort(reason);
         Volatile.Write(ref _session, session);
         Volatile.Write(ref _rank, assignment.Rank);
-        var samplesPerStep = (double)spec.Training.BatchSize * spec.Training.GradAccumulation * assignment.WorldSize;
-        var steps = new CoordinatedSteps(session, assignment, samplesPerStep, time, log, regrouped: _trainer is not null);
+        var steps = new CoordinatedSteps(session, assignment, () => _trainer?.GlobalBatch ?? 0, time, log, regrouped: _trainer is not null);
         if (_trainer is null)
         {
             _steps = steps;
@@ -70,10 +69,12 @@ internal sealed class RankGeneration(JobSpec spec, IJobReportGrain report, TimeP
     private async Task ReportPlanAsync(RankAssignment assignment, CancellationToken cancellationToken)
     {
         var data = _data!;
-        var stepsPerEpoch = new DistributedSampler(data.Train.Count, new DistributedSamplerOptions { Seed = unchecked((ulong)spec.Training.Seed) },
-            assignment.WorldSize, assignment.Rank).StepsRemaining(SamplerCursor.Start, spec.Training.BatchSize);
-        stepsPerEpoch = (stepsPerEpoch + spec.Training.GradAccumulation - 1) / spec.Training.GradAccumulation;
-        var totalSteps = (long)stepsPerEpoch * spec.Training.Epochs;
+        // The first generation's world is the starting world: its global batch is the default one.
+        var t = spec.Training;
+        var globalBatch = t.GlobalBatch > 0 ? t.GlobalBatch : t.BatchSize * t.GradAccumulation * assignment.WorldSize;
+        var stepsPerEpoch = new DistributedSampler(data.Train.Count, new DistributedSamplerOptions { Seed = unchecked((ulong)t.Seed) },
+            assignment.WorldSize, assignment.Rank).Plan(globalBatch, t.BatchSize).StepsRemaining(0, data.Train.Count);
+        var totalSteps = stepsPerEpoch * t.Epochs;
         if (spec.Training.MaxSteps > 0) totalSteps = Math.Min(totalSteps, spec.Training.MaxSteps);
         log($"train {data.Train.Count} / test {data.Test.Count} samples of {data.Shape}, {data.Classes} classes, model {spec.Training.Model.Type}, {totalSteps} steps");
         log("glibc malloc: " + RankMallocSettings.InEffect());

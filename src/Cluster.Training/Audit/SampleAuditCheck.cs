@@ -4,11 +4,13 @@ namespace Cluster.Training.Audit;
 
 /// <summary>
 /// Reads the audit files of every rank process of a job (<see cref="SampleAudit"/>) and counts, per epoch, how often each
-/// sample was trained into the final state. A step of generation g counts when a rank applied it and that rank's state
-/// went on: it wrote something in a later generation (a survivor: the state sync at the next generation's start gives
-/// every rank the state of the newest step), or g is the last generation. Its samples are the union of what every rank of
-/// g read for it, lost ranks included (they wrote their reads before the all-reduce). Steps read and never applied, or
-/// applied only by ranks that were lost with that state, are discarded.
+/// sample was trained into the final state. The final state is the result of optimizer steps 1..S, S being the newest
+/// step of the last generation that applied any; of the instances of step k (a step redone after a recovery or after a
+/// restart from a checkpoint has one per generation that applied it) the final state holds the one of the newest
+/// generation: a generation goes on from the newest step its survivors hold (or from a committed checkpoint, whose steps
+/// no later generation applies again), so an older instance of k was discarded when k was applied again. Its samples are
+/// the union of what every rank of that generation read for it, lost ranks included (they wrote their reads before the
+/// all-reduce). Every other step read is discarded (or skipped: a non-finite gradient; its samples are not trained).
 /// </summary>
 public static class SampleAuditCheck
 {
@@ -19,20 +21,16 @@ public static class SampleAuditCheck
     public static IReadOnlyList<EpochCount> Check(string directory, int datasetSize, IEnumerable<int> epochs)
     {
         var reads = new Dictionary<(long G, int Epoch, long Start), List<int>>();
-        var applied = new Dictionary<(long G, int Epoch, long Start), List<int>>(); // the files that applied it
+        var applied = new Dictionary<(long G, int Epoch, long Start), long>(); // the optimizer step it became
         var skippedSteps = new HashSet<(long G, int Epoch, long Start)>();
-        var lastGeneration = new List<long>(); // per file
         foreach (var file in Directory.GetFiles(directory, "*" + SampleAudit.Extension))
         {
-            var index = lastGeneration.Count;
-            long last = 0;
             foreach (var line in File.ReadLines(file))
             {
                 if (line.Length == 0) continue;
                 using var doc = JsonDocument.Parse(line);
                 var e = doc.RootElement;
                 var key = (e.GetProperty("g").GetInt64(), e.GetProperty("epoch").GetInt32(), e.GetProperty("start").GetInt64());
-                last = Math.Max(last, key.Item1);
                 switch (e.GetProperty("kind").GetString())
                 {
                     case "read":
@@ -40,8 +38,10 @@ public static class SampleAuditCheck
                         ids.AddRange(e.GetProperty("ids").EnumerateArray().Select(i => i.GetInt32()));
                         break;
                     case "applied":
-                        if (!applied.TryGetValue(key, out var by)) applied[key] = by = [];
-                        by.Add(index);
+                        var step = e.GetProperty("step").GetInt64();
+                        if (applied.TryGetValue(key, out var other) && other != step)
+                            throw new InvalidDataException($"{file}: step {key} of generation {key.Item1} was applied as step {other} and as step {step}");
+                        applied[key] = step;
                         break;
                     case "skipped":
                         skippedSteps.Add(key);
@@ -50,11 +50,14 @@ public static class SampleAuditCheck
                         throw new InvalidDataException($"{file}: unknown audit line {line}");
                 }
             }
-            lastGeneration.Add(last);
         }
-        var final = lastGeneration.Count == 0 ? 0 : lastGeneration.Max();
+        var newest = new Dictionary<long, long>(); // optimizer step -> the newest generation that applied it
+        foreach (var ((g, _, _), step) in applied)
+            if (!newest.TryGetValue(step, out var n) || g > n) newest[step] = g;
+        var lastGeneration = applied.Count == 0 ? 0 : applied.Keys.Max(k => k.G);
+        var finalStep = applied.Count == 0 ? 0 : applied.Where(a => a.Key.G == lastGeneration).Max(a => a.Value);
         bool Kept((long G, int Epoch, long Start) key) =>
-            applied.TryGetValue(key, out var by) && (key.G == final || by.Any(f => lastGeneration[f] > key.G));
+            applied.TryGetValue(key, out var step) && step <= finalStep && newest[step] == key.G;
         var result = new List<EpochCount>();
         foreach (var epoch in epochs)
         {

@@ -1,16 +1,19 @@
+using Cluster.Coordinator.Contracts.Data;
 using TorchSharp;
 
 namespace Cluster.Training.Data;
 
 /// <summary>
-/// One rank's batch: CPU tensors <see cref="Images"/> float32 [B, C, H, W] and <see cref="Labels"/> int64 [B].
+/// One rank's micro-batch: CPU tensors <see cref="Images"/> float32 [n, C, H, W] and <see cref="Labels"/> int64 [n]
+/// (n = <see cref="MicroBatch.RankCount"/> of <see cref="Plan"/>).
 /// The consumer owns it and must dispose it (or move the tensors elsewhere and dispose those).
 /// </summary>
 public sealed class Batch : IDisposable
 {
-    internal Batch(torch.Tensor images, torch.Tensor labels, int[] indices, int stepInEpoch, SamplerCursor cursorBefore, SamplerCursor cursorAfter, int validCount)
+    internal Batch(torch.Tensor images, torch.Tensor labels, int[] indices, int stepInEpoch, MicroBatch plan, SamplerCursor cursorBefore, SamplerCursor cursorAfter)
     {
-        ValidCount = validCount;
+        Plan = plan;
+        ValidCount = plan.RankValid;
         Images = images;
         Labels = labels;
         Indices = indices;
@@ -23,12 +26,14 @@ public sealed class Batch : IDisposable
     public torch.Tensor Labels { get; }
     /// <summary>The dataset indices of the samples, in batch order.</summary>
     public IReadOnlyList<int> Indices { get; }
-    /// <summary>Leading samples that are real; the rest (only in a padded final step) repeat earlier samples.</summary>
+    /// <summary>Leading samples that are real; the rest (padding) repeat a sample of the micro-batch with weight 0.</summary>
     public int ValidCount { get; }
-    /// <summary>0-based number of this global step counted from the loader's start cursor.</summary>
+    /// <summary>Where the micro-batch lies in its step and in the epoch's sequence.</summary>
+    public MicroBatch Plan { get; }
+    /// <summary>0-based number of this micro-batch counted from the loader's start cursor.</summary>
     public int StepInEpoch { get; }
     public SamplerCursor CursorBefore { get; }
-    /// <summary>Checkpoint this once the step that used the batch has been applied on every rank.</summary>
+    /// <summary>The position after this micro-batch (after the last of a step: checkpoint it once the step is applied).</summary>
     public SamplerCursor CursorAfter { get; }
 
     public void Dispose()

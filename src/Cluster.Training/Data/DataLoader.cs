@@ -17,8 +17,7 @@ public sealed class DataLoader : IDisposable
     private readonly DataLoaderOptions _options;
     private readonly SampleTransform _transform;
     private readonly SamplerCursor _start;
-    private readonly long[] _imageDims;
-    private readonly long[] _labelDims;
+    private readonly IReadOnlyList<MicroBatch> _plan;
     private readonly CancellationTokenSource _stop = new();
     private readonly SemaphoreSlim _window;
     private readonly object _lock = new();
@@ -42,10 +41,9 @@ public sealed class DataLoader : IDisposable
         _options = options;
         _transform = new SampleTransform(options.Transforms, dataset.Shape);
         _start = start;
-        Steps = sampler.StepsRemaining(start, options.BatchSize);
-        var s = dataset.Shape;
-        _imageDims = [options.BatchSize, s.Channels, s.Height, s.Width];
-        _labelDims = [options.BatchSize];
+        var globalBatch = options.GlobalBatch > 0 ? options.GlobalBatch : checked(options.BatchSize * sampler.WorldSize);
+        _plan = sampler.MicroBatches(sampler.Plan(globalBatch, options.BatchSize), start);
+        Steps = _plan.Count;
         _window = new SemaphoreSlim(options.PrefetchBatches);
         _ring = new TaskCompletionSource<Batch>[options.PrefetchBatches];
         for (int i = 0; i < _ring.Length; i++) _ring[i] = NewSlot();
@@ -57,7 +55,7 @@ public sealed class DataLoader : IDisposable
         }
     }
 
-    /// <summary>Global steps (batches for this rank) this loader produces.</summary>
+    /// <summary>Micro-batches (batches for this rank) this loader produces.</summary>
     public int Steps { get; }
 
     public int Epoch => _start.Epoch;
@@ -124,10 +122,8 @@ public sealed class DataLoader : IDisposable
     private void WorkerLoop()
     {
         var token = _stop.Token;
-        int b = _options.BatchSize;
         int elements = _dataset.Shape.Elements;
         var scratch = new float[elements];
-        var indices = new int[b];
         bool random = _options.Transforms.IsRandom;
         while (!token.IsCancellationRequested)
         {
@@ -148,10 +144,10 @@ public sealed class DataLoader : IDisposable
             }
             try
             {
-                var before = _start with { GlobalPosition = _start.GlobalPosition + (long)k * _sampler.WorldSize * b };
-                if (!_sampler.TryGetStep(before, b, indices, out var after))
-                    throw new InvalidOperationException($"The sampler has no step {k} from {_start}.");
-                var batch = Assemble(indices, scratch, random, k, before, after);
+                var micro = _plan[k];
+                var indices = new int[micro.RankCount];
+                _sampler.Fill(_start.Epoch, micro, indices);
+                var batch = Assemble(indices, scratch, random, k, micro);
                 if (!slot.TrySetResult(batch)) batch.Dispose();
             }
             catch (Exception ex)
@@ -162,11 +158,12 @@ public sealed class DataLoader : IDisposable
         }
     }
 
-    private Batch Assemble(int[] indices, float[] scratch, bool random, int k, SamplerCursor before, SamplerCursor after)
+    private Batch Assemble(int[] indices, float[] scratch, bool random, int k, MicroBatch micro)
     {
         int elements = _dataset.Shape.Elements;
-        var images = torch.empty(_imageDims, torch.ScalarType.Float32);
-        var labels = torch.empty(_labelDims, torch.ScalarType.Int64);
+        var s = _dataset.Shape;
+        var images = torch.empty([indices.Length, s.Channels, s.Height, s.Width], torch.ScalarType.Float32);
+        var labels = torch.empty([indices.Length], torch.ScalarType.Int64);
         try
         {
             var imageSpan = MemoryMarshal.Cast<byte, float>(images.bytes);
@@ -176,10 +173,10 @@ public sealed class DataLoader : IDisposable
                 var sample = imageSpan.Slice(j * elements, elements);
                 labelSpan[j] = _dataset.Get(indices[j], sample);
                 // Keyed by (seed, epoch, sample id), never by rank: a sample gets the same augmentation whatever the world size.
-                var rng = new SplitMix64(random ? AugmentationSeed(_options.Seed, before.Epoch, indices[j]) : 0);
+                var rng = new SplitMix64(random ? AugmentationSeed(_options.Seed, _start.Epoch, indices[j]) : 0);
                 _transform.Apply(sample, scratch, ref rng);
             }
-            return new Batch(images, labels, (int[])indices.Clone(), k, before, after, _sampler.ValidInStep(before, indices.Length));
+            return new Batch(images, labels, indices, k, micro, new SamplerCursor(_start.Epoch, micro.Start), new SamplerCursor(_start.Epoch, micro.End));
         }
         catch
         {

@@ -8,16 +8,15 @@ namespace Cluster.Training.Data;
 /// <para>Each epoch has one GLOBAL sequence of length <see cref="EpochLength"/>: a permutation of the dataset
 /// derived only from (Seed, epoch), or for weighted sampling a with-replacement draw derived from the same, which is
 /// consumed exactly once position by position (a sample drawn twice is trained twice, as drawn).</para>
-/// <para>Step semantics: with world size W and per-rank batch B, one global step consumes the W·B consecutive
-/// positions [p, p + W·B) of the sequence; rank r takes [p + r·B, p + (r+1)·B). The union of a step over all
-/// ranks is therefore contiguous, and the <see cref="SamplerCursor"/> (epoch, p) alone says what has been
-/// consumed. Restoring the cursor with another world size W' re-partitions the remaining positions [p, L)
-/// among W' ranks: every sample of the epoch is still processed exactly once.</para>
-/// <para>The last step: with <see cref="DistributedSamplerOptions.DropLast"/> a partial step (fewer than W·B
-/// positions left) is dropped; otherwise it is padded by wrapping to the start of the sequence, and the padding
-/// (<see cref="ValidInStep"/>) carries no weight: the trainer masks it out of the loss, so no sample is trained twice.</para>
-/// Thread-safe for the pure methods (<see cref="TryGetStep"/>, <see cref="Sequence"/>); the stateful cursor
-/// (<see cref="TryNextBatch"/>, <see cref="Restore"/>) belongs to one thread.
+/// <para>Step semantics (<see cref="BatchPlan"/>): one optimizer step consumes the G consecutive positions [p, p + G) of
+/// the sequence, split into micro-batches and each micro-batch over the ranks in consecutive blocks. The union of a step
+/// over all ranks is therefore contiguous, and the <see cref="SamplerCursor"/> (epoch, p) alone says what has been
+/// consumed. Going on from the cursor with another world size W' re-partitions the remaining positions [p, L) among W'
+/// ranks: every sample of the epoch is still processed exactly once.</para>
+/// <para>The last step of an epoch holds the positions left (fewer than G); with
+/// <see cref="DistributedSamplerOptions.DropLast"/> it is dropped. Padding (a rank with no position in a micro-batch gets
+/// one repeated position) carries no weight: the trainer masks it out of the loss, so no sample is trained twice.</para>
+/// Thread-safe.
 /// </summary>
 public sealed class DistributedSampler
 {
@@ -58,9 +57,6 @@ public sealed class DistributedSampler
     /// <summary>Length L of every epoch's global sequence.</summary>
     public int EpochLength { get; }
 
-    /// <summary>The current position (stateful use).</summary>
-    public SamplerCursor Cursor { get; private set; } = SamplerCursor.Start;
-
     /// <summary>The global sequence of <paramref name="epoch"/> (cached; do not modify).</summary>
     public ReadOnlyMemory<int> Sequence(int epoch)
     {
@@ -81,66 +77,30 @@ public sealed class DistributedSampler
         : _options.Shuffle ? EpochSequence.Shuffled(_options.Seed, epoch, EpochLength)
         : EpochSequence.InOrder(EpochLength);
 
-    /// <summary>Global steps left from <paramref name="cursor"/> with per-rank batch <paramref name="batchSize"/>.</summary>
-    public int StepsRemaining(SamplerCursor cursor, int batchSize)
-    {
-        ValidateCursor(cursor);
-        return EpochSequence.StepsRemaining(cursor.GlobalPosition, batchSize, WorldSize, EpochLength, DropLast);
-    }
-
     /// <summary>
-    /// This rank's <paramref name="batchSize"/> dataset indices for the step at <paramref name="cursor"/>, and the
-    /// cursor after that step (its position is capped at <see cref="EpochLength"/>). False when the epoch is over.
+    /// The step plan of this world: steps of <paramref name="globalBatch"/> positions over all ranks, at most
+    /// <paramref name="maxPerRank"/> samples per rank and micro-batch (see <see cref="BatchPlan"/>).
     /// </summary>
-    public bool TryGetStep(SamplerCursor cursor, int batchSize, Span<int> destination, out SamplerCursor next)
-    {
-        if (StepsRemaining(cursor, batchSize) == 0) { next = cursor; return false; }
-        if (destination.Length < batchSize)
-            throw new ArgumentException($"Destination holds {destination.Length} indices, batch size is {batchSize}.", nameof(destination));
-        ReadOnlySpan<int> seq = Sequence(cursor.Epoch).Span;
-        long start = EpochSequence.RankStart(cursor.GlobalPosition, batchSize, Rank, WorldSize);
-        for (int j = 0; j < batchSize; j++)
-        {
-            long p = start + j;
-            destination[j] = seq[(int)(p % EpochLength)]; // p >= L only in the padded final step
-        }
-        next = cursor with { GlobalPosition = EpochSequence.Advance(cursor.GlobalPosition, batchSize, WorldSize, EpochLength) };
-        return true;
-    }
+    public BatchPlan Plan(int globalBatch, int maxPerRank) => new(globalBatch, maxPerRank, WorldSize, DropLast);
 
-    /// <summary>
-    /// How many of this rank's samples in the step at <paramref name="cursor"/> are real (not wrap-around padding):
-    /// <paramref name="batchSize"/> except in a padded final step. Evaluation should count only these.
-    /// </summary>
-    public int ValidInStep(SamplerCursor cursor, int batchSize)
+    /// <summary>This rank's micro-batches of <paramref name="plan"/> from <paramref name="cursor"/> to the end of its epoch.</summary>
+    public IReadOnlyList<MicroBatch> MicroBatches(BatchPlan plan, SamplerCursor cursor)
     {
+        ArgumentNullException.ThrowIfNull(plan);
         ValidateCursor(cursor);
-        return EpochSequence.RealCount(EpochSequence.RankStart(cursor.GlobalPosition, batchSize, Rank, WorldSize), batchSize, EpochLength);
+        if (plan.World != WorldSize || plan.DropLast != DropLast)
+            throw new ArgumentException($"The plan is for {plan.World} rank(s), drop-last {plan.DropLast}; this sampler for {WorldSize}, drop-last {DropLast}.", nameof(plan));
+        return plan.MicroBatches(cursor.GlobalPosition, EpochLength, Rank);
     }
 
-    /// <summary>Stateful: start epoch <paramref name="epoch"/> at position 0.</summary>
-    public void SetEpoch(int epoch) => Restore(new SamplerCursor(epoch, 0));
-
-    /// <summary>Stateful: this rank's next batch; advances <see cref="Cursor"/> by one global step.</summary>
-    public bool TryNextBatch(int batchSize, Span<int> destination)
+    /// <summary>The dataset indices of this rank's share of <paramref name="microBatch"/> of <paramref name="epoch"/> (padding repeats real samples).</summary>
+    public void Fill(int epoch, MicroBatch microBatch, Span<int> destination)
     {
-        if (!TryGetStep(Cursor, batchSize, destination, out var next)) return false;
-        Cursor = next;
-        return true;
+        if (destination.Length < microBatch.RankCount)
+            throw new ArgumentException($"Destination holds {destination.Length} indices, the micro-batch has {microBatch.RankCount} for rank {Rank}.", nameof(destination));
+        ReadOnlySpan<int> seq = Sequence(epoch).Span;
+        for (var j = 0; j < microBatch.RankCount; j++) destination[j] = seq[(int)((microBatch.RankStart + j) % EpochLength)];
     }
-
-    /// <summary>The world-size-independent state to checkpoint.</summary>
-    public SamplerCursor Save() => Cursor;
-
-    /// <summary>Resume from a cursor saved by a sampler of any world size (same dataset size and options).</summary>
-    public void Restore(SamplerCursor cursor)
-    {
-        ValidateCursor(cursor);
-        Cursor = cursor;
-    }
-
-    /// <summary>True when no step is left in the cursor's epoch.</summary>
-    public bool IsEpochComplete(SamplerCursor cursor, int batchSize) => StepsRemaining(cursor, batchSize) == 0;
 
     private void ValidateCursor(SamplerCursor cursor)
     {

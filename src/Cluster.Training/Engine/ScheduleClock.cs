@@ -4,25 +4,27 @@ namespace Cluster.Training.Engine;
 
 /// <summary>
 /// The learning-rate schedule's time, as a function of the samples consumed rather than of the optimizer steps taken,
-/// so the schedule does not jump when the world size changes. Its unit is a reference step: one global batch of the
-/// world size the job started with (<see cref="ReferenceWorld"/>; batch size × accumulation × that world size), and
-/// the spec's step counts (warm-up, step size, the horizon) are counted in it. At the starting world size a reference
-/// step is exactly one optimizer step (a padded final step of an epoch counts as one).
+/// so the schedule does not jump when the world size changes. Its unit is a reference step: one global batch
+/// (<see cref="ReferenceBatch"/>: the spec's global batch, or with per-rank scaling batch size × accumulation × the
+/// world size the job started with, <see cref="ReferenceWorld"/>), and the spec's step counts (warm-up, step size, the
+/// horizon) are counted in it. With a global batch a reference step is exactly one optimizer step at any world size,
+/// with per-rank scaling at the starting one (the shorter final step of an epoch counts as one).
 /// </summary>
 internal sealed record ScheduleClock
 {
-    public ScheduleClock(long epochLength, int batchSize, int accumulation, int referenceWorld)
+    public ScheduleClock(long epochLength, long referenceBatch, int referenceWorld)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(epochLength, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(referenceBatch, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(referenceWorld, 1);
         EpochLength = epochLength;
         ReferenceWorld = referenceWorld;
-        ReferenceBatch = (long)batchSize * accumulation * referenceWorld;
+        ReferenceBatch = referenceBatch;
     }
 
     public long EpochLength { get; }
 
-    /// <summary>The world size the job started with (kept in the trainer progress across resumes).</summary>
+    /// <summary>The world size the job started with (kept in the trainer progress across resumes): the default global batch and per-rank scaling's reference.</summary>
     public int ReferenceWorld { get; }
 
     public long ReferenceBatch { get; }

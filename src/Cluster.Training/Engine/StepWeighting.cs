@@ -1,3 +1,4 @@
+using Cluster.Coordinator.Contracts.Data;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -5,27 +6,23 @@ namespace Cluster.Training.Engine;
 
 /// <summary>
 /// How the micro-batches of one optimizer step weigh their samples, so that every step's gradient is the mean over the
-/// real samples it consumed, whatever the world size: exactly-once for the last partial step of an epoch.
+/// real samples it consumed (the global sample count), whatever the world size and however unequal the ranks' shares.
 /// <para>The gradient all-reduce averages over the W ranks, so a micro-batch's loss is Σ(real samples' losses) · W / R,
-/// where R is the number of real samples in the whole step (every rank, every micro-batch). Padding (positions past the
-/// epoch's end, which wrap to its start) has weight 0: it is not trained a second time. In a full step
-/// R = W · B · accumulation and this is the usual mean / accumulation, computed the usual way.</para>
-/// <para>Padding still passes through the forward pass, so a BatchNorm layer's batch statistics in that one step include
-/// it; its gradient contribution is zero.</para>
+/// where R is the number of real samples in the whole step (every rank, every micro-batch): an average of per-rank means
+/// would be wrong for unequal shares. Padding (a rank with no position in a micro-batch) has weight 0. When every rank's
+/// share of every micro-batch has the same size (<see cref="MicroBatch.UniformStep"/>) this is the usual mean /
+/// accumulation, computed the usual way.</para>
 /// </summary>
 internal readonly record struct StepWeighting(bool Full, int Accumulation, double Scale)
 {
-    /// <summary>The weighting of the step that starts at <paramref name="stepStart"/> and runs <paramref name="microBatches"/> micro-batches.</summary>
-    public static StepWeighting Of(long stepStart, int microBatches, int batch, int world, long epochLength, int accumulation)
+    /// <summary>The weighting of the step whose micro-batch is <paramref name="microBatch"/> on <paramref name="world"/> ranks.</summary>
+    public static StepWeighting Of(MicroBatch microBatch, int world)
     {
-        ArgumentOutOfRangeException.ThrowIfLessThan(microBatches, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(accumulation, microBatches);
-        var positions = (long)microBatches * world * batch;
-        var real = Math.Clamp(epochLength - stepStart, 0, positions);
-        if (real == 0) throw new ArgumentOutOfRangeException(nameof(stepStart), stepStart, $"a step at position {stepStart} of an epoch of {epochLength} has no real sample");
-        return microBatches == accumulation && real == positions
-            ? new StepWeighting(true, accumulation, 0)
-            : new StepWeighting(false, accumulation, (double)world / real);
+        ArgumentOutOfRangeException.ThrowIfLessThan(world, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(microBatch.StepReal, 1);
+        return microBatch.UniformStep(world)
+            ? new StepWeighting(true, microBatch.StepMicroBatches, 0)
+            : new StepWeighting(false, microBatch.StepMicroBatches, (double)world / microBatch.StepReal);
     }
 
     /// <summary>

@@ -110,21 +110,15 @@ public sealed partial class Trainer
         }
         Read(TrainerCheckpoint.ProgressFile);
         var progress = received!;
-        var clock = new ScheduleClock(sampler.EpochLength, spec.BatchSize, spec.GradAccumulation, Math.Max(1, progress.ScheduleWorldSize > 0 ? progress.ScheduleWorldSize : progress.WorldSize));
-        var total = clock.StepsPerEpoch * spec.Epochs;
-        if (spec.MaxSteps > 0) total = Math.Min(total, spec.MaxSteps);
+        var previousTotal = totalSteps;
+        SetClock(sampler.EpochLength, Math.Max(1, progress.ScheduleWorldSize > 0 ? progress.ScheduleWorldSize : progress.WorldSize));
         var unfreeze = spec.Finetune is { UnfreezeAtEpoch: > 0 } ft && progress.Epoch + 1 >= ft.UnfreezeAtEpoch && trainable.Length < master.parameters().Count();
         if (unfreeze)
         {
             Finetuning.UnfreezeAll(master);
             shadow?.MirrorTrainable();
         }
-        scheduleClock = clock;
-        if (unfreeze || total != totalSteps)
-        {
-            totalSteps = total;
-            await BuildOptimizationAsync(totalSteps, cancellationToken).ConfigureAwait(false);
-        }
+        if (unfreeze || totalSteps != previousTotal) await BuildOptimizationAsync(totalSteps, cancellationToken).ConfigureAwait(false);
         Read(TrainerCheckpoint.ModelFile);
         Read(TrainerCheckpoint.OptimizerFile);
         step = progress.Step;

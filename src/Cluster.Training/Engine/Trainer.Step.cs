@@ -8,15 +8,15 @@ namespace Cluster.Training.Engine;
 
 public sealed partial class Trainer
 {
-    /// <summary>One epoch from <paramref name="cursor"/>; returns the mean local loss, micro-batches run and whether training must stop.</summary>
-    private async Task<(double Loss, long MicroBatches, bool Stop)> TrainEpochAsync(
+    /// <summary>One epoch from <paramref name="cursor"/>; returns the mean local loss, the samples the steps consumed over all ranks and whether training must stop.</summary>
+    private async Task<(double Loss, long Samples, bool Stop)> TrainEpochAsync(
         DistributedSampler sampler, DataLoaderOptions loaderOptions, SamplerCursor cursor, CancellationToken cancellationToken)
     {
         using var loader = new DataLoader(data.Train, sampler, loaderOptions, cursor);
         var model = shadow?.Model ?? master;
         var computeType = shadow is null ? ScalarType.Float32 : ScalarType.BFloat16;
         double lossSum = 0;
-        long micro = 0, finite = 0;
+        long consumed = 0, finite = 0;
         var pending = 0;
         double stepLoss = 0;
         var stepFinite = 0;
@@ -34,14 +34,13 @@ public sealed partial class Trainer
             using (batch)
             {
                 var computeStart = clock.GetTimestamp();
-                var last = pending == spec.GradAccumulation - 1 || loader.Consumed == loader.Steps;
+                var last = batch.Plan.LastOfStep;
                 if (pending == 0) stepCursor = batch.CursorBefore;
                 options.Audit?.Read(communicator.Generation, communicator.Rank, stepCursor.Epoch, stepCursor.GlobalPosition, batch.Indices.Take(batch.ValidCount));
-                if (pending == 0) weighting = StepWeighting.Of(batch.CursorBefore.GlobalPosition, Math.Min(spec.GradAccumulation, loader.Steps - loader.Consumed + 1),
-                    spec.BatchSize, communicator.WorldSize, sampler.EpochLength, spec.GradAccumulation);
-                // Dropout keyed by the global position of the micro-batch's first sample, not by the rank: the same block of the
+                if (pending == 0) weighting = StepWeighting.Of(batch.Plan, communicator.WorldSize);
+                // Dropout keyed by the global position of the rank's first sample, not by the rank: the same block of the
                 // epoch's sequence gets the same masks whatever the world size, and again on resume.
-                manual_seed(DropoutSeed(spec.Seed, batch.CursorBefore.Epoch, batch.CursorBefore.GlobalPosition + (long)communicator.Rank * spec.BatchSize));
+                manual_seed(DropoutSeed(spec.Seed, batch.CursorBefore.Epoch, batch.Plan.RankStart));
                 using (last ? null : ddp.NoSync())
                 {
                     using var x = batch.Images.to_type(computeType);
@@ -56,10 +55,10 @@ public sealed partial class Trainer
                 }
                 timings.Compute += clock.GetElapsedTime(computeStart);
                 timings.MicroBatches++;
-                micro++;
                 pending++;
                 if (!last) continue;
                 pending = 0;
+                consumed += batch.Plan.StepReal;
                 var before = step;
                 var (synced, ending) = await OptimizerStepAsync(stepCursor, batch.CursorAfter, cancellationToken).ConfigureAwait(false);
                 if (step > before)
@@ -92,11 +91,11 @@ public sealed partial class Trainer
                 if (endOfRun)
                 {
                     await SaveCheckpointAsync(batch.CursorAfter, final: true, cancellationToken).ConfigureAwait(false);
-                    return (finite == 0 ? double.NaN : lossSum / finite, micro, true);
+                    return (finite == 0 ? double.NaN : lossSum / finite, consumed, true);
                 }
             }
         }
-        return (finite == 0 ? double.NaN : lossSum / finite, micro, false);
+        return (finite == 0 ? double.NaN : lossSum / finite, consumed, false);
     }
 
     /// <summary>All-reduce, the step vote, NaN/Inf guard, clipping, optimizer and schedule step, buffer sync.</summary>
@@ -156,7 +155,7 @@ public sealed partial class Trainer
             Log($"step {step + 1}: non-finite gradient norm ({norm}); step skipped ({skippedSteps} of {spec.NanTolerance} tolerated)");
             return;
         }
-        optimizer.step();
+        StepScaled();
         optimizer.zero_grad();
         schedule.AdvanceTo(scheduleClock.StepsAt(cursorAfter));
         step++;
@@ -170,6 +169,24 @@ public sealed partial class Trainer
         }
         await ddp.SynchronizeBuffersAsync(cancellationToken).ConfigureAwait(false);
         shadow?.BuffersFromMaster();
+    }
+
+    /// <summary>The optimizer step at the schedule's learning rate × <see cref="learningRateScale"/> (per-rank scaling), the schedule's own value kept.</summary>
+    private void StepScaled()
+    {
+        if (learningRateScale == 1)
+        {
+            optimizer.step();
+            return;
+        }
+        var groups = optimizer.ParamGroups.ToArray();
+        var rates = groups.Select(g => g.LearningRate).ToArray();
+        foreach (var g in groups) g.LearningRate *= learningRateScale;
+        try { optimizer.step(); }
+        finally
+        {
+            for (var i = 0; i < groups.Length; i++) groups[i].LearningRate = rates[i];
+        }
     }
 
     /// <summary>The torch seed of a micro-batch: (seed, epoch, global position of its first sample).</summary>

@@ -41,6 +41,8 @@ public sealed partial class Trainer : IDisposable
     private long lastSavedStep = -1;
     private long totalSteps;
     private ScheduleClock scheduleClock = null!;
+    private int globalBatch;
+    private double learningRateScale = 1;
     private long step;
     private int skippedSteps;
     private bool started;
@@ -74,6 +76,9 @@ public sealed partial class Trainer : IDisposable
         if (spec.EarlyStopping is { } es) earlyStopping = new EarlyStopping(es);
     }
 
+    /// <summary>Samples per optimizer step over all ranks in the current generation (known once <see cref="RunAsync"/> started).</summary>
+    public int GlobalBatch => spec.Scaling.IsPerRank() ? spec.BatchSize * spec.GradAccumulation * communicator.WorldSize : globalBatch;
+
     /// <summary>The fp32 (master) model: the one evaluated, checkpointed and all-reduced.</summary>
     public nn.Module<Tensor, Tensor> Model => master;
     public long Step => step;
@@ -92,10 +97,6 @@ public sealed partial class Trainer : IDisposable
         var runStart = clock.GetTimestamp();
         var world = communicator.WorldSize;
         var sampler = new DistributedSampler(data.Train.Count, new DistributedSamplerOptions { Seed = unchecked((ulong)spec.Seed) }, world, communicator.Rank);
-        var loaderOptions = new DataLoaderOptions
-        {
-            BatchSize = spec.BatchSize, Workers = options.LoaderWorkers, Seed = unchecked((ulong)spec.Seed), Transforms = data.TrainTransforms,
-        };
         if (!started)
         {
             var restored = await StartAsync(sampler, world, cancellationToken).ConfigureAwait(false);
@@ -104,10 +105,29 @@ public sealed partial class Trainer : IDisposable
             resumeCursor = new SamplerCursor(restored.Epoch, restored.Position);
         }
         var progress = await SyncStateAsync(sampler, cancellationToken).ConfigureAwait(false);
+        // The global batch of this generation (constant, or with per-rank scaling batch × accumulation × world) and the
+        // learning-rate factor (per-rank scaling: linear in the world size); a received state may have set the clock.
+        learningRateScale = spec.Scaling.IsPerRank() ? (double)world / scheduleClock.ReferenceWorld : 1;
+        var loaderOptions = new DataLoaderOptions
+        {
+            BatchSize = spec.BatchSize, GlobalBatch = GlobalBatch, Workers = options.LoaderWorkers, Seed = unchecked((ulong)spec.Seed), Transforms = data.TrainTransforms,
+        };
         await ddp.InitializeAsync(cancellationToken).ConfigureAwait(false);
         shadow?.WeightsFromMaster();
         shadow?.BuffersFromMaster();
         return await TrainAsync(sampler, loaderOptions, progress, runStart, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The global batch, the schedule clock and the total steps of a job that started with <paramref name="scheduleWorld"/>
+    /// ranks (from the spec, and from a restored or received state's progress).
+    /// </summary>
+    private void SetClock(int epochLength, int scheduleWorld)
+    {
+        globalBatch = spec.GlobalBatch > 0 ? spec.GlobalBatch : checked(spec.BatchSize * spec.GradAccumulation * scheduleWorld);
+        scheduleClock = new ScheduleClock(epochLength, spec.Scaling.IsPerRank() ? (long)spec.BatchSize * spec.GradAccumulation * scheduleWorld : globalBatch, scheduleWorld);
+        totalSteps = scheduleClock.StepsPerEpoch * spec.Epochs;
+        if (spec.MaxSteps > 0) totalSteps = Math.Min(totalSteps, spec.MaxSteps);
     }
 
     /// <summary>The first run: schedule clock, optimizer, restore from the committed checkpoint.</summary>
@@ -117,9 +137,7 @@ public sealed partial class Trainer : IDisposable
         var saved = resumeFrom is null ? null : TrainerCheckpoint.PeekProgress(resumeFrom);
         // The schedule counts reference steps of the world size the job started with, kept across resumes at other sizes.
         var scheduleWorld = saved is null ? world : saved.ScheduleWorldSize > 0 ? saved.ScheduleWorldSize : Math.Max(1, saved.WorldSize);
-        scheduleClock = new ScheduleClock(sampler.EpochLength, spec.BatchSize, spec.GradAccumulation, scheduleWorld);
-        totalSteps = scheduleClock.StepsPerEpoch * spec.Epochs;
-        if (spec.MaxSteps > 0) totalSteps = Math.Min(totalSteps, spec.MaxSteps);
+        SetClock(sampler.EpochLength, scheduleWorld);
 
         var progress = new TrainerProgress { WorldSize = world, ScheduleWorldSize = scheduleWorld };
         // The frozen set (and so the optimizer's parameter list) depends on the resumed epoch.
@@ -166,12 +184,12 @@ public sealed partial class Trainer : IDisposable
             }
             var epochStart = timingSince = clock.GetTimestamp();
             var cursor = new SamplerCursor(epoch, epoch == progress.Epoch ? progress.Position : 0);
-            var (loss, microBatches, stopped) = await TrainEpochAsync(sampler, loaderOptions, cursor, cancellationToken).ConfigureAwait(false);
+            var (loss, consumed, stopped) = await TrainEpochAsync(sampler, loaderOptions, cursor, cancellationToken).ConfigureAwait(false);
             stop = stopped;
             var epochTrainSeconds = clock.GetElapsedTime(epochStart).TotalSeconds;
             trainSeconds += epochTrainSeconds;
             timings.Train += clock.GetElapsedTime(timingSince);
-            samples += microBatches * spec.BatchSize * world;
+            samples += consumed;
             trainLoss = await AverageAsync(loss, cancellationToken).ConfigureAwait(false);
             epochsRun = epoch + 1;
             if (evaluator is not null)

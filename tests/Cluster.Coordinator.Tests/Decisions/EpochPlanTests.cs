@@ -20,18 +20,23 @@ public sealed class EpochPlanTests
     [Fact]
     public void ResumingFromTheGlobalCursorWithAnotherWorldSizeReadsEverySampleExactlyOnce()
     {
-        const int n = 1003, batch = 7;
+        const int n = 1003, globalBatch = 28;
         var order = EpochSequence.Shuffled(9, 0, n);
         var seen = new List<int>();
         long cursor = 0;
         void Step(int world)
         {
+            var plan = new BatchPlan(globalBatch, 7, world);
+            long end = cursor;
             for (var r = 0; r < world; r++)
             {
-                var start = EpochSequence.RankStart(cursor, batch, r, world);
-                for (var p = start; p < start + EpochSequence.RealCount(start, batch, n); p++) seen.Add(order[p]);
+                foreach (var m in plan.MicroBatches(cursor, n, r).TakeWhile(m => m.StepStart == cursor))
+                {
+                    for (var p = m.RankStart; p < m.RankStart + m.RankValid; p++) seen.Add(order[p]);
+                    end = m.End;
+                }
             }
-            cursor = EpochSequence.Advance(cursor, batch, world, n);
+            cursor = end;
         }
         for (var i = 0; i < 10; i++) Step(world: 4);
         var checkpointed = new EpochPlan(9, 0, cursor); // what a committed checkpoint records
