@@ -147,8 +147,8 @@ public sealed class ClusterRunTests : IDisposable
     }
 
     [Theory]
-    [InlineData(2, 1, 160, 5 + 14 + 24)] // 384 samples, batch 16: 5 steps of 32, then (384 - 160) / 16 and 384 / 16
-    [InlineData(1, 2, 80, 5 + 10 + 12)]  // 5 steps of 16, then (384 - 80) / 32 = 9.5 (a padded tenth) and 384 / 32
+    [InlineData(2, 1, 160, 5 + 7 + 12)]  // 384 samples, batch 16: 5 steps of 32; the global batch stays 32: (384 - 160) / 32 and 384 / 32
+    [InlineData(1, 2, 80, 5 + 19 + 24)]  // 5 steps of 16; then steps of 16 split 8 + 8: (384 - 80) / 16 and 384 / 16
     public async Task A_job_stopped_mid_epoch_resumes_at_another_world_size_from_the_committed_position(int before, int after, long position, long steps)
     {
         var root = Path.Combine(dir, "resize");
