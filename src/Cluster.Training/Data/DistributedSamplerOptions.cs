@@ -8,9 +8,9 @@ public sealed record DistributedSamplerOptions
     public ulong Seed { get; init; }
 
     /// <summary>
-    /// True: an epoch's final step that cannot give every rank a full batch is dropped.
-    /// False (PyTorch's default): that step is padded by wrapping around to the start of the epoch's sequence,
-    /// so every rank gets a full batch and the same number of steps (the padding repeats a few samples).
+    /// True: an epoch's final step that holds fewer positions than the global batch is dropped.
+    /// False (PyTorch's default): that step holds the positions left, split over the ranks the same way
+    /// (<see cref="Coordinator.Contracts.Data.BatchPlan"/>).
     /// </summary>
     public bool DropLast { get; init; }
 
