@@ -71,6 +71,8 @@ public sealed class ClusterRunRecoveryTests(ITestOutputHelper output) : IDisposa
     private async Task<(Task<(int ExitCode, string Stdout, string Stderr)> Run, int[] Pids, string Root)> StartRanksAsync(string name, string workers, long after, int ranks,
         string extra = "", int epochs = 40, string? audit = null)
     {
+        // A name of its own per run: a rank process of an earlier run of the same test may still be exiting.
+        name = $"{name}{Random.Shared.Next(100_000, 1_000_000)}";
         var spec = WriteSpec(name, workers, epochs, audit);
         if (extra.Length > 0) File.AppendAllText(spec, "\n" + extra + "\n");
         var root = Path.Combine(dir, "ckpt", name);
@@ -274,15 +276,49 @@ public sealed class ClusterRunRecoveryTests(ITestOutputHelper output) : IDisposa
     }
 
     [Fact]
-    public async Task Without_minRanks_a_lost_rank_still_fails_the_run_naming_it()
+    public async Task Without_minRanks_the_survivor_waits_for_the_replacement_with_its_state_and_every_sample_is_trained_once()
     {
-        var (run, victim, _, _) = await StartAsync("noshrink", "{ min: 1, max: 1, nprocPerNode: 2 }", after: 1);
+        var audit = Path.Combine(dir, "audit-hold");
+        var (run, victim, survivor, root) = await StartAsync("hold", "{ min: 1, max: 1, nprocPerNode: 2 }", after: 2,
+            extra: "restart: { backoffSeconds: 0.5, waitSeconds: 60 }", epochs: 60, audit: audit);
         using (var p = Process.GetProcessById(victim)) p.Kill();
-        var (code, stdout, _) = await run;
-        Assert.Equal(1, code);
+        var (code, stdout, stderr) = await run;
+        output.WriteLine(stderr);
+        Assert.True(code == 0, stderr);
+        var summary = Summary(stdout);
+        Assert.Equal("completed", summary.GetProperty("status").GetString());
+        Assert.Equal(2, summary.GetProperty("generation").GetInt64());
+        // One recovery: generation 1 lost rank 1, the survivor waited (no generation of 1 rank ran), and the replacement
+        // formed generation 2 with it, taking the survivor's state.
+        var recovery = Assert.Single(summary.GetProperty("recoveries").EnumerateArray());
+        Assert.Equal((1L, 2L, 2, false), (recovery.GetProperty("from_generation").GetInt64(), recovery.GetProperty("to_generation").GetInt64(),
+            recovery.GetProperty("world_size").GetInt32(), recovery.GetProperty("admission").GetBoolean()));
+        Assert.Contains("1 rank(s) left, fewer than workers.minRanks 2: waiting up to 60 s for replacements", recovery.GetProperty("reason").GetString());
+        var seconds = recovery.GetProperty("seconds_to_first_step").GetDouble();
+        output.WriteLine($"decision -> first step of generation 2 (with the replacement): {seconds:F3} s");
+        Assert.InRange(seconds, 0.5, 30); // at least the backoff: the survivor did not train alone
+        Assert.Contains("keeps its state and goes on", stderr);
+        Assert.Matches(@"generation 2: rank\(s\) 1@\d+ received the state of step \d+ from rank 0", stderr);
+        var final = CheckpointLineage.Scan(root, 2).Latest!;
+        Assert.Equal((2L, 2), (final.Generation, final.WorldSize));
+        Assert.False(Process.GetProcesses().Any(p => p.Id == survivor), "the survivor's process is still alive after the run");
+        var epochs = Cluster.Training.Audit.SampleAuditCheck.Check(audit, 384, Enumerable.Range(0, 60));
+        Assert.All(epochs, e => Assert.True(e is { Trained: 384, Missing: 0, Duplicated: 0 }, e.ToString()));
+    }
+
+    [Fact]
+    public async Task Without_minRanks_and_no_replacement_within_the_wait_the_run_fails_naming_the_minimum_and_every_failure()
+    {
+        var (run, victim, survivor, _) = await StartAsync("hold-expires", "{ min: 1, max: 1, nprocPerNode: 2 }", after: 1,
+            extra: "restart: { backoffSeconds: 60, waitSeconds: 2 }");
+        using (var p = Process.GetProcessById(victim)) p.Kill();
+        var (code, stdout, stderr) = await run;
+        Assert.True(code == 1, stderr);
         var summary = Summary(stdout);
         Assert.Equal("failed", summary.GetProperty("status").GetString());
-        Assert.Contains("fewer than workers.minRanks 2", summary.GetProperty("error").GetString());
-        Assert.Equal(1, summary.GetProperty("failed_rank").GetInt32());
+        var error = summary.GetProperty("error").GetString()!;
+        Assert.Contains("1 rank(s) waited 2 s (restart.waitSeconds) and the job did not regain workers.minRanks 2", error);
+        Assert.Contains("failures: 1) rank 1 exited with code 137", error);
+        Assert.False(Process.GetProcesses().Any(p => p.Id == survivor), "the waiting survivor is still alive after the failed run");
     }
 }

@@ -75,6 +75,18 @@ public sealed class JobSpecTests
     }
 
     [Fact]
+    public void The_wait_for_replacements_defaults_to_a_minute_and_is_bounded_below_the_agents_wait()
+    {
+        Assert.Equal(60, JobSpecLoader.Parse("name: w").Restart.WaitSeconds);
+        Assert.Equal(5, JobSpecLoader.Parse("name: w\nrestart: { waitSeconds: 5 }\n").Restart.WaitSeconds);
+        foreach (var bad in new[] { "0", "241" })
+        {
+            var ex = Assert.Throws<JobSpecException>(() => JobSpecLoader.Parse($"name: w\nrestart: {{ waitSeconds: {bad} }}\n"));
+            Assert.Contains("<= 240", Assert.Single(ex.Errors, e => e.Path == "restart.waitSeconds").Message);
+        }
+    }
+
+    [Fact]
     public void The_global_batch_and_its_scaling_parse_and_are_checked()
     {
         var spec = JobSpecLoader.Parse("""

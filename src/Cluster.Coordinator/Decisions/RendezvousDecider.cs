@@ -7,7 +7,8 @@ namespace Cluster.Coordinator.Decisions;
 /// complete workers are sorted by node id (ordinal) and local rank, ranks are assigned in that order and
 /// the generation is incremented. While a generation is active the rendezvous is closed to newcomers; a generation changes
 /// without a rendezvous when it loses ranks (<see cref="RendezvousEvent.Regroup"/>) or admits a replacement
-/// (<see cref="RendezvousEvent.Admit"/>).
+/// (<see cref="RendezvousEvent.Admit"/>). When too few survive a loss (<see cref="RendezvousEvent.Hold"/>) the survivors wait
+/// as members and the next generation forms once a quorum of ranks waits, partial nodes included.
 /// </summary>
 public sealed class RendezvousDecider(RendezvousOptions options)
 {
@@ -21,9 +22,11 @@ public sealed class RendezvousDecider(RendezvousOptions options)
     {
         RendezvousEvent.Join join => OnJoin(state, join.Members, now),
         RendezvousEvent.Tick => TryStart(state, now),
-        RendezvousEvent.Reopen => state.IsOpen
+        RendezvousEvent.Reopen => state.IsOpen && !state.IsHeld
             ? Decision<RendezvousState>.Reject(state, "rendezvous is already open")
-            : new Decision<RendezvousState>(state with { Members = [], WaitingNodeIds = [], Ranks = [], LastJoinAt = null }, []),
+            : new Decision<RendezvousState>(state with { Members = [], WaitingNodeIds = [], Ranks = [], LastJoinAt = null, Quorum = null }, []),
+        RendezvousEvent.Hold hold => OnHold(state, hold.Lost, hold.Quorum),
+        RendezvousEvent.Leave leave => OnLeave(state, leave.MemberId),
         RendezvousEvent.Regroup regroup => OnRegroup(state, regroup.Lost),
         RendezvousEvent.Admit admit => OnAdmit(state, admit.Members, admit.MaxRanks),
         _ => throw new ArgumentOutOfRangeException(nameof(evt), evt, "unknown rendezvous event"),
@@ -77,6 +80,29 @@ public sealed class RendezvousDecider(RendezvousOptions options)
         return new Decision<RendezvousState>(next, [new StartGeneration(generation, ranks)]);
     }
 
+    private static Decision<RendezvousState> OnHold(RendezvousState state, IReadOnlyCollection<int> lost, int quorum)
+    {
+        if (state.IsOpen) return Decision<RendezvousState>.Reject(state, "no active generation to hold");
+        if (quorum < 1) return Decision<RendezvousState>.Reject(state, $"quorum must be >= 1 (got {quorum})");
+        var gone = lost.ToHashSet();
+        var waiting = state.Ranks.Where(r => !gone.Contains(r.Rank)).Select(r => r.Member).ToImmutableList();
+        if (waiting.Count == 0) return Decision<RendezvousState>.Reject(state, $"generation {state.Generation} has no survivors");
+        var next = state with
+        {
+            Ranks = [], Members = waiting, WaitingNodeIds = waiting.Select(m => m.NodeId).ToImmutableHashSet(StringComparer.Ordinal),
+            LastJoinAt = null, Quorum = quorum,
+        };
+        return new Decision<RendezvousState>(next, []);
+    }
+
+    private static Decision<RendezvousState> OnLeave(RendezvousState state, string memberId)
+    {
+        if (!state.IsHeld) return Decision<RendezvousState>.Reject(state, "no survivors are waiting");
+        var members = state.Members.Where(m => m.MemberId != memberId).ToImmutableList();
+        if (members.Count == state.Members.Count) return Decision<RendezvousState>.Unchanged(state);
+        return new Decision<RendezvousState>(state with { Members = members, WaitingNodeIds = members.Select(m => m.NodeId).ToImmutableHashSet(StringComparer.Ordinal) }, []);
+    }
+
     private Decision<RendezvousState> OnAdmit(RendezvousState state, IReadOnlyList<RendezvousMember> joining, int maxRanks)
     {
         if (state.IsOpen) return Decision<RendezvousState>.Reject(state, "no active generation to admit into");
@@ -99,6 +125,7 @@ public sealed class RendezvousDecider(RendezvousOptions options)
     private Decision<RendezvousState> TryStart(RendezvousState state, DateTimeOffset now)
     {
         if (!state.IsOpen) return Decision<RendezvousState>.Unchanged(state);
+        if (state.Quorum is { } quorum) return TryStartHeld(state, quorum);
         // Too few members for min workers complete nodes: no need to group them (keeps a join O(log N) until then).
         if (state.Members.Count < (long)_options.MinWorkers * _options.NprocPerNode) return Decision<RendezvousState>.Unchanged(state);
         var complete = state.Members
@@ -117,6 +144,20 @@ public sealed class RendezvousDecider(RendezvousOptions options)
             .Select((m, i) => new RankSlot(i, m))
             .ToList();
         var next = state with { Generation = generation, Ranks = ranks };
+        return new Decision<RendezvousState>(next, [new StartGeneration(generation, ranks)]);
+    }
+
+    /// <summary>Survivors and replacements: a generation as soon as <paramref name="quorum"/> wait, at most max workers × nproc ranks.</summary>
+    private Decision<RendezvousState> TryStartHeld(RendezvousState state, int quorum)
+    {
+        if (state.Members.Count < quorum) return Decision<RendezvousState>.Unchanged(state);
+        var generation = state.Generation + 1;
+        var ranks = state.Members
+            .OrderBy(m => m.NodeId, StringComparer.Ordinal).ThenBy(m => m.LocalRank)
+            .Take(_options.MaxWorkers * _options.NprocPerNode)
+            .Select((m, i) => new RankSlot(i, m))
+            .ToList();
+        var next = state with { Generation = generation, Ranks = ranks, Members = [.. ranks.Select(r => r.Member)], WaitingNodeIds = null, Quorum = null };
         return new Decision<RendezvousState>(next, [new StartGeneration(generation, ranks)]);
     }
 }

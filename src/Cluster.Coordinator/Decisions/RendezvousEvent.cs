@@ -24,4 +24,14 @@ public abstract record RendezvousEvent
     /// <paramref name="MaxRanks"/> in all. The ranks of the active generation end it at a step boundary.
     /// </summary>
     public sealed record Admit(IReadOnlyList<RendezvousMember> Members, int MaxRanks) : RendezvousEvent;
+
+    /// <summary>
+    /// The active generation lost <paramref name="Lost"/> and too few survived: it ends, the survivors wait as members
+    /// (keeping their state) and the next generation forms once <paramref name="Quorum"/> members wait (replacements
+    /// join with <see cref="Join"/>), ordered like a rendezvous.
+    /// </summary>
+    public sealed record Hold(IReadOnlyCollection<int> Lost, int Quorum) : RendezvousEvent;
+
+    /// <summary>Waiting member <paramref name="MemberId"/> is gone (its process exited while survivors waited).</summary>
+    public sealed record Leave(string MemberId) : RendezvousEvent;
 }

@@ -19,6 +19,16 @@ public sealed record RendezvousState(
     /// </summary>
     [Id(4)] public ImmutableHashSet<string>? WaitingNodeIds { get; init; }
 
+    /// <summary>
+    /// Set while the survivors of a loss wait below the minimum (<see cref="RendezvousEvent.Hold"/>): the next generation
+    /// forms as soon as this many members wait, partial nodes included; null for a rendezvous of whole nodes.
+    /// </summary>
+    [Id(5)] public int? Quorum { get; init; }
+
+    /// <summary>True while survivors wait for replacements (<see cref="Quorum"/> set).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool IsHeld => IsOpen && Quorum is not null;
+
     /// <summary>No members, no generation. A fresh instance each time: JSON storage serializers may populate
     /// an existing instance in place, so a shared static default could be overwritten.</summary>
     public static RendezvousState Empty => new(0, [], [], null);

@@ -35,12 +35,16 @@ public sealed partial class JobGrain
     }
 
     /// <summary>
-    /// A Regroup directive when <paramref name="nodeId"/> spoke for an older generation and has ranks in the active one; at a
-    /// step boundary when the active generation was formed from that one by an admission (no rank of it was lost).
+    /// A Regroup directive when <paramref name="nodeId"/> spoke for an older generation and has ranks in the active one (at a
+    /// step boundary when the active generation was formed from that one by an admission: no rank of it was lost), or spoke
+    /// for the last generation and has survivors waiting for replacements.
     /// </summary>
     private ControlReply? RegroupFor(string nodeId, long generation)
     {
         var rv = _rv;
+        if (rv.IsHeld && generation == rv.Generation && rv.HasNode(nodeId))
+            return new ControlReply(ControlDirective.Regroup,
+                $"generation {generation} is over; node {nodeId} has {rv.Members.Count(m => m.NodeId == nodeId)} rank(s) waiting for replacements ({rv.Members.Count} of {rv.Quorum} ranks wait)", null);
         if (rv.IsOpen || generation <= 0 || generation >= rv.Generation || rv.SlotsOfNode(nodeId).Count == 0) return null;
         var boundary = S.Recoveries.Count > 0 && S.Recoveries[^1] is { Admission: true } last && last.FromGeneration == generation && last.ToGeneration == rv.Generation;
         return new ControlReply(ControlDirective.Regroup,

@@ -15,7 +15,8 @@ public sealed partial class JobGrain
         _rendezvous = new RendezvousDecider(new RendezvousOptions(spec.MinWorkers, spec.MaxWorkers, spec.NprocPerNode, _options.SettleWindow));
         _liveness = new LivenessDecider(new LivenessOptions(_options.LeaseDuration, _options.FirstBeatGrace));
         var parsed = JobSpecLoader.Parse(spec.SpecYaml, $"job {spec.JobId}");
-        _recovery = new RecoveryDecider(new RecoveryOptions(parsed.Workers.MinRanks ?? spec.MinWorkers * spec.NprocPerNode, spec.RestartBudget));
+        _recovery = new RecoveryDecider(new RecoveryOptions(parsed.Workers.MinRanks ?? spec.MinWorkers * spec.NprocPerNode, spec.RestartBudget,
+            TimeSpan.FromSeconds(parsed.Restart.WaitSeconds)));
         _checkpoints = new CheckpointDecider(new CheckpointOptions(spec.JobId, spec.CheckpointDirectory, spec.CheckpointIntervalSteps,
             spec.KeepLastCheckpoints, spec.Seed, _options.CheckpointAckTimeout)
         {
@@ -53,6 +54,11 @@ public sealed partial class JobGrain
             var decision = _rendezvous!.Decide(_rv, new RendezvousEvent.Tick(), now);
             SetRendezvous(decision.State);
             await ApplyAsync(decision.Actions);
+        }
+        if (S.State == JobState.Recovering && _rv.IsHeld && S.Recoveries.Count > 0)
+        {
+            var waited = _recovery!.DecideWait(new RecoveryState(0, [.. S.Failures]), S.Recoveries[^1].DecidedAt, _rv.Members.Count, now);
+            await ApplyAsync(waited.Actions);
         }
         if (S.State is JobState.Running or JobState.Checkpointing or JobState.Recovering)
         {

@@ -34,8 +34,8 @@ public sealed partial class JobGrain
             request.AdvertisedHost, r.Port, r.Pid, now)).ToList();
         if (IsAdmission(members)) return await AdmitAsync(nodeId, members);
         // A replacement asks to be admitted into a running generation: none runs (the job restarts from its checkpoint and
-        // its node starts over), so it is not a rendezvous member either.
-        if (request.Admission) return new JoinResult(false, nodeId, $"job '{JobId}' has no running generation to admit into ({S.State})");
+        // its node starts over), so it is not a rendezvous member either; unless survivors wait for it (a held rendezvous).
+        if (request.Admission && !_rv.IsHeld) return new JoinResult(false, nodeId, $"job '{JobId}' has no running generation to admit into ({S.State})");
         var decision = _rendezvous!.Decide(_rv, new RendezvousEvent.Join(members), now);
         if (decision.Rejection is { } reason) return new JoinResult(false, nodeId, reason);
         if (!ReferenceEquals(decision.State, _rv))

@@ -1,5 +1,6 @@
 using Cluster.Coordinator.Contracts;
 using Cluster.Coordinator.Decisions;
+using Microsoft.Extensions.Logging;
 
 namespace Cluster.Coordinator.Grains;
 
@@ -26,6 +27,11 @@ public sealed partial class JobGrain
                 await RestartFromCheckpointAsync(restart);
                 continue;
             }
+            if (action is AwaitRanks hold)
+            {
+                await HoldAsync(hold);
+                continue;
+            }
             if (action is not Regroup regroup)
             {
                 await ApplyAsync([action]);
@@ -47,6 +53,54 @@ public sealed partial class JobGrain
             S.Recoveries.Add(new RecoveryRecord(from, formed.State.Generation, regroup.Reason, clock.UtcNow, step, formed.State.Ranks.Count));
             LogRecovery(JobId, from, formed.State.Generation, formed.State.Ranks.Count, regroup.Reason);
             await ApplyAsync(formed.Actions);
+        }
+    }
+
+    /// <summary>
+    /// Too few survived: the open checkpoint is aborted, the generation ends and its survivors wait as members (the job is
+    /// Recovering, their nodes hear Regroup); replacements join them and the next generation forms at the quorum.
+    /// </summary>
+    private async Task HoldAsync(AwaitRanks hold)
+    {
+        await AbortOpenCheckpointAsync($"ranks lost: {hold.Reason}");
+        var from = _rv.Generation;
+        var step = _progress.Count == 0 ? 0 : _progress.Values.Max(p => p.Step);
+        var gone = hold.Lost.Concat(_leases.Finished).Distinct().ToList();
+        var held = _rendezvous!.Decide(_rv, new RendezvousEvent.Hold(gone, hold.Quorum), clock.UtcNow);
+        if (held.Rejection is { } why)
+        {
+            await FailAsync($"{hold.Reason}; the survivors could not wait: {why}");
+            return;
+        }
+        if (!Transition(LifecycleEvent.RecoveryStarted)) return;
+        SetRendezvous(held.State);
+        _leases = LivenessState.Empty; // no generation runs: a waiting survivor that exits is reported by its agent (OnWaitingExitAsync)
+        _progress.Clear();
+        S.Recoveries.Add(new RecoveryRecord(from, from + 1, hold.Reason, clock.UtcNow, step, held.State.Members.Count));
+        _dirty = true;
+        LogHold(JobId, from, held.State.Members.Count, hold.Quorum, hold.Reason);
+        Signal();
+    }
+
+    /// <summary>
+    /// A survivor waiting below the minimum exited: it leaves the waiting members; with none left the job restarts from its
+    /// newest committed checkpoint (or fails when the budget is spent).
+    /// </summary>
+    private async Task OnWaitingExitAsync(ProcessExitReport report)
+    {
+        var left = _rendezvous!.Decide(_rv, new RendezvousEvent.Leave(report.MemberId), clock.UtcNow);
+        if (left.Rejection is not null || ReferenceEquals(left.State, _rv)) return;
+        _rv = left.State; // waiting members are soft state
+        if (_rv.Members.Count > 0) return;
+        var reason = $"{report.MemberId} exited with code {report.ExitCode} while it waited for replacements";
+        var before = new RecoveryState(S.Recoveries.Count(r => !r.Admission), [.. S.Failures]);
+        var decision = _recovery!.Decide(before, new RanksLost([], reason), survivors: 0);
+        S.Failures = [.. decision.State.Failures];
+        _dirty = true;
+        foreach (var action in decision.Actions)
+        {
+            if (action is RestartFromCheckpoint restart) await RestartFromCheckpointAsync(restart);
+            else await ApplyAsync([action]);
         }
     }
 
@@ -75,6 +129,9 @@ public sealed partial class JobGrain
         Signal();
     }
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId} generation {Generation}: {Waiting} survivor(s) wait for {Quorum} ranks ({Reason})")]
+    private partial void LogHold(string jobId, long generation, int waiting, int quorum, string reason);
+
     /// <summary>The first completed step of a generation formed by recovery ends the recovery (and times it).</summary>
     private void CompleteRecoveryIfDue(long generation, long step)
     {
@@ -90,7 +147,7 @@ public sealed partial class JobGrain
         }
         if (S.State != JobState.Recovering) return;
         if (!Transition(LifecycleEvent.RecoveryCompleted)) return;
-        S.Recoveries[^1] = last with { Seconds = (clock.UtcNow - last.DecidedAt).TotalSeconds, FirstStep = step };
+        S.Recoveries[^1] = last with { Seconds = (clock.UtcNow - last.DecidedAt).TotalSeconds, FirstStep = step, WorldSize = _rv.Ranks.Count };
         _dirty = true;
     }
 }

@@ -101,7 +101,16 @@ public sealed partial class JobGrain(
     {
         ArgumentNullException.ThrowIfNull(report);
         var (slot, refusal) = Guard(report.MemberId, report.Generation, report.FencingToken);
-        if (refusal is not null) return RegroupFor(MemberIds.NodeOf(report.MemberId), report.Generation) ?? refusal;
+        if (refusal is not null)
+        {
+            if (_rv.IsHeld && report.Generation == _rv.Generation && report.ExitCode != 0)
+            {
+                await OnWaitingExitAsync(report);
+                await SaveIfChangedAsync();
+                if (S.State.IsTerminal()) return new ControlReply(ControlDirective.Abort, S.FailureReason, null);
+            }
+            return RegroupFor(MemberIds.NodeOf(report.MemberId), report.Generation) ?? refusal;
+        }
         var decision = _liveness!.Decide(_leases, new LivenessEvent.Exited(slot!.Rank, report.ExitCode, report.Detail), clock.UtcNow);
         _leases = decision.State;
         await ApplyAsync(decision.Actions);

@@ -4,12 +4,15 @@ namespace Cluster.Coordinator.Tests.Decisions;
 
 public sealed class RecoveryDeciderTests
 {
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
+    private static readonly DateTimeOffset T0 = new(2026, 12, 2, 12, 0, 0, TimeSpan.Zero);
+
     private static RanksLost Lost(int rank, string why = "exited with code 137") => new([rank], $"rank {rank} {why}");
 
     [Fact]
     public void ALostRankRegroupsTheSurvivorsWhileTheBudgetLastsThenTheJobFailsWithEveryFailureListed()
     {
-        var d = new RecoveryDecider(new RecoveryOptions(MinRanks: 1, MaxRestarts: 2));
+        var d = new RecoveryDecider(new RecoveryOptions(MinRanks: 1, MaxRestarts: 2, Wait));
         var first = d.Decide(RecoveryState.Empty, Lost(1), survivors: 2);
         var regroup = Assert.IsType<Regroup>(Assert.Single(first.Actions));
         Assert.Equal([1], regroup.Lost);
@@ -26,30 +29,38 @@ public sealed class RecoveryDeciderTests
     [Fact]
     public void LosingEveryRankRestartsFromTheCheckpointWhileTheBudgetLasts()
     {
-        var d = new RecoveryDecider(new RecoveryOptions(MinRanks: 2, MaxRestarts: 1));
+        var d = new RecoveryDecider(new RecoveryOptions(MinRanks: 2, MaxRestarts: 1, Wait));
         var first = d.Decide(RecoveryState.Empty, Lost(0), survivors: 0);
         var restart = Assert.IsType<RestartFromCheckpoint>(Assert.Single(first.Actions));
         Assert.Equal("rank 0 exited with code 137; no rank left: the job restarts from its newest committed checkpoint", restart.Reason);
         Assert.Equal(1, first.State.Restarts);
         var fail = Assert.IsType<FailJob>(Assert.Single(d.Decide(first.State, Lost(1), survivors: 0).Actions));
-        Assert.Contains("fewer than workers.minRanks 2", fail.Reason);
+        Assert.Contains("the restart budget of 1 is spent", fail.Reason);
     }
 
     [Fact]
-    public void TooFewSurvivorsFailTheJobNamingTheMinimum()
+    public void TooFewSurvivorsWaitForReplacementsThenTheJobFailsAfterTheWaitWithEveryFailureListed()
     {
-        var d = new RecoveryDecider(new RecoveryOptions(MinRanks: 2, MaxRestarts: 5));
-        var fail = Assert.IsType<FailJob>(Assert.Single(d.Decide(RecoveryState.Empty, Lost(1), survivors: 1).Actions));
-        Assert.Equal("rank 1 exited with code 137; 1 rank(s) left, fewer than workers.minRanks 2", fail.Reason);
-        Assert.Equal(1, fail.Rank);
+        var d = new RecoveryDecider(new RecoveryOptions(MinRanks: 2, MaxRestarts: 5, Wait));
+        var lost = d.Decide(RecoveryState.Empty, Lost(1), survivors: 1);
+        var await_ = Assert.IsType<AwaitRanks>(Assert.Single(lost.Actions));
+        Assert.Equal(2, await_.Quorum);
+        Assert.Equal([1], await_.Lost);
+        Assert.Equal("rank 1 exited with code 137; 1 rank(s) left, fewer than workers.minRanks 2: waiting up to 60 s for replacements", await_.Reason);
+        Assert.Equal(1, lost.State.Restarts);
+        Assert.Empty(d.DecideWait(lost.State, T0, waiting: 1, T0 + TimeSpan.FromSeconds(59.9)).Actions);
+        var fail = Assert.IsType<FailJob>(Assert.Single(d.DecideWait(lost.State, T0, waiting: 1, T0 + Wait).Actions));
+        Assert.Equal("1 rank(s) waited 60 s (restart.waitSeconds) and the job did not regain workers.minRanks 2; failures: 1) rank 1 exited with code 137", fail.Reason);
+        Assert.Null(fail.Rank);
     }
 
     [Fact]
     public void ANoBudgetSpecFailsOnTheFirstLossAndBadOptionsAreRefused()
     {
-        var d = new RecoveryDecider(new RecoveryOptions(MinRanks: 1, MaxRestarts: 0));
+        var d = new RecoveryDecider(new RecoveryOptions(MinRanks: 1, MaxRestarts: 0, Wait));
         Assert.IsType<FailJob>(Assert.Single(d.Decide(RecoveryState.Empty, Lost(0), survivors: 3).Actions));
-        Assert.Throws<ArgumentException>(() => new RecoveryDecider(new RecoveryOptions(0, 1)));
-        Assert.Throws<ArgumentException>(() => new RecoveryDecider(new RecoveryOptions(1, -1)));
+        Assert.Throws<ArgumentException>(() => new RecoveryDecider(new RecoveryOptions(0, 1, Wait)));
+        Assert.Throws<ArgumentException>(() => new RecoveryDecider(new RecoveryOptions(1, -1, Wait)));
+        Assert.Throws<ArgumentException>(() => new RecoveryDecider(new RecoveryOptions(1, 1, TimeSpan.Zero)));
     }
 }

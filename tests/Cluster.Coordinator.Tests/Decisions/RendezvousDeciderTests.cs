@@ -150,6 +150,42 @@ public sealed class RendezvousDeciderTests
     }
 
     [Fact]
+    public void TooFewSurvivorsWaitAsMembersAndTheNextGenerationFormsAtTheQuorumPartialNodesIncluded()
+    {
+        var d = new RendezvousDecider(new RendezvousOptions(2, 2, 2, TimeSpan.FromMinutes(1)));
+        var s = RendezvousState.Empty;
+        foreach (var m in new[] { Member("a", 0), Member("a", 1), Member("b", 0), Member("b", 1) }) s = Join(d, s, m).State;
+        var hold = d.Decide(s, new RendezvousEvent.Hold([1, 3], Quorum: 4), _time.GetUtcNow()); // a/1 and b/1 lost
+        Assert.Empty(hold.Actions);
+        var held = hold.State;
+        Assert.True(held.IsHeld);
+        Assert.Equal((1L, 4), (held.Generation, held.Quorum));
+        Assert.Equal(["a/0", "b/0"], held.Members.Select(m => m.MemberId));
+        Assert.True(held.HasNode("a") && held.HasNode("b"));
+        Assert.Contains("no active generation", RendezvousDecider.CheckFence(held, "a/0", 1, RendezvousDecider.FencingToken(1, 0)).Refusal);
+        // One replacement: 3 of 4 wait; the second forms generation 2 at once (no settle window), ordered like a rendezvous.
+        var three = Join(d, held, Member("b", 1) with { Port = 31001 });
+        Assert.Empty(three.Actions);
+        var four = Join(d, three.State, Member("a", 1) with { Port = 31000 });
+        var start = Assert.IsType<StartGeneration>(Assert.Single(four.Actions));
+        Assert.Equal(2, four.State.Generation);
+        Assert.Equal(["a/0", "a/1", "b/0", "b/1"], four.State.Ranks.Select(r => r.Member.MemberId));
+        Assert.Equal(four.State.Ranks, start.Ranks);
+        Assert.False(four.State.IsHeld);
+        Assert.Null(four.State.Quorum);
+        // A waiting survivor that exits leaves; then the rendezvous may reopen (restart from the checkpoint) even while held.
+        var left = d.Decide(held, new RendezvousEvent.Leave("a/0"), _time.GetUtcNow()).State;
+        Assert.Equal(["b/0"], left.Members.Select(m => m.MemberId));
+        Assert.False(left.HasNode("a"));
+        var reopened = d.Decide(left, new RendezvousEvent.Reopen(), _time.GetUtcNow()).State;
+        Assert.False(reopened.IsHeld);
+        Assert.Empty(reopened.Members);
+        Assert.NotNull(d.Decide(reopened, new RendezvousEvent.Leave("b/0"), _time.GetUtcNow()).Rejection); // nobody holds
+        Assert.NotNull(d.Decide(held, new RendezvousEvent.Hold([0], 2), _time.GetUtcNow()).Rejection); // nothing running
+        Assert.NotNull(d.Decide(s, new RendezvousEvent.Hold([0, 1, 2, 3], 2), _time.GetUtcNow()).Rejection); // nobody survived
+    }
+
+    [Fact]
     public void EmptyStatesAreFreshInstancesSoStorageSerializersCannotOverwriteASharedDefault()
     {
         // Newtonsoft (the Redis storage default) populates existing property values in place via init setters;

@@ -10,12 +10,13 @@ internal sealed class JobDriver(IJobGrain grain, JobSpecSummary spec, string sec
     public JobSpecSummary Spec { get; } = spec;
     public string Secret { get; } = secret;
 
-    public static async Task<JobDriver> SubmitAsync(IGrainFactory grains, int min, int max, long checkpointInterval = 0, string checkpointRoot = "")
+    public static async Task<JobDriver> SubmitAsync(IGrainFactory grains, int min, int max, long checkpointInterval = 0, string checkpointRoot = "",
+        int restartBudget = 0, string specYaml = "name: test\n")
     {
         var jobId = "job-" + Guid.NewGuid().ToString("N")[..8];
         // Each job its own lineage root (checkpoint.dir/name), so no test resumes from another's checkpoints.
         var root = checkpointRoot.Length == 0 ? "" : Path.Combine(checkpointRoot, jobId);
-        var spec = new JobSpecSummary(jobId, "name: test\n", min, max, 1, checkpointInterval, root, 2, 0, 42);
+        var spec = new JobSpecSummary(jobId, specYaml, min, max, 1, checkpointInterval, root, 2, restartBudget, 42);
         var grain = grains.GetGrain<IJobGrain>(jobId);
         var result = await grain.Submit(spec);
         Assert.True(result.Created);
@@ -23,9 +24,9 @@ internal sealed class JobDriver(IJobGrain grain, JobSpecSummary spec, string sec
     }
 
     /// <summary>Joins node <paramref name="node"/> with one local rank listening on <paramref name="port"/>.</summary>
-    public Task<JoinResult> JoinAsync(string node, int port, string? secret = null) =>
+    public Task<JoinResult> JoinAsync(string node, int port, string? secret = null, bool admission = false) =>
         Grain.JoinNode(new NodeJoinRequest(node, "host-" + node, "127.0.0.1", [new LocalEndpoint(0, port, 4000 + port % 1000)],
-            JoinProof.Compute(secret ?? Secret, Spec.JobId, node)));
+            JoinProof.Compute(secret ?? Secret, Spec.JobId, node), Admission: admission));
 
     /// <summary>Re-polls like a node agent until assigned, fetches the peer table; returns local rank 0's assignment.</summary>
     public async Task<RankAssignment> AssignmentAsync(string memberId, TimeSpan? timeout = null)

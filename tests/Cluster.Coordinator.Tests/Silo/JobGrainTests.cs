@@ -116,6 +116,70 @@ public sealed class JobGrainTests(CoordinatorClusterFixture fx) : IClassFixture<
     }
 
     [Fact]
+    public async Task Below_the_minimum_the_survivor_waits_for_its_replacement_and_fails_the_job_when_the_wait_runs_out()
+    {
+        var job = await JobDriver.SubmitAsync(Grains, 2, 2, restartBudget: 3, specYaml: "name: test\nrestart: { waitSeconds: 5 }\n");
+        Assert.True((await job.JoinAsync("nodeB", 29501)).Accepted);
+        Assert.True((await job.JoinAsync("nodeA", 29500)).Accepted);
+        var a1 = await job.AssignmentAsync("nodeA/0");
+        var b1 = await job.AssignmentAsync("nodeB/0");
+        Assert.Equal(ControlDirective.Continue, (await job.ReportAsync(a1, 3)).Directive);
+
+        // Rank 1 dies: one survivor is below workers.minRanks (2 × 1): it stops and waits, no generation of one rank runs.
+        var exit = await job.Grain.ReportExit(new ProcessExitReport("nodeB/0", 1, b1.FencingToken, 137, "killed"));
+        Assert.Equal(ControlDirective.Continue, exit.Directive); // node B has no survivor to regroup; its agent restarts the rank
+        var status = await job.Grain.GetStatus();
+        Assert.Equal((JobState.Recovering, 1L, 1, 0), (status.State, status.Generation, status.WaitingMembers, status.Ranks.Count));
+        Assert.Contains("fewer than workers.minRanks 2: waiting up to 5 s for replacements", status.Recoveries![^1].Reason);
+        var beat = await job.BeatAsync(a1, JobDriver.Progress(4));
+        Assert.Equal((ControlDirective.Regroup, false), (beat.Directive, beat.AtStepBoundary)); // abort the collectives now
+        Assert.Equal(ControlDirective.Regroup, (await job.Grain.WaitForDirective("nodeA", 1, TimeSpan.FromSeconds(1))).Directive);
+        Assert.Equal(AssignmentStatus.Timeout, (await job.Grain.WaitForNodeAssignment("nodeA", TimeSpan.FromMilliseconds(200))).Status);
+
+        // Its replacement asks for admission: generation 2 forms with both, in rendezvous order.
+        Assert.True((await job.JoinAsync("nodeB", 29511, admission: true)).Accepted);
+        var a2 = await job.AssignmentAsync("nodeA/0");
+        var b2 = await job.AssignmentAsync("nodeB/0");
+        Assert.Equal((2L, 2, 0, 1), (a2.Generation, a2.WorldSize, a2.Rank, b2.Rank));
+        Assert.Equal([29500, 29511], a2.Peers.Select(p => p.Port));
+        Assert.Equal(ControlDirective.Continue, (await job.ReportAsync(b2, 4)).Directive);
+        status = await job.Grain.GetStatus();
+        Assert.Equal(JobState.Running, status.State);
+        var record = Assert.Single(status.Recoveries!);
+        Assert.Equal((1L, 2L, 2, false), (record.FromGeneration, record.ToGeneration, record.WorldSize, record.Admission));
+        Assert.NotNull(record.Seconds);
+
+        // Rank 0 dies and nobody replaces it: after restart.waitSeconds the job fails, listing both failures.
+        await job.Grain.ReportExit(new ProcessExitReport("nodeA/0", 2, a2.FencingToken, 1, "boom"));
+        Assert.Equal(JobState.Recovering, (await job.Grain.GetStatus()).State);
+        fx.Time.Advance(TimeSpan.FromSeconds(6));
+        var failed = await job.WaitForStatusAsync(s => s.State.IsTerminal(), "the wait for a replacement runs out");
+        Assert.Equal(JobState.Failed, failed.State);
+        Assert.Contains("1 rank(s) waited 5 s (restart.waitSeconds) and the job did not regain workers.minRanks 2", failed.FailureReason);
+        Assert.Contains("failures: 1) rank 1 exited with code 137: killed; 2) rank 0 exited with code 1: boom", failed.FailureReason);
+    }
+
+    [Fact]
+    public async Task A_waiting_survivor_that_exits_leaves_no_rank_and_the_job_restarts_from_its_checkpoint()
+    {
+        var job = await JobDriver.SubmitAsync(Grains, 2, 2, restartBudget: 3, specYaml: "name: test\nrestart: { waitSeconds: 60 }\n");
+        Assert.True((await job.JoinAsync("nodeB", 29501)).Accepted);
+        Assert.True((await job.JoinAsync("nodeA", 29500)).Accepted);
+        var a1 = await job.AssignmentAsync("nodeA/0");
+        var b1 = await job.AssignmentAsync("nodeB/0");
+        await job.Grain.ReportExit(new ProcessExitReport("nodeB/0", 1, b1.FencingToken, 137, "killed"));
+        Assert.Equal(1, (await job.Grain.GetStatus()).WaitingMembers);
+        await job.Grain.ReportExit(new ProcessExitReport("nodeA/0", 1, a1.FencingToken, 137, "killed too"));
+        var status = await job.Grain.GetStatus();
+        Assert.Equal((JobState.Rendezvous, 0), (status.State, status.WaitingMembers));
+        Assert.True(status.Recoveries![^1].Restart);
+        Assert.Contains("nodeA/0 exited with code 137 while it waited for replacements; no rank left", status.Recoveries[^1].Reason);
+        // A replacement asking for admission now is refused: the job starts over by a rendezvous.
+        Assert.False((await job.JoinAsync("nodeB", 29511, admission: true)).Accepted);
+        await job.Grain.Cancel("test over");
+    }
+
+    [Fact]
     public async Task CallsFromAStaleGenerationOrWithAForeignTokenAreFenced()
     {
         var (job, a, b) = await RunningJobAsync();
