@@ -166,6 +166,41 @@ public sealed class CheckpointTests
         Assert.Equal(2, CheckpointLineage.Scan(dir.Path, 3).Latest!.Step);
     }
 
+    [Fact]
+    public async Task A_save_whose_generation_ended_while_it_voted_does_not_fail_the_next_generation_or_the_disposal()
+    {
+        var rig = new Rig(13);
+        var voting = new TaskCompletionSource();
+        await using var trainerCheckpoint = new Cluster.Training.Engine.TrainerCheckpoint(new StuckVoteCommitter(voting), rank: 1);
+        using var generation = new CancellationTokenSource();
+        var progress = new Cluster.Training.Engine.TrainerProgress { Step = 5, WorldSize = 2 };
+        await trainerCheckpoint.SaveAsync(new CheckpointRequest(5, new SamplerCursor(0, 8), false), progress, rig.Model, rig.Optimizer, generation.Token);
+        await voting.Task.WaitAsync(TimeSpan.FromSeconds(10)); // the vote waits for a coordinator that will never answer it
+        generation.Cancel(); // a peer died: the generation's token ends the vote
+        // The next generation flushes the old save with its own (live) token: done, not a TaskCanceledException.
+        await trainerCheckpoint.FlushAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
+        // The next save starts (its flush of the old one passes too); a flush's own cancellation still counts.
+        using var next = new CancellationTokenSource();
+        await trainerCheckpoint.SaveAsync(new CheckpointRequest(6, new SamplerCursor(0, 16), false), progress with { Step = 6 }, rig.Model, rig.Optimizer, next.Token);
+        using var mine = new CancellationTokenSource();
+        await mine.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => trainerCheckpoint.FlushAsync(mine.Token));
+        await next.CancelAsync(); // that generation ends too; the disposal (await using) then does not throw
+    }
+
+    /// <summary>Opens every checkpoint; its vote never returns until cancelled.</summary>
+    private sealed class StuckVoteCommitter(TaskCompletionSource voting) : ICheckpointCommitter
+    {
+        public Task<CheckpointTicket?> OpenAsync(CheckpointRequest request, CancellationToken cancellationToken) =>
+            Task.FromResult<CheckpointTicket?>(new CheckpointTicket(request.Step, request.Step, Path.GetTempPath()));
+
+        public async Task AckAsync(CheckpointTicket ticket, CheckpointRequest request, IReadOnlyList<CheckpointFile> files, string? error, CancellationToken cancellationToken)
+        {
+            voting.TrySetResult();
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+        }
+    }
+
     private sealed class RecordingCommitter(ICheckpointCommitter inner, List<string?> votes) : ICheckpointCommitter
     {
         public Task<CheckpointTicket?> OpenAsync(CheckpointRequest request, CancellationToken cancellationToken) => inner.OpenAsync(request, cancellationToken);

@@ -16,8 +16,11 @@ namespace Cluster.Agent.Rank;
 /// survivors of a lost rank, the rank keeps its process, data, model and optimizer: it aborts its communicator, takes
 /// the next generation's assignment from its agent, builds a new communicator and goes on (<see cref="RankGeneration"/>).
 /// It still opens an Orleans client to read the spec from the job directory and to feed the job report.
+/// A rank host of one's own (`cluster run --rank-host`) may pass <paramref name="communicators"/>: it wraps each
+/// generation's communicator (tracing, metrics, fault injection) before the trainer uses it.
 /// </summary>
-public sealed class CoordinatedRank(RankSettings settings, TextWriter output, TimeProvider? time = null)
+public sealed class CoordinatedRank(RankSettings settings, TextWriter output, TimeProvider? time = null,
+    Func<ICommunicator, ICommunicator>? communicators = null)
 {
     /// <summary>
     /// How long a rank whose collectives failed (a peer died) waits for the coordinator's word (a regroup: go on; anything
@@ -66,7 +69,7 @@ public sealed class CoordinatedRank(RankSettings settings, TextWriter output, Ti
         }
         await using var _ = link.ConfigureAwait(false);
         using var generations = new RankGeneration(spec, client.Grains.GetGrain<IJobReportGrain>(settings.JobId), _time, Log,
-            $"{settings.NodeId}-{settings.LocalRank}-{Environment.ProcessId}");
+            $"{settings.NodeId}-{settings.LocalRank}-{Environment.ProcessId}", communicators);
         var first = true;
         while (true)
         {

@@ -15,7 +15,8 @@ namespace Cluster.Agent.Rank;
 /// step, sampler cursor) and what it builds per generation (the communicator, the <see cref="CoordinatedSteps"/> of the
 /// generation's session). The trainer's checkpoint committer and step hook forward to the current generation's.
 /// </summary>
-internal sealed class RankGeneration(JobSpec spec, IJobReportGrain report, TimeProvider time, Action<string> log, string processName)
+internal sealed class RankGeneration(JobSpec spec, IJobReportGrain report, TimeProvider time, Action<string> log, string processName,
+    Func<ICommunicator, ICommunicator>? wrap = null)
     : ICheckpointCommitter, IDisposable
 {
     // One audit file per rank process (a replacement writes its own), named after its member and pid.
@@ -32,12 +33,13 @@ internal sealed class RankGeneration(JobSpec spec, IJobReportGrain report, TimeP
     public async Task RunAsync(RankAssignment assignment, CommunicatorListener listener, RankSession session, CancellationToken cancellationToken)
     {
         var peers = assignment.Peers.OrderBy(p => p.Rank).Select(p => new PeerInfo(p.Rank, p.Host, p.Port, p.HostId)).ToList();
-        await using var communicator = await Communicator.CreateAsync(new CommunicatorOptions
+        await using var created = await Communicator.CreateAsync(new CommunicatorOptions
         {
             JobId = assignment.JobId, Generation = assignment.Generation, Rank = assignment.Rank, Peers = peers,
             Secret = Convert.FromBase64String(assignment.JobSecretBase64),
             CompressFloat32AsBFloat16 = spec.Training.Ddp.CompressBf16,
         }, listener, cancellationToken).ConfigureAwait(false);
+        var communicator = wrap?.Invoke(created) ?? created;
         session.OnAbort = reason => communicator.Abort(reason);
         Volatile.Write(ref _session, session);
         Volatile.Write(ref _rank, assignment.Rank);

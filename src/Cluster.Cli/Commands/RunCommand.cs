@@ -18,6 +18,10 @@ internal sealed class RunCommand : BaseCommand
     private readonly Option<string?> logs = new("--logs") { Description = "Folder of rank logs (default ~/.local/share/cluster/logs)" };
     private readonly Option<bool> json = new("--json") { Description = "Print a JSON summary as the last stdout line; human text goes to stderr" };
     private readonly Option<bool> fresh = new("--fresh") { Description = "Start over: do not resume from the spec's committed checkpoints" };
+    private readonly Option<FileInfo?> rankHost = new("--rank-host")
+    {
+        Description = "Start each rank with this program (an executable, or a .dll run by dotnet) instead of `cluster worker --coordinated`; it runs Cluster.Agent's CoordinatedRank",
+    };
 
     public RunCommand() : base("run", "Run a training job on local worker processes")
     {
@@ -28,6 +32,7 @@ internal sealed class RunCommand : BaseCommand
         Options.Add(staticPeers);
         Options.Add(logs);
         Options.Add(fresh);
+        Options.Add(rankHost);
     }
 
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
@@ -36,8 +41,10 @@ internal sealed class RunCommand : BaseCommand
         {
             // Default: an embedded coordinator (in-process silo and node agent); the ranks join through the grains.
             return await EmbeddedRunEntry.RunAsync(parseResult.GetValue(job) ?? throw new UsageException("a job spec file is required"),
-                parseResult.GetValue(workers), parseResult.GetValue(json), parseResult.GetValue(timeout), parseResult.GetValue(logs), parseResult.GetValue(fresh), cancellationToken).ConfigureAwait(false);
+                parseResult.GetValue(workers), parseResult.GetValue(json), parseResult.GetValue(timeout), parseResult.GetValue(logs), parseResult.GetValue(fresh),
+                parseResult.GetValue(rankHost), cancellationToken).ConfigureAwait(false);
         }
+        if (parseResult.GetValue(rankHost) is not null) throw new UsageException("--rank-host needs the embedded coordinator (not --static)");
         var asJson = parseResult.GetValue(json);
         var human = asJson ? Console.Error : Console.Out;
         var (file, spec) = SpecArgument.Load(parseResult, job);

@@ -32,7 +32,12 @@ public sealed class CheckpointDecider(CheckpointOptions options)
     {
         var due = s.Requested || (_options.IntervalSteps > 0 && s.Step % _options.IntervalSteps == 0);
         if (string.IsNullOrWhiteSpace(_options.RootDirectory) || s.Step <= 0 || !due) return Decision<CheckpointState>.Unchanged(state);
-        if (state.Pending is not null || s.Step <= state.LastOpenedStep) return Decision<CheckpointState>.Unchanged(state);
+        // The last step's request when its interval checkpoint is already open: that one becomes the final checkpoint (a
+        // re-run of the spec then finds the lineage complete); already committed without the mark: a final one is written.
+        if (s.Final && state.Pending is { Final: false } open && open.Step == s.Step)
+            return new(state with { Pending = open with { Final = true } }, []);
+        var refinal = s.Final && state.Pending is null && state.Latest is { Final: false } last && last.Step == s.Step;
+        if (state.Pending is not null || (s.Step <= state.LastOpenedStep && !refinal)) return Decision<CheckpointState>.Unchanged(state);
         var id = state.LastCheckpointId + 1;
         var dir = _options.DirectoryOf(id);
         var pending = new PendingCheckpoint(id, s.Generation, s.Step, s.WorldSize, dir, now + _options.AckTimeout, [], s.Final);

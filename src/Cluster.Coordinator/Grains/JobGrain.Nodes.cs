@@ -194,7 +194,10 @@ public sealed partial class JobGrain
         else _plan = observed.State;
         // Only a request or an interval step can open a checkpoint: plain progress skips the decider (it is most of the beats).
         var interval = S.Spec!.CheckpointIntervalSteps;
-        if (S.State == JobState.Running && (report.Checkpoint != CheckpointRequestKind.None || (interval > 0 && report.Step % interval == 0)))
+        // While a checkpoint is open only the last step's request is decided (it may mark that checkpoint final).
+        var final = report.Checkpoint == CheckpointRequestKind.Final;
+        if ((S.State == JobState.Running || (S.State == JobState.Checkpointing && final))
+            && (report.Checkpoint != CheckpointRequestKind.None || (interval > 0 && report.Step % interval == 0)))
         {
             var decision = _checkpoints!.Decide(S.Checkpoints, new CheckpointEvent.StepCompleted(report.Step, generation, _rv.Ranks.Count,
                 report.Checkpoint != CheckpointRequestKind.None, report.Checkpoint == CheckpointRequestKind.Final), clock.UtcNow);

@@ -110,6 +110,11 @@ public sealed class TrainerCheckpoint : IAsyncDisposable
         {
             throw new TimeoutException($"waited {WriteTimeout.TotalMinutes:0} min for the checkpoint write and vote of rank {_rank}", e);
         }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested && _inFlight.IsCanceled)
+        {
+            // The save's own generation ended while it asked or voted (a peer died mid-checkpoint): the coordinator aborted
+            // that checkpoint, so there is nothing left to wait for.
+        }
     }
 
     private async Task OpenWriteAndVoteAsync(CheckpointCapture? capture, string? error, CheckpointRequest request, CancellationToken cancellationToken)
@@ -162,6 +167,7 @@ public sealed class TrainerCheckpoint : IAsyncDisposable
     {
         try { await _inFlight.WaitAsync(WriteTimeout).ConfigureAwait(false); }
         catch (TimeoutException) { return; } // a write still running may be reading the twin: leak it rather than free it under the reader
+        catch (OperationCanceledException) { /* cancelled while it asked or voted: the write (synchronous) was done or never began */ }
         _optimizerTwin?.Dispose();
         _modelTwin?.Dispose();
     }

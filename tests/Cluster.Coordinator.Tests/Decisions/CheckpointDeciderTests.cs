@@ -47,6 +47,26 @@ public sealed class CheckpointDeciderTests
     }
 
     [Fact]
+    public void The_last_steps_request_marks_the_interval_checkpoint_of_that_step_final_or_writes_a_final_one_after_it()
+    {
+        // Open at the interval step 20, which is also the last step: the final request marks it.
+        var open = Open(CheckpointState.Empty, 20);
+        var marked = On(open, new CheckpointEvent.StepCompleted(20, 1, 2, Requested: true, Final: true));
+        Assert.Empty(marked.Actions);
+        Assert.True(marked.State.Pending!.Final);
+        var s = On(On(marked.State, new CheckpointEvent.Ack(Ack(1, 1))).State, new CheckpointEvent.Ack(Ack(1, 0))).State;
+        Assert.True(s.Latest!.Final);
+        Assert.Empty(On(s, new CheckpointEvent.StepCompleted(20, 1, 2, Requested: true, Final: true)).Actions); // final already
+        // Committed before the request came: a final checkpoint of the same step is opened.
+        var plain = On(On(open, new CheckpointEvent.Ack(Ack(1, 1))).State, new CheckpointEvent.Ack(Ack(1, 0))).State;
+        Assert.False(plain.Latest!.Final);
+        var again = On(plain, new CheckpointEvent.StepCompleted(20, 1, 2, Requested: true, Final: true));
+        Assert.Equal((20L, 2L), (Assert.IsType<OpenCheckpoint>(Assert.Single(again.Actions)).Step, again.State.Pending!.CheckpointId));
+        Assert.True(again.State.Pending.Final);
+        Assert.Empty(On(plain, new CheckpointEvent.StepCompleted(20, 1, 2, Requested: true)).Actions); // a plain request is not repeated
+    }
+
+    [Fact]
     public void CommitsOnlyWhenEveryRankAckedAndRecordsTheSamplerPosition()
     {
         var s = Open(CheckpointState.Empty, 10);

@@ -23,7 +23,8 @@ internal sealed partial class EmbeddedRun(TextWriter human, bool interactive)
     private const string NodeId = "local";
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(250);
 
-    public async Task<(RunSummary Summary, int ExitCode)> RunAsync(JobSpec spec, int workers, string logsDirectory, TimeSpan limit, bool fresh, CancellationToken cancellationToken)
+    public async Task<(RunSummary Summary, int ExitCode)> RunAsync(JobSpec spec, int workers, string logsDirectory, TimeSpan limit, bool fresh,
+        IReadOnlyList<string> rankCommand, CancellationToken cancellationToken)
     {
         var stopwatch = Stopwatch.StartNew();
         var jobId = JobSubmission.NewJobId(spec);
@@ -38,7 +39,7 @@ internal sealed partial class EmbeddedRun(TextWriter human, bool interactive)
             {
                 NodeId = NodeId, AdvertiseHost = "127.0.0.1", HostId = Environment.MachineName, NprocPerNode = workers,
                 LogsDirectory = logsDirectory, Gateway = $"127.0.0.1:{ports[1]}", ClusterId = clusterId, ServiceId = "cluster",
-                WorkerCommand = SelfCommand.With(SelfCommand.CoordinatedWorker), PollInterval = TimeSpan.FromMilliseconds(200),
+                WorkerCommand = rankCommand, PollInterval = TimeSpan.FromMilliseconds(200),
             }));
         using var host = builder.Build();
         try

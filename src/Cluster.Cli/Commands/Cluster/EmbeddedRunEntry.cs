@@ -7,7 +7,8 @@ namespace Cluster.Cli.Commands.Cluster;
 /// <summary>The embedded-coordinator path of `cluster run`: validate the spec, run it, print the summary.</summary>
 internal static class EmbeddedRunEntry
 {
-    public static async Task<int> RunAsync(FileInfo file, int? workers, bool asJson, int timeoutSeconds, string? logs, bool fresh, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(FileInfo file, int? workers, bool asJson, int timeoutSeconds, string? logs, bool fresh, FileInfo? rankHost,
+        CancellationToken cancellationToken)
     {
         var human = asJson ? Console.Error : Console.Out;
         JobSpec spec;
@@ -17,9 +18,15 @@ internal static class EmbeddedRunEntry
         if (n is < 1 or > 256) throw new UsageException($"--workers must be in [1, 256] (got {n})");
         if (timeoutSeconds < 1) throw new UsageException($"--timeout must be >= 1 second (got {timeoutSeconds})");
         var logsDir = Path.GetFullPath(logs ?? ClusterDefaults.LogsDirectory);
+        IReadOnlyList<string> rankCommand = SelfCommand.With(SelfCommand.CoordinatedWorker);
+        if (rankHost is not null)
+        {
+            if (!rankHost.Exists) throw new UsageException($"--rank-host '{rankHost.FullName}' does not exist");
+            rankCommand = rankHost.Extension.Equals(".dll", StringComparison.OrdinalIgnoreCase) ? ["dotnet", rankHost.FullName] : [rankHost.FullName];
+        }
         var interactive = !asJson && !Console.IsOutputRedirected && Spectre.Console.AnsiConsole.Profile.Capabilities.Interactive;
         var (summary, code) = await new EmbeddedRun(human, interactive)
-            .RunAsync(spec, n, logsDir, TimeSpan.FromSeconds(timeoutSeconds), fresh, cancellationToken).ConfigureAwait(false);
+            .RunAsync(spec, n, logsDir, TimeSpan.FromSeconds(timeoutSeconds), fresh, rankCommand, cancellationToken).ConfigureAwait(false);
         if (summary.Error is null && summary.Status != RunSummary.AlreadyComplete)
             await human.WriteLineAsync($"run: {summary.Status}: {summary.Epochs} epoch(s), {summary.Steps} steps, test accuracy {summary.TestAccuracy:F4}, " +
                 $"test loss {summary.TestLoss:F4}, {summary.SamplesPerSec:F0} samples/s, {summary.WallSeconds:F1} s").ConfigureAwait(false);
