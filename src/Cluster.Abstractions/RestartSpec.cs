@@ -1,12 +1,12 @@
 namespace Cluster.Abstractions;
 
 /// <summary>
-/// Restart budget: the job goes on after at most <see cref="MaxRestarts"/> losses of ranks (elastic recovery; counted over
-/// the job's whole life) and fails at the next. A node agent restarts a failed rank of its own (at most
+/// Restart budget: the job goes on after at most <see cref="MaxRestarts"/> losses of ranks within the last
+/// <see cref="WindowMinutes"/> (elastic recovery) and fails at the next. A node agent restarts a failed rank of its own (at most
 /// <see cref="MaxRestarts"/> times per job on that node), <see cref="BackoffSeconds"/> after the exit, and the coordinator
 /// admits the new process at a step boundary. When fewer than <c>workers.minRanks</c> ranks survive a loss, the survivors
 /// keep their state and wait up to <see cref="WaitSeconds"/> for replacements (after Horovod elastic's timeout); then the
-/// job fails with the list of failures. <see cref="WindowMinutes"/> is parsed and validated but not used yet.
+/// job fails with the list of failures.
 /// </summary>
 public sealed class RestartSpec
 {
@@ -19,6 +19,13 @@ public sealed class RestartSpec
     /// </summary>
     public double WaitSeconds { get; set; } = 60;
 
+    /// <summary>
+    /// Losses of ranks on one node within <see cref="WindowMinutes"/> that put the node on probation (no replacement of it
+    /// is admitted for <see cref="ProbationMinutes"/> after its last loss; Horovod's host blacklist); 0: never.
+    /// </summary>
+    public int ProbationFailures { get; set; } = 5;
+    public double ProbationMinutes { get; set; } = 10;
+
     /// <summary>Longest <see cref="WaitSeconds"/> (below the 300 s an agent and a rank wait for their next generation).</summary>
     public const double MaxWaitSeconds = 240;
 
@@ -26,6 +33,8 @@ public sealed class RestartSpec
     {
         if (MaxRestarts < 0) errors.Add(new($"{path}.maxRestarts", $"must be >= 0 (got {MaxRestarts})"));
         if (!(WindowMinutes > 0)) errors.Add(new($"{path}.windowMinutes", $"must be > 0 (got {WindowMinutes})"));
+        if (ProbationFailures < 0) errors.Add(new($"{path}.probationFailures", $"must be >= 0 (got {ProbationFailures})"));
+        if (!(ProbationMinutes > 0)) errors.Add(new($"{path}.probationMinutes", $"must be > 0 (got {ProbationMinutes})"));
         if (!(WaitSeconds > 0 && WaitSeconds <= MaxWaitSeconds)) errors.Add(new($"{path}.waitSeconds", $"must be > 0 and <= {MaxWaitSeconds} (got {WaitSeconds})"));
         if (!(BackoffSeconds >= 0)) errors.Add(new($"{path}.backoffSeconds", $"must be >= 0 (got {BackoffSeconds})"));
     }

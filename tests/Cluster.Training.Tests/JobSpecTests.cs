@@ -78,6 +78,9 @@ public sealed class JobSpecTests
     public void The_wait_for_replacements_defaults_to_a_minute_and_is_bounded_below_the_agents_wait()
     {
         Assert.Equal(60, JobSpecLoader.Parse("name: w").Restart.WaitSeconds);
+        Assert.Equal((5, 10.0), (JobSpecLoader.Parse("name: w").Restart.ProbationFailures, JobSpecLoader.Parse("name: w").Restart.ProbationMinutes));
+        var probation = Assert.Throws<JobSpecException>(() => JobSpecLoader.Parse("name: w\nrestart: { probationFailures: -1, probationMinutes: 0 }\n"));
+        Assert.Equal(["restart.probationFailures", "restart.probationMinutes"], probation.Errors.Select(e => e.Path).Order());
         Assert.Equal(5, JobSpecLoader.Parse("name: w\nrestart: { waitSeconds: 5 }\n").Restart.WaitSeconds);
         foreach (var bad in new[] { "0", "241" })
         {

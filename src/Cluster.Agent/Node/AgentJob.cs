@@ -4,11 +4,14 @@ namespace Cluster.Agent.Node;
 
 /// <summary>
 /// The ranks one agent started for one job (replacements included), the node's voice and local channel for them, and the
-/// restarts this node made: at most <paramref name="restartBudget"/>, each after <paramref name="backoff"/>.
+/// restarts this node made: at most <paramref name="restartBudget"/> within <paramref name="window"/>, each after a
+/// back-off from <paramref name="backoff"/> (<see cref="RestartBackoff"/>).
 /// </summary>
-internal sealed class AgentJob(string jobId, NodeVoice voice, LocalChannelServer channel, int restartBudget, TimeSpan backoff)
+internal sealed class AgentJob(string jobId, NodeVoice voice, LocalChannelServer channel, int restartBudget, TimeSpan backoff, TimeSpan window)
 {
     private readonly Lock _gate = new();
+    private readonly Queue<long> _restartTimes = new(); // Stopwatch timestamps, oldest first
+    private readonly Dictionary<int, int> _streaks = [];
     private RankProcess[] _ranks = [];
     private int _restarts;
     private int _restarting;
@@ -35,12 +38,20 @@ internal sealed class AgentJob(string jobId, NodeVoice voice, LocalChannelServer
         lock (_gate) _ranks = [.. _ranks, rank];
     }
 
-    /// <summary>Takes one restart from the budget (false when it is spent); <see cref="EndRestart"/> follows.</summary>
-    public bool BeginRestart()
+    /// <summary>
+    /// Takes one restart from the budget (false when <see cref="RestartBudget"/> restarts were made within the window) and
+    /// returns the back-off before it for a rank that ran <paramref name="ranFor"/>; <see cref="EndRestart"/> follows.
+    /// </summary>
+    public bool BeginRestart(int localRank, TimeSpan ranFor, out TimeSpan delay)
     {
         lock (_gate)
         {
-            if (_restarts >= RestartBudget) return false;
+            var now = System.Diagnostics.Stopwatch.GetTimestamp();
+            while (_restartTimes.Count > 0 && System.Diagnostics.Stopwatch.GetElapsedTime(_restartTimes.Peek(), now) >= window) _restartTimes.Dequeue();
+            delay = TimeSpan.Zero;
+            if (_restartTimes.Count >= RestartBudget) return false;
+            _restartTimes.Enqueue(now);
+            (delay, _streaks[localRank]) = RestartBackoff.Next(Backoff, _streaks.GetValueOrDefault(localRank), ranFor);
             _restarts++;
             _restarting++;
             return true;

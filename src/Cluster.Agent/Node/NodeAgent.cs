@@ -139,17 +139,18 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
         }, logger);
         var socket = Path.Combine(_options.SocketDirectory, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(spec.JobId)))[..16] + ".sock");
         var channel = new LocalChannelServer(socket, voice, spec.JobId, _options.NodeId, secret, spec.NprocPerNode, logger);
-        var agentJob = new AgentJob(spec.JobId, voice, channel, spec.RestartBudget, TimeSpan.FromSeconds(BackoffSeconds(spec)));
+        var restart = RestartOf(spec);
+        var agentJob = new AgentJob(spec.JobId, voice, channel, spec.RestartBudget, TimeSpan.FromSeconds(restart.BackoffSeconds), TimeSpan.FromMinutes(restart.WindowMinutes));
         if (!_jobs.TryAdd(spec.JobId, agentJob)) return;
         LogChannel(spec.JobId, _options.NodeId, socket);
         _ = RunVoiceAsync(agentJob);
         for (var local = 0; local < spec.NprocPerNode; local++) StartRank(agentJob, spec, secret, socket, local, generation: 0);
     }
 
-    private static double BackoffSeconds(JobSpecSummary spec)
+    private static Cluster.Abstractions.RestartSpec RestartOf(JobSpecSummary spec)
     {
-        try { return Cluster.Abstractions.JobSpecLoader.Parse(spec.SpecYaml, $"job {spec.JobId}").Restart.BackoffSeconds; }
-        catch (Cluster.Abstractions.JobSpecException) { return 2; } // the coordinator accepted it; a newer field this agent does not know
+        try { return Cluster.Abstractions.JobSpecLoader.Parse(spec.SpecYaml, $"job {spec.JobId}").Restart; }
+        catch (Cluster.Abstractions.JobSpecException) { return new Cluster.Abstractions.RestartSpec(); } // the coordinator accepted it; a newer field this agent does not know
     }
 
     /// <summary>Starts local rank <paramref name="local"/>; <paramref name="generation"/>: the node's generation at the start (0 before the first).</summary>
@@ -218,17 +219,17 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
         // Not restarted: a rank that finished, was refused or given a spec it cannot run (it would fail again), or whose job ended.
         if (code is RankExitCodes.Success or RankExitCodes.Refused or RankExitCodes.InvalidInput || reply?.Directive is ControlDirective.Abort or ControlDirective.Fenced
             || !GoesOn(agentJob) || _stopping.IsCancellationRequested) return;
-        if (!agentJob.BeginRestart())
+        if (!agentJob.BeginRestart(rank.LocalRank, Stopwatch.GetElapsedTime(rank.StartedAt), out var delay))
         {
             LogBudgetSpent(agentJob.JobId, rank.MemberId, agentJob.RestartBudget);
             return;
         }
         try
         {
-            try { await Task.Delay(agentJob.Backoff, _stopping.Token).ConfigureAwait(false); }
+            try { await Task.Delay(delay, _stopping.Token).ConfigureAwait(false); }
             catch (OperationCanceledException) { return; }
             if (!GoesOn(agentJob)) return;
-            LogRestarting(agentJob.JobId, rank.MemberId, agentJob.Restarts, agentJob.RestartBudget);
+            LogRestarting(agentJob.JobId, rank.MemberId, agentJob.Restarts, agentJob.RestartBudget, delay.TotalSeconds);
             restart();
         }
         catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception or IOException)
@@ -274,8 +275,8 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
     [LoggerMessage(Level = LogLevel.Information, Message = "job {JobId} waits for workers again (it lost every rank): starting it over on this node")]
     private partial void LogStartingOver(string jobId);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "job {JobId}: restarting {MemberId} (restart {Restart} of {Budget} on this node)")]
-    private partial void LogRestarting(string jobId, string memberId, int restart, int budget);
+    [LoggerMessage(Level = LogLevel.Information, Message = "job {JobId}: restarting {MemberId} (restart {Restart} on this node, at most {Budget} in the window) after {Seconds:0.###} s")]
+    private partial void LogRestarting(string jobId, string memberId, int restart, int budget, double seconds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId}: {MemberId} is not restarted: this node's restart budget of {Budget} is spent")]
     private partial void LogBudgetSpent(string jobId, string memberId, int budget);

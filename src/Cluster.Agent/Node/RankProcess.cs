@@ -18,6 +18,7 @@ internal sealed class RankProcess : IDisposable
     private RankProcess(Process process, StreamWriter log, string jobId, string memberId, int localRank, string logPath, long startedInGeneration)
     {
         StartedInGeneration = startedInGeneration;
+        StartedAt = System.Diagnostics.Stopwatch.GetTimestamp();
         _process = process;
         _log = log;
         JobId = jobId;
@@ -34,6 +35,8 @@ internal sealed class RankProcess : IDisposable
     public int Pid => _process.Id;
     /// <summary>The node's generation when the process started (0: before the first; a replacement: the one it is admitted after).</summary>
     public long StartedInGeneration { get; }
+    /// <summary>When the process started (a <see cref="System.Diagnostics.Stopwatch"/> timestamp).</summary>
+    public long StartedAt { get; }
 
     /// <summary>Completes with the exit code (128+signal when killed by a signal) after the output is drained.</summary>
     public Task<int> Exited { get; }

@@ -15,8 +15,13 @@ public sealed partial class JobGrain
         _rendezvous = new RendezvousDecider(new RendezvousOptions(spec.MinWorkers, spec.MaxWorkers, spec.NprocPerNode, _options.SettleWindow));
         _liveness = new LivenessDecider(new LivenessOptions(_options.LeaseDuration, _options.FirstBeatGrace));
         var parsed = JobSpecLoader.Parse(spec.SpecYaml, $"job {spec.JobId}");
+        var restart = parsed.Restart;
         _recovery = new RecoveryDecider(new RecoveryOptions(parsed.Workers.MinRanks ?? spec.MinWorkers * spec.NprocPerNode, spec.RestartBudget,
-            TimeSpan.FromSeconds(parsed.Restart.WaitSeconds)));
+            TimeSpan.FromSeconds(restart.WaitSeconds))
+        {
+            Window = TimeSpan.FromMinutes(restart.WindowMinutes), ProbationFailures = restart.ProbationFailures,
+            Probation = TimeSpan.FromMinutes(restart.ProbationMinutes),
+        });
         _checkpoints = new CheckpointDecider(new CheckpointOptions(spec.JobId, spec.CheckpointDirectory, spec.CheckpointIntervalSteps,
             spec.KeepLastCheckpoints, spec.Seed, _options.CheckpointAckTimeout)
         {
@@ -57,7 +62,7 @@ public sealed partial class JobGrain
         }
         if (S.State == JobState.Recovering && _rv.IsHeld && S.Recoveries.Count > 0)
         {
-            var waited = _recovery!.DecideWait(new RecoveryState(0, [.. S.Failures]), S.Recoveries[^1].DecidedAt, _rv.Members.Count, now);
+            var waited = _recovery!.DecideWait(Budget(), S.Recoveries[^1].DecidedAt, _rv.Members.Count, now);
             await ApplyAsync(waited.Actions);
         }
         if (S.State is JobState.Running or JobState.Checkpointing or JobState.Recovering)

@@ -32,7 +32,10 @@ public sealed partial class JobGrain
         var now = clock.UtcNow;
         var members = ranks.Select(r => new RendezvousMember(MemberIds.Of(nodeId, r.LocalRank), nodeId, r.LocalRank, request.HostId,
             request.AdvertisedHost, r.Port, r.Pid, now)).ToList();
-        if (IsAdmission(members)) return await AdmitAsync(nodeId, members);
+        // A node on probation (too many of its ranks lost lately) gets nothing of a running job: no replacement, no admission.
+        var admission = IsAdmission(members);
+        if ((admission || request.Admission) && ProbationOf(nodeId) is { } probation) return new JoinResult(false, nodeId, probation);
+        if (admission) return await AdmitAsync(nodeId, members);
         // A replacement asks to be admitted into a running generation: none runs (the job restarts from its checkpoint and
         // its node starts over), so it is not a rendezvous member either; unless survivors wait for it (a held rendezvous).
         if (request.Admission && !_rv.IsHeld) return new JoinResult(false, nodeId, $"job '{JobId}' has no running generation to admit into ({S.State})");

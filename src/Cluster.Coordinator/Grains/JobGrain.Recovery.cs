@@ -16,8 +16,10 @@ public sealed partial class JobGrain
     {
         if (S.State.IsTerminal()) return;
         var survivors = _leases.Leases.Count; // lost ranks have no lease any more, finished ones never did
-        var before = new RecoveryState(S.Recoveries.Count(r => !r.Admission), [.. S.Failures]); // an admission spends nothing: the loss did
-        var decision = _recovery!.Decide(before, lost, survivors);
+        var now = clock.UtcNow;
+        foreach (var rank in lost.Ranks)
+            if (_rv.Ranks.FirstOrDefault(s => s.Rank == rank) is { } slot) RecordNodeLoss(slot.Member.NodeId, now);
+        var decision = _recovery!.Decide(Budget(), lost, survivors, now);
         S.Failures = [.. decision.State.Failures];
         _dirty = true;
         foreach (var action in decision.Actions)
@@ -93,8 +95,8 @@ public sealed partial class JobGrain
         _rv = left.State; // waiting members are soft state
         if (_rv.Members.Count > 0) return;
         var reason = $"{report.MemberId} exited with code {report.ExitCode} while it waited for replacements";
-        var before = new RecoveryState(S.Recoveries.Count(r => !r.Admission), [.. S.Failures]);
-        var decision = _recovery!.Decide(before, new RanksLost([], reason), survivors: 0);
+        RecordNodeLoss(MemberIds.NodeOf(report.MemberId), clock.UtcNow);
+        var decision = _recovery!.Decide(Budget(), new RanksLost([], reason), survivors: 0, clock.UtcNow);
         S.Failures = [.. decision.State.Failures];
         _dirty = true;
         foreach (var action in decision.Actions)
@@ -102,6 +104,28 @@ public sealed partial class JobGrain
             if (action is RestartFromCheckpoint restart) await RestartFromCheckpointAsync(restart);
             else await ApplyAsync([action]);
         }
+    }
+
+    /// <summary>The restarts spent so far (one per loss: an admission spends nothing) and the failures, for the recovery decider.</summary>
+    private RecoveryState Budget() => new([.. S.Recoveries.Where(r => !r.Admission).Select(r => r.DecidedAt)], [.. S.Failures]);
+
+    /// <summary>Most node losses kept for probation (older ones are past any window that matters).</summary>
+    public const int MaxNodeLossesKept = 256;
+
+    private void RecordNodeLoss(string nodeId, DateTimeOffset at)
+    {
+        S.NodeLosses.Add(new NodeLoss(nodeId, at));
+        if (S.NodeLosses.Count > MaxNodeLossesKept) S.NodeLosses.RemoveAt(0);
+        _dirty = true;
+    }
+
+    /// <summary>Why a replacement of <paramref name="nodeId"/> is not admitted now (probation), or null.</summary>
+    private string? ProbationOf(string nodeId)
+    {
+        var now = clock.UtcNow;
+        return _recovery!.ProbationUntil(S.NodeLosses.Where(l => l.NodeId == nodeId).Select(l => l.At), now) is { } until
+            ? $"node {nodeId} is on probation until {until:O} ({(until - now).TotalSeconds:0} s): {_recovery.ProbationRule}"
+            : null;
     }
 
     /// <summary>

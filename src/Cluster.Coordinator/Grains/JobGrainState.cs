@@ -48,6 +48,9 @@ public sealed class JobGrainState
     /// <summary>Every rank failure so far, oldest first (at most <see cref="RecoveryDecider.MaxFailuresKept"/>).</summary>
     [Id(10)] public List<string> Failures { get; set; } = [];
 
+    /// <summary>The nodes whose ranks were lost, and when, oldest first (at most <see cref="JobGrain.MaxNodeLossesKept"/>): probation.</summary>
+    [Id(11)] public List<NodeLoss> NodeLosses { get; set; } = [];
+
     /// <summary>True once submitted.</summary>
     [JsonIgnore] public bool Exists => Spec is not null;
 }

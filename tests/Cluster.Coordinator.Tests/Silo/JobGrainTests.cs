@@ -180,6 +180,28 @@ public sealed class JobGrainTests(CoordinatorClusterFixture fx) : IClassFixture<
     }
 
     [Fact]
+    public async Task A_node_whose_ranks_keep_failing_is_on_probation_and_its_replacement_is_refused_while_another_node_is_admitted()
+    {
+        var job = await JobDriver.SubmitAsync(Grains, 2, 2, restartBudget: 5,
+            specYaml: "name: test\nworkers: { minRanks: 1 }\nrestart: { probationFailures: 1, probationMinutes: 5 }\n");
+        Assert.True((await job.JoinAsync("nodeB", 29501)).Accepted);
+        Assert.True((await job.JoinAsync("nodeA", 29500)).Accepted);
+        _ = await job.AssignmentAsync("nodeA/0");
+        var b1 = await job.AssignmentAsync("nodeB/0");
+        await job.Grain.ReportExit(new ProcessExitReport("nodeB/0", 1, b1.FencingToken, 137, "killed"));
+        Assert.Equal((JobState.Recovering, 2L), ((await job.Grain.GetStatus()).State, (await job.Grain.GetStatus()).Generation));
+
+        var refused = await job.JoinAsync("nodeB", 29511, admission: true);
+        Assert.False(refused.Accepted);
+        Assert.Matches(@"node nodeB is on probation until .+ \(\d+ s\): 1 or more of its ranks lost within 60 min \(restart\.probationFailures\)", refused.Reason);
+        Assert.True((await job.JoinAsync("nodeC", 29502)).Accepted); // another node is admitted
+        var status = await job.Grain.GetStatus();
+        Assert.Equal((3L, 2), (status.Generation, status.Ranks.Count));
+        Assert.Equal(["nodeA/0", "nodeC/0"], status.Ranks.Select(r => r.MemberId));
+        await job.Grain.Cancel("test over");
+    }
+
+    [Fact]
     public async Task CallsFromAStaleGenerationOrWithAForeignTokenAreFenced()
     {
         var (job, a, b) = await RunningJobAsync();
