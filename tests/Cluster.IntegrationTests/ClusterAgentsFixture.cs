@@ -53,7 +53,7 @@ public sealed class ClusterAgentsFixture : IAsyncLifetime
     }
 
     /// <summary>A job YAML of 3 ranks (one per node) on synthetic data with a tiny MLP, 10 steps per epoch.</summary>
-    public string WriteSpec(string name, int epochs, int checkpointInterval, int? minRanks = null)
+    public string WriteSpec(string name, int epochs, int checkpointInterval, int? minRanks = null, string restart = "")
     {
         Directory.CreateDirectory(Path.Combine(Root, name));
         var path = Path.Combine(Root, name, "job.yaml");
@@ -68,6 +68,7 @@ public sealed class ClusterAgentsFixture : IAsyncLifetime
               optimizer: { type: sgd, lr: 0.05, momentum: 0.9 }
               seed: 1
             checkpoint: { dir: {{Path.Combine(Root, name, "ckpt")}}, intervalSteps: {{checkpointInterval}}, keepLast: 2 }
+            {{restart}}
             """);
         return path;
     }

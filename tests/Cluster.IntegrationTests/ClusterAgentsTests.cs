@@ -12,6 +12,9 @@ namespace Cluster.IntegrationTests;
 [Collection(AgentProcessesCollection.Name)]
 public sealed class ClusterAgentsTests(ClusterAgentsFixture cluster, ITestOutputHelper output) : IClassFixture<ClusterAgentsFixture>
 {
+    /// <summary>No restart budget: a lost rank fails the job at once (these tests time the failure path).</summary>
+    private const string NoRestart = "restart: { maxRestarts: 0 }";
+
     private static readonly TimeSpan Cli = TimeSpan.FromSeconds(60);
 
     private IJobGrain Job(string id) => cluster.Client.Grains.GetGrain<IJobGrain>(id);
@@ -96,7 +99,7 @@ public sealed class ClusterAgentsTests(ClusterAgentsFixture cluster, ITestOutput
     [Fact]
     public async Task Killing_a_worker_fails_the_job_within_seconds_naming_the_rank_and_leaves_no_process()
     {
-        var jobId = await SubmitAsync(cluster.WriteSpec("kill", epochs: 100000, checkpointInterval: 5));
+        var jobId = await SubmitAsync(cluster.WriteSpec("kill", epochs: 100000, checkpointInterval: 5, restart: NoRestart));
         var running = await WaitForAsync(jobId, s => s.LastCommittedCheckpoint is not null && s.Step >= 6, TimeSpan.FromSeconds(120), "a committed checkpoint");
         var pids = running.Ranks.Select(r => r.Pid).ToList();
         var victim = running.Ranks.Single(r => r.Rank == 1);
@@ -150,7 +153,7 @@ public sealed class ClusterAgentsTests(ClusterAgentsFixture cluster, ITestOutput
     {
         // No hook in the product: rank 0 is stopped (SIGSTOP) the moment checkpoint k's directory appears, i.e. while it
         // writes; if that write still won the race (checkpoint k committed), it is resumed and the next one is tried.
-        var jobId = await SubmitAsync(cluster.WriteSpec("hold", epochs: 100000, checkpointInterval: 5));
+        var jobId = await SubmitAsync(cluster.WriteSpec("hold", epochs: 100000, checkpointInterval: 5, restart: NoRestart));
         var running = await WaitForAsync(jobId, s => s.LastCommittedCheckpoint?.CheckpointId >= 1, TimeSpan.FromSeconds(120), "checkpoint 1 committed");
         var root = cluster.CheckpointRoot(Name(jobId));
         var pids = running.Ranks.Select(r => r.Pid).ToList();

@@ -234,6 +234,29 @@ public sealed class ClusterRunRecoveryTests(ITestOutputHelper output) : IDisposa
     }
 
     [Fact]
+    public async Task Without_minRanks_a_hung_rank_is_killed_by_its_agent_and_replaced_while_the_survivor_waits()
+    {
+        var (run, victim, _, root) = await StartAsync("hung-hold", "{ min: 1, max: 1, nprocPerNode: 2 }", after: 2,
+            extra: "restart: { backoffSeconds: 0.5, waitSeconds: 60 }", epochs: 100);
+        using (var stop = Process.Start("kill", ["-STOP", victim.ToString(System.Globalization.CultureInfo.InvariantCulture)]))
+        {
+            await stop.WaitForExitAsync();
+            Assert.Equal(0, stop.ExitCode);
+        }
+        var (code, stdout, stderr) = await run;
+        output.WriteLine(stderr);
+        Assert.True(code == 0, stderr);
+        var summary = Summary(stdout);
+        Assert.Equal("completed", summary.GetProperty("status").GetString());
+        var recovery = Assert.Single(summary.GetProperty("recoveries").EnumerateArray());
+        Assert.Contains("rank 1 lease lapsed", recovery.GetProperty("reason").GetString());
+        Assert.Contains("waiting up to 60 s for replacements", recovery.GetProperty("reason").GetString());
+        Assert.Equal(2, recovery.GetProperty("world_size").GetInt32());
+        Assert.Equal((2L, 2), (CheckpointLineage.Scan(root, 2).Latest!.Generation, CheckpointLineage.Scan(root, 2).Latest!.WorldSize));
+        Assert.False(Process.GetProcesses().Any(p => p.Id == victim), "the hung rank is still alive after the run");
+    }
+
+    [Fact]
     public async Task Two_kills_in_a_row_leave_the_last_of_three_ranks_training_to_completion()
     {
         var (run, pids, _) = await StartRanksAsync("twice-3to1", "{ minRanks: 1 }", after: 2, ranks: 3, extra: "restart: { backoffSeconds: 60 }");
@@ -259,7 +282,8 @@ public sealed class ClusterRunRecoveryTests(ITestOutputHelper output) : IDisposa
     [Fact]
     public async Task A_spent_restart_budget_fails_the_run_listing_every_failure_and_leaves_no_rank_running()
     {
-        var (run, pids, _) = await StartRanksAsync("budget-3", "{ minRanks: 1 }", after: 2, ranks: 3, extra: "restart: { maxRestarts: 1, backoffSeconds: 60 }");
+        // 400 epochs (3,200 steps): the job must still run at the second kill, also on a busy machine.
+        var (run, pids, _) = await StartRanksAsync("budget-3", "{ minRanks: 1 }", after: 2, ranks: 3, extra: "restart: { maxRestarts: 1, backoffSeconds: 60 }", epochs: 400);
         using (var p = Process.GetProcessById(pids[1])) p.Kill();
         await Task.Delay(1500); // the first loss is recovered from (the one restart of the budget)
         using (var p = Process.GetProcessById(pids[2])) p.Kill();

@@ -9,7 +9,8 @@ namespace Cluster.Training.Tests;
 /// `kill -9` of one rank at a chosen phase of a step, on the embedded default with 2 ranks: the ranks run the test
 /// project's rank host (`cluster run --rank-host`: the product's CoordinatedRank with a communicator that SIGKILLs its
 /// own process at the planned phase, see Cluster.Training.FaultyRank), so no switch in product code picks the moment.
-/// Each run records the phase it hit; the job completes with every sample trained exactly once.
+/// Each run records the phase it hit; the job never shrinks (the survivor waits for its replacement), completes with
+/// every sample trained exactly once, and ends bit-identical to an uninterrupted run of the same spec.
 /// </summary>
 public sealed class PhaseFaultTests(ITestOutputHelper output) : IDisposable
 {
@@ -19,32 +20,63 @@ public sealed class PhaseFaultTests(ITestOutputHelper output) : IDisposable
 
     public void Dispose() => Directory.Delete(dir, recursive: true);
 
+    /// <summary>The spec of every run here: two ranks that never shrink (a survivor waits for its replacement).</summary>
+    private string WriteSpec(string name, string checkpoints, string? audit) => WriteText(Path.Combine(dir, $"{Path.GetFileName(checkpoints)}.yaml"), $$"""
+        name: {{name}}
+        workers: { min: 1, max: 1, nprocPerNode: 2 }
+        training:
+          model: { type: mlp, dropout: 0 }
+          dataset: { type: synthetic, samples: {{Samples}}, testSamples: 128, classes: 4, shape: [1, 8, 8], noise: 0.6 }
+          epochs: {{Epochs}}
+          batchSize: 16
+          optimizer: { type: sgd, lr: 0.05, momentum: 0.9 }
+          seed: 5
+          {{(audit is null ? "" : $"audit: {audit}")}}
+        checkpoint: { dir: {{checkpoints}}, intervalSteps: 5, keepLast: 2 }
+        restart: { backoffSeconds: 0.5, waitSeconds: 60 }
+        """);
+
+    private static string WriteText(string path, string text)
+    {
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    /// <summary>The final model and optimizer files of an uninterrupted run of the same spec (once per test class instance run).</summary>
+    private static readonly SemaphoreSlim ReferenceGate = new(1, 1);
+    private static (byte[] Model, byte[] Optimizer)? reference;
+
+    private async Task<(byte[] Model, byte[] Optimizer)> ReferenceAsync(string name)
+    {
+        await ReferenceGate.WaitAsync();
+        try
+        {
+            if (reference is { } known) return known;
+            var root = Path.Combine(dir, "reference");
+            var (code, _, stderr) = await ClusterCli.RunAsync(TimeSpan.FromMinutes(3), "run", WriteSpec(name, root, audit: null), "--workers", "2", "--json");
+            Assert.True(code == 0, stderr);
+            var final = CheckpointLineage.Scan(Path.Combine(root, name), 2).Latest!;
+            Assert.True(final.Final);
+            reference = (File.ReadAllBytes(Path.Combine(final.Directory, "model.bin")), File.ReadAllBytes(Path.Combine(final.Directory, "optimizer.bin")));
+            return reference.Value;
+        }
+        finally { ReferenceGate.Release(); }
+    }
+
     [Theory]
     [InlineData("allreduce", "1:allreduce@30", 1)] // inside the gradient all-reduce of step 30
     [InlineData("vote", "1:vote@30", 1)] // after that all-reduce returned the vote, before the optimizer step
     [InlineData("checkpoint", "0:checkpoint@2", 0)] // while rank 0 writes the files of an uncommitted checkpoint
     [InlineData("transfer", "1:allreduce@30;1:transfer", 1)] // the replacement dies while it receives the survivor's state
-    public async Task A_rank_killed_in_each_phase_is_replaced_and_every_sample_is_trained_exactly_once(string phase, string plan, int victim)
+    public async Task A_rank_killed_in_each_phase_is_replaced_the_run_is_bit_identical_to_an_uninterrupted_one_and_every_sample_is_trained_once(
+        string phase, string plan, int victim)
     {
-        var name = $"phase-{phase}{Random.Shared.Next(100_000, 1_000_000)}";
-        var root = Path.Combine(dir, "ckpt", name);
-        var audit = Path.Combine(dir, "audit");
-        var markers = Path.Combine(dir, "markers");
-        var spec = Path.Combine(dir, $"{name}.yaml");
-        File.WriteAllText(spec, $$"""
-            name: {{name}}
-            workers: { minRanks: 1 }
-            training:
-              model: { type: mlp, dropout: 0 }
-              dataset: { type: synthetic, samples: {{Samples}}, testSamples: 128, classes: 4, shape: [1, 8, 8], noise: 0.6 }
-              epochs: {{Epochs}}
-              batchSize: 16
-              optimizer: { type: sgd, lr: 0.05, momentum: 0.9 }
-              seed: 5
-              audit: {{audit}}
-            checkpoint: { dir: {{Path.Combine(dir, "ckpt")}}, intervalSteps: 5, keepLast: 2 }
-            restart: { backoffSeconds: 0.5 }
-            """);
+        const string name = "phase"; // one name: the reference run and every faulted run are the same job
+        var checkpoints = Path.Combine(dir, "ckpt-" + phase);
+        var root = Path.Combine(checkpoints, name);
+        var audit = Path.Combine(dir, "audit-" + phase);
+        var markers = Path.Combine(dir, "markers-" + phase);
+        var spec = WriteSpec(name, checkpoints, audit);
         var host = Path.Combine(AppContext.BaseDirectory, "Cluster.Training.FaultyRank.dll");
         var env = new Dictionary<string, string>
         {
@@ -79,6 +111,11 @@ public sealed class PhaseFaultTests(ITestOutputHelper output) : IDisposable
         var final = CheckpointLineage.Scan(root, 2).Latest!;
         Assert.True(final.Final);
         Assert.Equal(2, final.WorldSize); // the replacement trained to the end
+        // The world size stayed 2 (the survivor waited), so every step was the same computation as without the kill: the
+        // final model and optimizer state are bit-identical to an uninterrupted run's.
+        var (model, optimizer) = await ReferenceAsync(name);
+        Assert.True(model.AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(final.Directory, "model.bin"))), "model.bin differs from the uninterrupted run's");
+        Assert.True(optimizer.AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(final.Directory, "optimizer.bin"))), "optimizer.bin differs from the uninterrupted run's");
         var epochs = Cluster.Training.Audit.SampleAuditCheck.Check(audit, Samples, Enumerable.Range(0, Epochs));
         Assert.All(epochs, e => Assert.True(e is { Trained: Samples, Missing: 0, Duplicated: 0 }, e.ToString()));
     }

@@ -28,9 +28,14 @@ public sealed partial class NodeVoice
         var locals = old.Assignment.Slots.Select(s => s.LocalRank).ToList();
         List<TaskCompletionSource<ControlReply>> waiting;
         List<RankState> told;
+        List<int> hung;
         lock (_gate)
         {
             told = [.. locals.Select(i => _ranks[i]).OfType<RankState>().Where(r => !r.Gone)];
+            // Silent past the cutoff when its generation ends: hung (its lease lapsed); the agent kills it so it is replaced.
+            var silentAt = _time.GetTimestamp();
+            hung = [.. locals.Where(i => _ranks[i] is { Gone: false } r && _time.GetElapsedTime(r.LastHeard, silentAt) > _options.RankSilentAfter)];
+            foreach (var i in hung) _hung.Add(i);
             waiting = Waiting(told);
             foreach (var r in told)
             {
@@ -39,6 +44,7 @@ public sealed partial class NodeVoice
                 r.Latest = r.Sent = null; // progress of the old generation is not sent for the new one
             }
         }
+        foreach (var i in hung) LogHung(jobId, old.Assignment.Generation, _options.NodeId, i, _options.RankSilentAfter.TotalSeconds);
         foreach (var w in waiting) w.TrySetResult(regroup);
         foreach (var rank in told) await SafeSendAsync(rank, new LocalMessage.Directive(regroup), cancellationToken).ConfigureAwait(false);
         LogRegroup(jobId, old.Assignment.Generation, _options.NodeId, regroup.Reason ?? "");
@@ -109,6 +115,18 @@ public sealed partial class NodeVoice
         catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException) { /* gone already */ }
     }
 
+    /// <summary>The local ranks found hung at a regroup since the last call (the node agent kills their processes).</summary>
+    public IReadOnlyList<int> TakeHung()
+    {
+        lock (_gate)
+        {
+            if (_hung.Count == 0) return [];
+            List<int> taken = [.. _hung];
+            _hung.Clear();
+            return taken;
+        }
+    }
+
     private async Task ReportAgainAsync(int localRank, int code, string? detail, CancellationToken cancellationToken)
     {
         try { await ReportExitAsync(localRank, code, detail, cancellationToken).ConfigureAwait(false); }
@@ -126,6 +144,9 @@ public sealed partial class NodeVoice
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId}: node {NodeId} could not report the exit of local rank {LocalRank} again: {Reason}")]
     private partial void LogReportAgainFailed(string jobId, string nodeId, int localRank, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId} generation {Generation}: node {NodeId}: local rank {LocalRank} was silent for more than {Seconds:0.###} s when its generation ended: hung, to be killed and replaced")]
+    private partial void LogHung(string jobId, long generation, string nodeId, int localRank, double seconds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId} generation {Generation}: node {NodeId} regroups its ranks: {Reason}")]
     private partial void LogRegroup(string jobId, long generation, string nodeId, string reason);

@@ -17,6 +17,7 @@ public sealed partial class NodeVoice(IJobGrain job, string jobId, string secret
     private readonly NodeVoiceOptions _options = options.Validated();
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly Lock _gate = new();
+    private readonly HashSet<int> _hung = []; // local ranks found hung at a regroup, not yet taken by the agent
     private readonly RankState?[] _ranks = new RankState?[ranks];
     private readonly TaskCompletionSource _allAttached = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly SemaphoreSlim _urgent = new(0);

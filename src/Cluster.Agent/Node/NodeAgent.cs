@@ -106,6 +106,14 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
                 }
                 continue;
             }
+            foreach (var local in agentJob.Voice.TakeHung())
+            {
+                foreach (var rank in agentJob.Ranks.Where(r => r.LocalRank == local && !r.Exited.IsCompleted))
+                {
+                    LogKillingHung(agentJob.JobId, rank.MemberId, rank.Pid);
+                    rank.Kill(); // its exit is reported and it is restarted like any failed rank
+                }
+            }
             if (agentJob.Voice.Generation is { } generation)
             {
                 LinkRankLogs(agentJob, generation);
@@ -277,6 +285,9 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
 
     [LoggerMessage(Level = LogLevel.Information, Message = "job {JobId}: restarting {MemberId} (restart {Restart} on this node, at most {Budget} in the window) after {Seconds:0.###} s")]
     private partial void LogRestarting(string jobId, string memberId, int restart, int budget, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId}: killing {MemberId} (pid {Pid}): hung when its generation ended")]
+    private partial void LogKillingHung(string jobId, string memberId, int pid);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId}: {MemberId} is not restarted: this node's restart budget of {Budget} is spent")]
     private partial void LogBudgetSpent(string jobId, string memberId, int budget);
