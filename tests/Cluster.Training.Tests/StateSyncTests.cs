@@ -71,6 +71,57 @@ public sealed class StateSyncTests
     }
 
     [Fact]
+    public async Task Ranks_at_one_step_with_different_states_all_restore_the_newest_committed_checkpoint_or_fail_without_one()
+    {
+        var spec = TrainerTests.Spec(epochs: 2);
+        spec.MaxSteps = 10;
+        var data = JobData.Load(spec);
+        var reference = new ThreadGroup(2).CreateCommunicators();
+        var referenceTrainers = reference.Select(c => new Trainer(spec, data, c, new TrainerOptions { SkipEvaluation = true })).ToArray();
+        float[][] expected;
+        try { expected = await RunAsync(referenceTrainers, reference, rebind: false); }
+        finally { foreach (var t in referenceTrainers) t.Dispose(); }
+
+        var root = Directory.CreateTempSubdirectory("t1-disagree-").FullName;
+        var first = TrainerTests.Spec(epochs: 2);
+        first.MaxSteps = 5;
+        var lines = new List<string>();
+        var generation1 = new ThreadGroup(2).CreateCommunicators();
+        var trainers = Enumerable.Range(0, 2).Select(r => new Trainer(first, data, generation1[r],
+            new TrainerOptions { SkipEvaluation = true, CheckpointIntervalSteps = 5, Log = l => { lock (lines) lines.Add($"{r}: {l}"); } }.In(root, r, 2))).ToArray();
+        try
+        {
+            await RunAsync(trainers, generation1, rebind: false);
+            var committed = Cluster.Coordinator.Contracts.Checkpoints.CheckpointLineage.Scan(root, 3).Latest!;
+            Assert.Equal(5, committed.Step);
+            // Rank 1's state goes wrong at the same step (no vote explains it): neither rank can be trusted.
+            using (no_grad()) trainers[1].Model.parameters().First().add_(0.01f);
+            first.MaxSteps = 10;
+            var without = new ThreadGroup(2).CreateCommunicators();
+            var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => RunAsync(trainers, without, rebind: true));
+            Assert.Contains("ranks at step 5 hold different states", refused.Message);
+            Assert.Contains("no checkpoint is committed to fall back to", refused.Message);
+
+            var generation2 = new ThreadGroup(2).CreateCommunicators();
+            await Task.WhenAll(trainers.Select((t, i) => Task.Run(async () =>
+            {
+                await t.RebindAsync(generation2[i], CancellationToken.None, committed);
+                await t.RunAsync(CancellationToken.None);
+            })));
+            // Both restored the checkpoint of step 5 from disk and trained on: the uninterrupted run's weights.
+            Assert.Equal(expected[0], Weights(trainers[0].Model));
+            Assert.Equal(expected[1], Weights(trainers[1].Model));
+            Assert.Contains(lines, l => l.StartsWith("0: ", StringComparison.Ordinal) && l.Contains("ranks at step 5 hold different states", StringComparison.Ordinal)
+                && l.Contains("every rank restored", StringComparison.Ordinal));
+        }
+        finally
+        {
+            foreach (var t in trainers) t.Dispose();
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task Ranks_with_equal_state_transfer_nothing_and_say_it_was_verified()
     {
         var spec = TrainerTests.Spec(epochs: 1);

@@ -54,7 +54,7 @@ internal sealed class RankGeneration(JobSpec spec, IJobReportGrain report, TimeP
         else
         {
             // The old generation's save in flight finishes (answered by the regroup) through its own session first.
-            await _trainer.RebindAsync(communicator, cancellationToken).ConfigureAwait(false);
+            await _trainer.RebindAsync(communicator, cancellationToken, assignment.RestoreFrom).ConfigureAwait(false);
             _steps = steps;
         }
         var result = await _trainer.RunAsync(cancellationToken).ConfigureAwait(false);

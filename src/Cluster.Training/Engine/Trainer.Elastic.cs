@@ -1,4 +1,6 @@
 using Cluster.Collectives;
+using Cluster.Coordinator.Contracts;
+using Cluster.Coordinator.Contracts.Checkpoints;
 using Cluster.Training.Checkpoints;
 using Cluster.Training.Distributed;
 using Cluster.Training.Data;
@@ -12,11 +14,14 @@ public sealed partial class Trainer
     /// <summary>
     /// Takes the communicator of the next generation (elastic recovery) between two calls of <see cref="RunAsync"/>: the
     /// gradient synchronisation, evaluation and checkpoint roles are rebuilt for its rank and world size; model, optimizer
-    /// and schedule are kept. Half-accumulated gradients of the step in flight are dropped.
+    /// and schedule are kept. Half-accumulated gradients of the step in flight are dropped. <paramref name="newestCommitted"/>:
+    /// the newest committed checkpoint (the next generation's assignment names it), the fallback when ranks at the same
+    /// step turn out to hold different states.
     /// </summary>
-    public async Task RebindAsync(ICommunicator next, CancellationToken cancellationToken)
+    public async Task RebindAsync(ICommunicator next, CancellationToken cancellationToken, CheckpointManifest? newestCommitted = null)
     {
         ArgumentNullException.ThrowIfNull(next);
+        if (newestCommitted is not null) committed = newestCommitted;
         if (!started) throw new InvalidOperationException("RebindAsync is for a trainer whose run was interrupted; call RunAsync first");
         if (checkpoints is not null)
         {
@@ -59,7 +64,10 @@ public sealed partial class Trainer
         var pairs = new long[2 * world];
         await communicator.AllGatherAsync<long>(new long[] { step, StateTransfer.Fingerprint(images) }, pairs, cancellationToken).ConfigureAwait(false);
         var newest = Enumerable.Range(0, world).Max(r => pairs[2 * r]);
-        var source = Enumerable.Range(0, world).First(r => pairs[2 * r] == newest);
+        var atNewest = Enumerable.Range(0, world).Where(r => pairs[2 * r] == newest).ToList();
+        if (atNewest.Select(r => pairs[2 * r + 1]).Distinct().Count() > 1)
+            return await RestoreCommittedAsync(sampler, newest, atNewest, pairs, cancellationToken).ConfigureAwait(false);
+        var source = atNewest[0];
         var receivers = Enumerable.Range(0, world).Where(r => pairs[2 * r] != newest || pairs[2 * r + 1] != pairs[2 * source + 1]).ToList();
         if (receivers.Count == 0)
         {
@@ -79,6 +87,25 @@ public sealed partial class Trainer
         Log(FormattableString.Invariant($"generation {communicator.Generation}: rank(s) {lagging} received the state of step {newest} from rank {source}: ") +
             FormattableString.Invariant($"{bytes} bytes in {sent.TotalMilliseconds:F1} ms ({bytes / 1e6 / Math.Max(1e-6, sent.TotalSeconds):F0} MB/s) after {exchanged.TotalMilliseconds:F0} ms of exchanging fingerprints; ") +
             $"{world} rank(s) go on from step {step} (epoch {resumeCursor.Epoch}, position {resumeCursor.GlobalPosition})");
+        return CurrentProgress(resumeCursor);
+    }
+
+    /// <summary>
+    /// Ranks that hold the same step hold different states (a fault no vote explains): none of them is trusted, every rank
+    /// loads the newest committed checkpoint (each file checked against the manifest) and the generation goes on from it.
+    /// </summary>
+    private async Task<TrainerProgress> RestoreCommittedAsync(DistributedSampler sampler, long newest, IReadOnlyList<int> atNewest, long[] pairs,
+        CancellationToken cancellationToken)
+    {
+        var fingerprints = string.Join(", ", atNewest.Select(r => FormattableString.Invariant($"rank {r}: {pairs[2 * r + 1]:x16}")));
+        if (committed is not { } manifest)
+            throw new InvalidOperationException($"generation {communicator.Generation}: ranks at step {newest} hold different states ({fingerprints}) and no checkpoint is committed to fall back to");
+        var parts = new[] { TrainerCheckpoint.ProgressFile, TrainerCheckpoint.ModelFile, TrainerCheckpoint.OptimizerFile }
+            .Select(name => new StateImage(name, CheckpointFiles.ReadVerified(manifest, 0, name)))
+            .ToList();
+        await LoadAsync(parts, sampler, cancellationToken).ConfigureAwait(false);
+        Log($"generation {communicator.Generation}: ranks at step {newest} hold different states ({fingerprints}); every rank restored " +
+            $"{CheckpointLineage.Describe(manifest)} from {manifest.Directory} and goes on from step {step} (epoch {resumeCursor.Epoch}, position {resumeCursor.GlobalPosition})");
         return CurrentProgress(resumeCursor);
     }
 

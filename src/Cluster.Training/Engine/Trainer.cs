@@ -46,6 +46,8 @@ public sealed partial class Trainer : IDisposable
     private long step;
     private int skippedSteps;
     private bool started;
+    /// <summary>The newest committed checkpoint this rank was told of: the fallback when the survivors' states disagree.</summary>
+    private Cluster.Coordinator.Contracts.CheckpointManifest? committed;
     private SamplerCursor resumeCursor = SamplerCursor.Start;
 
     public Trainer(TrainingSpec spec, JobData data, ICommunicator communicator, TrainerOptions? options = null)
@@ -134,6 +136,7 @@ public sealed partial class Trainer : IDisposable
     private async Task<TrainerProgress> StartAsync(DistributedSampler sampler, int world, CancellationToken cancellationToken)
     {
         var resumeFrom = options.RestoreFrom;
+        committed ??= resumeFrom;
         var saved = resumeFrom is null ? null : TrainerCheckpoint.PeekProgress(resumeFrom);
         // The schedule counts reference steps of the world size the job started with, kept across resumes at other sizes.
         var scheduleWorld = saved is null ? world : saved.ScheduleWorldSize > 0 ? saved.ScheduleWorldSize : Math.Max(1, saved.WorldSize);
