@@ -75,6 +75,9 @@ public sealed partial class JobGrain
             return;
         }
         if (!Transition(LifecycleEvent.RecoveryStarted)) return;
+        // The survivors' fencing tokens of the ended generation: a waiting survivor's exit report must present its own.
+        _heldFences = _rv.Ranks.Where(r => held.State.Members.Any(m => m.MemberId == r.Member.MemberId))
+            .ToDictionary(r => r.Member.MemberId, r => RendezvousDecider.FencingToken(_rv.Generation, r.Rank), StringComparer.Ordinal);
         SetRendezvous(held.State);
         _leases = LivenessState.Empty; // no generation runs: a waiting survivor that exits is reported by its agent (OnWaitingExitAsync)
         _progress.Clear();

@@ -32,6 +32,7 @@ public sealed partial class JobGrain(
     private RendezvousState _rv = RendezvousState.Empty;
     private TaskCompletionSource _changed = NewSignal();
     private IGrainTimer? _timer;
+    private Dictionary<string, long> _heldFences = [];
     private bool _dirty;
 
     private JobGrainState S => store.State;
@@ -103,7 +104,8 @@ public sealed partial class JobGrain(
         var (slot, refusal) = Guard(report.MemberId, report.Generation, report.FencingToken);
         if (refusal is not null)
         {
-            if (_rv.IsHeld && report.Generation == _rv.Generation && report.ExitCode != 0)
+            if (_rv.IsHeld && report.Generation == _rv.Generation && report.ExitCode != 0
+                && _heldFences.TryGetValue(report.MemberId, out var fence) && fence == report.FencingToken)
             {
                 await OnWaitingExitAsync(report);
                 await SaveIfChangedAsync();

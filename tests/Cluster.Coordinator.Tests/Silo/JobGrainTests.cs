@@ -169,6 +169,9 @@ public sealed class JobGrainTests(CoordinatorClusterFixture fx) : IClassFixture<
         var b1 = await job.AssignmentAsync("nodeB/0");
         await job.Grain.ReportExit(new ProcessExitReport("nodeB/0", 1, b1.FencingToken, 137, "killed"));
         Assert.Equal(1, (await job.Grain.GetStatus()).WaitingMembers);
+        // An exit report for the waiting survivor with another token (not its own of generation 1) changes nothing.
+        await job.Grain.ReportExit(new ProcessExitReport("nodeA/0", 1, b1.FencingToken, 137, "forged"));
+        Assert.Equal((JobState.Recovering, 1), ((await job.Grain.GetStatus()).State, (await job.Grain.GetStatus()).WaitingMembers));
         await job.Grain.ReportExit(new ProcessExitReport("nodeA/0", 1, a1.FencingToken, 137, "killed too"));
         var status = await job.Grain.GetStatus();
         Assert.Equal((JobState.Rendezvous, 0), (status.State, status.WaitingMembers));
