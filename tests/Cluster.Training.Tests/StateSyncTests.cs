@@ -27,18 +27,23 @@ public sealed class StateSyncTests
         return [.. trainers.Select(t => Weights(t.Model))];
     }
 
-    [Fact]
-    public async Task A_fresh_rank_joining_at_step_5_receives_the_survivors_state_and_the_run_equals_an_uninterrupted_one()
+    /// <summary>The reference: 2 ranks, 10 steps of the test spec with momentum, uninterrupted; the spec, its data and the weights per rank.</summary>
+    private static async Task<(Cluster.Abstractions.TrainingSpec Spec, JobData Data, float[][] Weights)> UninterruptedAsync()
     {
-        // Momentum makes the optimizer state matter: a replacement without the moments would drift from the reference.
         var spec = TrainerTests.Spec(epochs: 2);
         spec.MaxSteps = 10;
         var data = JobData.Load(spec);
         var reference = new ThreadGroup(2).CreateCommunicators();
-        var referenceTrainers = reference.Select(c => new Trainer(spec, data, c, new TrainerOptions { SkipEvaluation = true })).ToArray();
-        float[][] expected;
-        try { expected = await RunAsync(referenceTrainers, reference, rebind: false); }
-        finally { foreach (var t in referenceTrainers) t.Dispose(); }
+        var trainers = reference.Select(c => new Trainer(spec, data, c, new TrainerOptions { SkipEvaluation = true })).ToArray();
+        try { return (spec, data, await RunAsync(trainers, reference, rebind: false)); }
+        finally { foreach (var t in trainers) t.Dispose(); }
+    }
+
+    [Fact]
+    public async Task A_fresh_rank_joining_at_step_5_receives_the_survivors_state_and_the_run_equals_an_uninterrupted_one()
+    {
+        // Momentum makes the optimizer state matter: a replacement without the moments would drift from the reference.
+        var (spec, data, expected) = await UninterruptedAsync();
 
         var first = TrainerTests.Spec(epochs: 2);
         first.MaxSteps = 5;
@@ -73,14 +78,7 @@ public sealed class StateSyncTests
     [Fact]
     public async Task Ranks_at_one_step_with_different_states_all_restore_the_newest_committed_checkpoint_or_fail_without_one()
     {
-        var spec = TrainerTests.Spec(epochs: 2);
-        spec.MaxSteps = 10;
-        var data = JobData.Load(spec);
-        var reference = new ThreadGroup(2).CreateCommunicators();
-        var referenceTrainers = reference.Select(c => new Trainer(spec, data, c, new TrainerOptions { SkipEvaluation = true })).ToArray();
-        float[][] expected;
-        try { expected = await RunAsync(referenceTrainers, reference, rebind: false); }
-        finally { foreach (var t in referenceTrainers) t.Dispose(); }
+        var (spec, data, expected) = await UninterruptedAsync();
 
         var root = Directory.CreateTempSubdirectory("t1-disagree-").FullName;
         var first = TrainerTests.Spec(epochs: 2);
