@@ -15,6 +15,14 @@ public sealed class TrainingSpec
     public int BatchSize { get; set; } = 64;
     /// <summary>Samples per optimizer step over all ranks (0: BatchSize × GradAccumulation × the starting world size); only with scaling.batch global.</summary>
     public int GlobalBatch { get; set; }
+
+    /// <summary>
+    /// Samples per optimizer step at <paramref name="world"/> ranks of a job that started with <paramref name="startWorld"/>:
+    /// per-rank scaling, <c>batchSize × gradAccumulation × world</c>; global, <see cref="GlobalBatch"/> or (0)
+    /// <c>batchSize × gradAccumulation × startWorld</c> at any world size.
+    /// </summary>
+    public int GlobalBatchAt(int world, int startWorld) =>
+        checked(Scaling.IsPerRank() ? BatchSize * GradAccumulation * world : GlobalBatch > 0 ? GlobalBatch : BatchSize * GradAccumulation * startWorld);
     public ScalingSpec Scaling { get; set; } = new();
     public OptimizerSpec Optimizer { get; set; } = new();
     public ScheduleSpec Schedule { get; set; } = new();

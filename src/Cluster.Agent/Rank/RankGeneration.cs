@@ -73,9 +73,8 @@ internal sealed class RankGeneration(JobSpec spec, IJobReportGrain report, TimeP
         var data = _data!;
         // The first generation's world is the starting world: its global batch is the default one.
         var t = spec.Training;
-        var globalBatch = t.GlobalBatch > 0 ? t.GlobalBatch : t.BatchSize * t.GradAccumulation * assignment.WorldSize;
-        var stepsPerEpoch = new DistributedSampler(data.Train.Count, new DistributedSamplerOptions { Seed = unchecked((ulong)t.Seed) },
-            assignment.WorldSize, assignment.Rank).Plan(globalBatch, t.BatchSize).StepsRemaining(0, data.Train.Count);
+        var stepsPerEpoch = new Cluster.Coordinator.Contracts.Data.BatchPlan(t.GlobalBatchAt(assignment.WorldSize, assignment.WorldSize), t.BatchSize,
+            assignment.WorldSize).StepsRemaining(0, data.Train.Count);
         var totalSteps = stepsPerEpoch * t.Epochs;
         if (spec.Training.MaxSteps > 0) totalSteps = Math.Min(totalSteps, spec.Training.MaxSteps);
         log($"train {data.Train.Count} / test {data.Test.Count} samples of {data.Shape}, {data.Classes} classes, model {spec.Training.Model.Type}, {totalSteps} steps");

@@ -41,7 +41,6 @@ public sealed partial class Trainer : IDisposable
     private long lastSavedStep = -1;
     private long totalSteps;
     private ScheduleClock scheduleClock = null!;
-    private int globalBatch;
     private double learningRateScale = 1;
     private long step;
     private int skippedSteps;
@@ -79,7 +78,7 @@ public sealed partial class Trainer : IDisposable
     }
 
     /// <summary>Samples per optimizer step over all ranks in the current generation (known once <see cref="RunAsync"/> started).</summary>
-    public int GlobalBatch => spec.Scaling.IsPerRank() ? spec.BatchSize * spec.GradAccumulation * communicator.WorldSize : globalBatch;
+    public int GlobalBatch => scheduleClock is null ? 0 : spec.GlobalBatchAt(communicator.WorldSize, scheduleClock.ReferenceWorld);
 
     /// <summary>The fp32 (master) model: the one evaluated, checkpointed and all-reduced.</summary>
     public nn.Module<Tensor, Tensor> Model => master;
@@ -126,8 +125,8 @@ public sealed partial class Trainer : IDisposable
     /// </summary>
     private void SetClock(int epochLength, int scheduleWorld)
     {
-        globalBatch = spec.GlobalBatch > 0 ? spec.GlobalBatch : checked(spec.BatchSize * spec.GradAccumulation * scheduleWorld);
-        scheduleClock = new ScheduleClock(epochLength, spec.Scaling.IsPerRank() ? (long)spec.BatchSize * spec.GradAccumulation * scheduleWorld : globalBatch, scheduleWorld);
+        // A reference step is one global batch at the starting world (per-rank scaling: that world's batch).
+        scheduleClock = new ScheduleClock(epochLength, spec.GlobalBatchAt(scheduleWorld, scheduleWorld), scheduleWorld);
         totalSteps = scheduleClock.StepsPerEpoch * spec.Epochs;
         if (spec.MaxSteps > 0) totalSteps = Math.Min(totalSteps, spec.MaxSteps);
     }
