@@ -42,7 +42,7 @@ public sealed class PhaseFaultTests(ITestOutputHelper output) : IDisposable
         return path;
     }
 
-    /// <summary>The final model and optimizer files of an uninterrupted run of the same spec (once per test class instance run).</summary>
+    /// <summary>The final model and optimizer files of an uninterrupted run of the same spec (run once per test process, for every case).</summary>
     private static readonly SemaphoreSlim ReferenceGate = new(1, 1);
     private static (byte[] Model, byte[] Optimizer)? reference;
 

@@ -44,7 +44,7 @@ public sealed partial class JobGrain
         var rv = _rv;
         if (rv.IsHeld && generation == rv.Generation && rv.HasNode(nodeId))
             return new ControlReply(ControlDirective.Regroup,
-                $"generation {generation} is over; node {nodeId} has {rv.Members.Count(m => m.NodeId == nodeId)} rank(s) waiting for replacements ({rv.Members.Count} of {rv.Quorum} ranks wait)", null);
+                $"generation {generation} is over; node {nodeId} has rank(s) waiting for replacements ({rv.Members.Count} of {rv.Quorum} ranks wait)", null);
         if (rv.IsOpen || generation <= 0 || generation >= rv.Generation || rv.SlotsOfNode(nodeId).Count == 0) return null;
         var boundary = S.Recoveries.Count > 0 && S.Recoveries[^1] is { Admission: true } last && last.FromGeneration == generation && last.ToGeneration == rv.Generation;
         return new ControlReply(ControlDirective.Regroup,

@@ -6,9 +6,10 @@ public sealed class JobGrainTests(CoordinatorClusterFixture fx) : IClassFixture<
 {
     private IGrainFactory Grains => fx.Cluster.Client;
 
-    private async Task<(JobDriver Job, RankAssignment A, RankAssignment B)> RunningJobAsync(long checkpointInterval = 0)
+    private async Task<(JobDriver Job, RankAssignment A, RankAssignment B)> RunningJobAsync(long checkpointInterval = 0, int restartBudget = 0,
+        string specYaml = "name: test\n")
     {
-        var job = await JobDriver.SubmitAsync(Grains, 2, 2, checkpointInterval, fx.CheckpointRoot);
+        var job = await JobDriver.SubmitAsync(Grains, 2, 2, checkpointInterval, fx.CheckpointRoot, restartBudget, specYaml);
         Assert.True((await job.JoinAsync("nodeB", 29501)).Accepted);
         Assert.True((await job.JoinAsync("nodeA", 29500)).Accepted);
         var a = await job.AssignmentAsync("nodeA/0");
@@ -118,11 +119,7 @@ public sealed class JobGrainTests(CoordinatorClusterFixture fx) : IClassFixture<
     [Fact]
     public async Task Below_the_minimum_the_survivor_waits_for_its_replacement_and_fails_the_job_when_the_wait_runs_out()
     {
-        var job = await JobDriver.SubmitAsync(Grains, 2, 2, restartBudget: 3, specYaml: "name: test\nrestart: { waitSeconds: 5 }\n");
-        Assert.True((await job.JoinAsync("nodeB", 29501)).Accepted);
-        Assert.True((await job.JoinAsync("nodeA", 29500)).Accepted);
-        var a1 = await job.AssignmentAsync("nodeA/0");
-        var b1 = await job.AssignmentAsync("nodeB/0");
+        var (job, a1, b1) = await RunningJobAsync(restartBudget: 3, specYaml: "name: test\nrestart: { waitSeconds: 5 }\n");
         Assert.Equal(ControlDirective.Continue, (await job.ReportAsync(a1, 3)).Directive);
 
         // Rank 1 dies: one survivor is below workers.minRanks (2 × 1): it stops and waits, no generation of one rank runs.
@@ -162,11 +159,7 @@ public sealed class JobGrainTests(CoordinatorClusterFixture fx) : IClassFixture<
     [Fact]
     public async Task A_waiting_survivor_that_exits_leaves_no_rank_and_the_job_restarts_from_its_checkpoint()
     {
-        var job = await JobDriver.SubmitAsync(Grains, 2, 2, restartBudget: 3, specYaml: "name: test\nrestart: { waitSeconds: 60 }\n");
-        Assert.True((await job.JoinAsync("nodeB", 29501)).Accepted);
-        Assert.True((await job.JoinAsync("nodeA", 29500)).Accepted);
-        var a1 = await job.AssignmentAsync("nodeA/0");
-        var b1 = await job.AssignmentAsync("nodeB/0");
+        var (job, a1, b1) = await RunningJobAsync(restartBudget: 3, specYaml: "name: test\nrestart: { waitSeconds: 60 }\n");
         await job.Grain.ReportExit(new ProcessExitReport("nodeB/0", 1, b1.FencingToken, 137, "killed"));
         Assert.Equal(1, (await job.Grain.GetStatus()).WaitingMembers);
         // An exit report for the waiting survivor with another token (not its own of generation 1) changes nothing.
@@ -185,12 +178,8 @@ public sealed class JobGrainTests(CoordinatorClusterFixture fx) : IClassFixture<
     [Fact]
     public async Task A_node_whose_ranks_keep_failing_is_on_probation_and_its_replacement_is_refused_while_another_node_is_admitted()
     {
-        var job = await JobDriver.SubmitAsync(Grains, 2, 2, restartBudget: 5,
+        var (job, _, b1) = await RunningJobAsync(restartBudget: 5,
             specYaml: "name: test\nworkers: { minRanks: 1 }\nrestart: { probationFailures: 1, probationMinutes: 5 }\n");
-        Assert.True((await job.JoinAsync("nodeB", 29501)).Accepted);
-        Assert.True((await job.JoinAsync("nodeA", 29500)).Accepted);
-        _ = await job.AssignmentAsync("nodeA/0");
-        var b1 = await job.AssignmentAsync("nodeB/0");
         await job.Grain.ReportExit(new ProcessExitReport("nodeB/0", 1, b1.FencingToken, 137, "killed"));
         Assert.Equal((JobState.Recovering, 2L), ((await job.Grain.GetStatus()).State, (await job.Grain.GetStatus()).Generation));
 
