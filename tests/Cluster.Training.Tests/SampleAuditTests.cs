@@ -19,12 +19,12 @@ public sealed class SampleAuditTests : IDisposable
         using (var a = new SampleAudit(dir, "a"))
         using (var b = new SampleAudit(dir, "b"))
         {
-            a.Read(1, 0, 0, 0, [0, 1]); b.Read(1, 1, 0, 0, [2, 3]);
+            a.Read(1, 0, 2, 0, 0, [0, 1]); b.Read(1, 1, 2, 0, 0, [2, 3]);
             a.Outcome(1, 0, 0, 0, 1, applied: true); b.Outcome(1, 1, 0, 0, 1, applied: true);
-            a.Read(1, 0, 0, 4, [4, 5]); b.Read(1, 1, 0, 4, [6, 7]);
+            a.Read(1, 0, 2, 0, 4, [4, 5]); b.Read(1, 1, 2, 0, 4, [6, 7]);
             b.Outcome(1, 1, 0, 4, 2, applied: true);
-            a.Read(2, 0, 0, 4, [4, 5]); a.Outcome(2, 0, 0, 4, 2, applied: true);
-            a.Read(2, 0, 0, 6, [6, 7]); a.Outcome(2, 0, 0, 6, 3, applied: true);
+            a.Read(2, 0, 1, 0, 4, [4, 5]); a.Outcome(2, 0, 0, 4, 2, applied: true);
+            a.Read(2, 0, 1, 0, 6, [6, 7]); a.Outcome(2, 0, 0, 6, 3, applied: true);
         }
         var epoch = Assert.Single(SampleAuditCheck.Check(dir, 8, [0]));
         Assert.Equal(new SampleAuditCheck.EpochCount(0, Trained: 8, Missing: 0, Duplicated: 0, Discarded: 1, Skipped: 0), epoch);
@@ -42,12 +42,12 @@ public sealed class SampleAuditTests : IDisposable
         {
             for (var s = 0; s < 3; s++)
             {
-                a.Read(1, 0, 0, 2 * s, [2 * s]); b.Read(1, 1, 0, 2 * s, [2 * s + 1]);
+                a.Read(1, 0, 2, 0, 2 * s, [2 * s]); b.Read(1, 1, 2, 0, 2 * s, [2 * s + 1]);
                 a.Outcome(1, 0, 0, 2 * s, s + 1, applied: true); b.Outcome(1, 1, 0, 2 * s, s + 1, applied: true);
             }
             for (var s = 1; s < 4; s++)
             {
-                c.Read(2, 0, 0, 2 * s, [2 * s]); d.Read(2, 1, 0, 2 * s, [2 * s + 1]);
+                c.Read(2, 0, 2, 0, 2 * s, [2 * s]); d.Read(2, 1, 2, 0, 2 * s, [2 * s + 1]);
                 c.Outcome(2, 0, 0, 2 * s, s + 1, applied: true); d.Outcome(2, 1, 0, 2 * s, s + 1, applied: true);
             }
         }
@@ -60,9 +60,9 @@ public sealed class SampleAuditTests : IDisposable
     {
         using (var a = new SampleAudit(dir, "a"))
         {
-            a.Read(1, 0, 0, 0, [0, 1]); a.Outcome(1, 0, 0, 0, 1, applied: true);
-            a.Read(1, 0, 0, 2, [1, 2]); a.Outcome(1, 0, 0, 2, 2, applied: true);
-            a.Read(1, 0, 0, 4, [4]); a.Outcome(1, 0, 0, 4, 3, applied: false); // a non-finite step: consumed, not trained
+            a.Read(1, 0, 1, 0, 0, [0, 1]); a.Outcome(1, 0, 0, 0, 1, applied: true);
+            a.Read(1, 0, 1, 0, 2, [1, 2]); a.Outcome(1, 0, 0, 2, 2, applied: true);
+            a.Read(1, 0, 1, 0, 4, [4]); a.Outcome(1, 0, 0, 4, 3, applied: false); // a non-finite step: consumed, not trained
         }
         var epoch = Assert.Single(SampleAuditCheck.Check(dir, 5, [0]));
         Assert.Equal((2, 2, 1, 0, 1), (epoch.Trained, epoch.Missing, epoch.Duplicated, epoch.Discarded, epoch.Skipped)); // 0 and 2 once, 1 twice; 3 and 4 never

@@ -5,7 +5,7 @@ namespace Cluster.Training.Audit;
 
 /// <summary>
 /// The sample-consumption audit of one rank process (spec <c>training.audit: dir</c>): a JSON line per micro-batch read
-/// (generation, rank, epoch, the global position where its step starts, the dataset indices of its real samples) and a
+/// (generation, rank, world size, epoch, the global position where its step starts, the dataset indices of its real samples) and a
 /// line per step outcome (applied or skipped). Each line is one write to a file opened without a user-space buffer, so a
 /// rank killed by SIGKILL loses nothing it wrote; a step read and never applied (discarded by a recovery) has no outcome
 /// line. <see cref="SampleAuditCheck"/> reads the files of every process back.
@@ -31,11 +31,11 @@ public sealed class SampleAudit : IDisposable
 
     public string Path { get; }
 
-    /// <summary>A micro-batch of the step that starts at <paramref name="stepStart"/> of <paramref name="epoch"/> was read.</summary>
-    public void Read(long generation, int rank, int epoch, long stepStart, IEnumerable<int> ids)
+    /// <summary>A micro-batch (of rank <paramref name="rank"/> of <paramref name="world"/>) of the step that starts at <paramref name="stepStart"/> of <paramref name="epoch"/> was read.</summary>
+    public void Read(long generation, int rank, int world, int epoch, long stepStart, IEnumerable<int> ids)
     {
         var line = new StringBuilder(64 + 8 * 16);
-        line.Append(CultureInfo.InvariantCulture, $"{{\"kind\":\"read\",\"g\":{generation},\"rank\":{rank},\"epoch\":{epoch},\"start\":{stepStart},\"ids\":[");
+        line.Append(CultureInfo.InvariantCulture, $"{{\"kind\":\"read\",\"g\":{generation},\"rank\":{rank},\"world\":{world},\"epoch\":{epoch},\"start\":{stepStart},\"ids\":[");
         var first = true;
         foreach (var id in ids)
         {

@@ -36,22 +36,12 @@ public sealed partial class Trainer
                 var computeStart = clock.GetTimestamp();
                 var last = batch.Plan.LastOfStep;
                 if (pending == 0) stepCursor = batch.CursorBefore;
-                options.Audit?.Read(communicator.Generation, communicator.Rank, stepCursor.Epoch, stepCursor.GlobalPosition, batch.Indices.Take(batch.ValidCount));
+                options.Audit?.Read(communicator.Generation, communicator.Rank, communicator.WorldSize, stepCursor.Epoch, stepCursor.GlobalPosition, batch.Indices.Take(batch.ValidCount));
                 if (pending == 0) weighting = StepWeighting.Of(batch.Plan, communicator.WorldSize);
-                // Dropout keyed by the global position of the rank's first sample, not by the rank: the same block of the
-                // epoch's sequence gets the same masks whatever the world size, and again on resume.
-                manual_seed(DropoutSeed(spec.Seed, batch.CursorBefore.Epoch, batch.Plan.RankStart));
                 using (last ? null : ddp.NoSync())
                 {
-                    using var x = batch.Images.to_type(computeType);
-                    using var output = model.forward(x);
-                    using var logits = output.to_type(ScalarType.Float32);
-                    var (value, scaled) = weighting.Loss(logits, batch.Labels, batch.ValidCount);
-                    using (scaled)
-                    {
-                        if (float.IsFinite(value)) { lossSum += value; finite++; stepLoss += value; stepFinite++; }
-                        scaled.backward();
-                    }
+                    var value = MicroBatchPass.ForwardBackward(model, batch, weighting, computeType, spec.Seed);
+                    if (float.IsFinite(value)) { lossSum += value; finite++; stepLoss += value; stepFinite++; }
                 }
                 timings.Compute += clock.GetElapsedTime(computeStart);
                 timings.MicroBatches++;
@@ -155,7 +145,7 @@ public sealed partial class Trainer
             Log($"step {step + 1}: non-finite gradient norm ({norm}); step skipped ({skippedSteps} of {spec.NanTolerance} tolerated)");
             return;
         }
-        StepScaled();
+        MicroBatchPass.OptimizerStep(optimizer, learningRateScale);
         optimizer.zero_grad();
         schedule.AdvanceTo(scheduleClock.StepsAt(cursorAfter));
         step++;
@@ -170,26 +160,4 @@ public sealed partial class Trainer
         await ddp.SynchronizeBuffersAsync(cancellationToken).ConfigureAwait(false);
         shadow?.BuffersFromMaster();
     }
-
-    /// <summary>The optimizer step at the schedule's learning rate × <see cref="learningRateScale"/> (per-rank scaling), the schedule's own value kept.</summary>
-    private void StepScaled()
-    {
-        if (learningRateScale == 1)
-        {
-            optimizer.step();
-            return;
-        }
-        var groups = optimizer.ParamGroups.ToArray();
-        var rates = groups.Select(g => g.LearningRate).ToArray();
-        foreach (var g in groups) g.LearningRate *= learningRateScale;
-        try { optimizer.step(); }
-        finally
-        {
-            for (var i = 0; i < groups.Length; i++) groups[i].LearningRate = rates[i];
-        }
-    }
-
-    /// <summary>The torch seed of a micro-batch: (seed, epoch, global position of its first sample).</summary>
-    internal static long DropoutSeed(long seed, int epoch, long firstPosition) =>
-        (long)(SplitMix64.Combine(unchecked((ulong)seed), 0xD20F_0UL, (ulong)epoch, (ulong)firstPosition) & 0x7FFF_FFFF_FFFF_FFFFUL);
 }
