@@ -104,11 +104,11 @@ public sealed class AgentNodeTests : IAsyncLifetime
         var env = new Dictionary<string, string>
         {
             [WorkerEnvironment.JobId] = "j", [WorkerEnvironment.JobSecret] = Convert.ToBase64String(new byte[32]), [WorkerEnvironment.NodeId] = "n",
-            [WorkerEnvironment.LocalRank] = "1", [WorkerEnvironment.Coordinator] = "127.0.0.1:1,127.0.0.1:2",
-            ["CLUSTER_ORLEANS_CLUSTER_ID"] = "c", ["CLUSTER_ORLEANS_SERVICE_ID"] = "s", ["CLUSTER_AGENT_SOCKET"] = "/tmp/a.sock",
+            [WorkerEnvironment.LocalRank] = "1", ["CLUSTER_AGENT_SOCKET"] = "/tmp/a.sock",
         };
+        // No coordinator address: a rank speaks only to its agent.
         var settings = RankSettings.FromEnvironment(k => env.GetValueOrDefault(k));
-        Assert.Equal(("n/1", 2), (settings.MemberId, settings.Gateways.Count));
+        Assert.Equal(("n/1", "/tmp/a.sock"), (settings.MemberId, settings.AgentSocket));
         env.Remove(WorkerEnvironment.JobSecret);
         Assert.Contains(WorkerEnvironment.JobSecret, Assert.Throws<ArgumentException>(() => RankSettings.FromEnvironment(k => env.GetValueOrDefault(k))).Message);
         env[WorkerEnvironment.JobSecret] = "not base64!";

@@ -34,6 +34,9 @@ public sealed class AgentLink : IAsyncDisposable
         _outbox = new StreamOutbox(_stream);
     }
 
+    /// <summary>The job's spec as submitted, from the agent's welcome.</summary>
+    public string SpecYaml { get; private set; } = "";
+
     /// <summary>Completes with the directive that ends this rank's generation (abort, fenced, agent gone).</summary>
     public Task<ControlReply> Directed => _directed.Task;
 
@@ -69,6 +72,7 @@ public sealed class AgentLink : IAsyncDisposable
             switch (await LocalFrames.ReadAsync(link._stream, deadline.Token).ConfigureAwait(false))
             {
                 case LocalMessage.Welcome w when LocalProof.Verify(secret, "agent", jobId, nodeId, localRank, nonce, w.Proof):
+                    link.SpecYaml = w.SpecYaml;
                     break;
                 case LocalMessage.Refused r:
                     throw new InvalidOperationException($"node agent refused local rank {localRank}: {r.Reason}");
@@ -140,6 +144,18 @@ public sealed class AgentLink : IAsyncDisposable
     /// <summary>A checkpoint vote; returns the coordinator's answer.</summary>
     public Task<ControlReply> VoteAsync(CheckpointVote vote, long generation, CancellationToken cancellationToken) =>
         AskAsync(id => new LocalMessage.Vote(id, vote, generation), cancellationToken);
+
+    /// <summary>Rank 0 of <paramref name="generation"/>: the planned steps and epochs, for the job report; returns the agent's answer.</summary>
+    public Task<ControlReply> ReportPlanAsync(long generation, long totalSteps, int epochs, CancellationToken cancellationToken) =>
+        AskAsync(id => new LocalMessage.PlanReport(id, generation, totalSteps, epochs), cancellationToken);
+
+    /// <summary>Rank 0 of <paramref name="generation"/>: an epoch finished.</summary>
+    public Task<ControlReply> ReportEpochAsync(long generation, Grains.EpochSummary epoch, CancellationToken cancellationToken) =>
+        AskAsync(id => new LocalMessage.EpochReport(id, generation, epoch), cancellationToken);
+
+    /// <summary>Rank 0 of <paramref name="generation"/>: training finished.</summary>
+    public Task<ControlReply> ReportResultAsync(long generation, Grains.JobResult result, CancellationToken cancellationToken) =>
+        AskAsync(id => new LocalMessage.ResultReport(id, generation, result), cancellationToken);
 
     /// <summary>
     /// Longest a request or vote waits for its answer. The agent answers within a beat, or ends the node (and so this

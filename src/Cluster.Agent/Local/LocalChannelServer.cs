@@ -7,7 +7,9 @@ namespace Cluster.Agent.Local;
 /// <summary>
 /// The agent's end of the local channel for one job: a Unix domain socket (mode 0600 in a 0700 directory) that the node's
 /// rank processes connect to. Each connection must answer a fresh challenge with an HMAC over the job secret before it is
-/// attached to the <see cref="NodeVoice"/>; the agent proves the secret back. Frames are length-checked before allocation.
+/// attached to the <see cref="NodeVoice"/>; the agent proves the secret back and hands the rank the job's spec. Frames are
+/// length-checked before allocation. The job report of the generation's rank 0 goes on to the job's report grain from here,
+/// so a rank process needs no coordinator connection of its own.
 /// </summary>
 public sealed partial class LocalChannelServer : IAsyncDisposable
 {
@@ -18,14 +20,21 @@ public sealed partial class LocalChannelServer : IAsyncDisposable
     private readonly string _jobId;
     private readonly string _nodeId;
     private readonly int _ranks;
+    private readonly string _specYaml;
+    private readonly Grains.IJobReportGrain? _report;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task> _connections = [];
     private readonly Task _accepting;
     private int _disposed;
 
-    public LocalChannelServer(string path, NodeVoice voice, string jobId, string nodeId, string secretBase64, int ranks, ILogger logger)
+    /// <param name="specYaml">The job's spec as submitted, sent to each rank in the welcome.</param>
+    /// <param name="report">Where rank 0's job report goes (null: reports are answered as not forwarded).</param>
+    public LocalChannelServer(string path, NodeVoice voice, string jobId, string nodeId, string secretBase64, int ranks, ILogger logger,
+        string specYaml = "", Grains.IJobReportGrain? report = null)
     {
+        _specYaml = specYaml;
+        _report = report;
         Path = path;
         _voice = voice;
         _jobId = jobId;
@@ -78,7 +87,7 @@ public sealed partial class LocalChannelServer : IAsyncDisposable
                     cancellationToken).ConfigureAwait(false);
                 return;
             }
-            await outbox.SendAsync(new LocalMessage.Welcome(LocalProof.Compute(_secret, "agent", _jobId, _nodeId, h.LocalRank, h.Nonce)), cancellationToken).ConfigureAwait(false);
+            await outbox.SendAsync(new LocalMessage.Welcome(LocalProof.Compute(_secret, "agent", _jobId, _nodeId, h.LocalRank, h.Nonce), _specYaml), cancellationToken).ConfigureAwait(false);
             _voice.Attach(h.LocalRank, h.Port, h.Pid, outbox);
             local = h.LocalRank;
             while (await LocalFrames.ReadAsync(stream, cancellationToken).ConfigureAwait(false) is { } message)
@@ -97,6 +106,15 @@ public sealed partial class LocalChannelServer : IAsyncDisposable
                     case LocalMessage.Ping:
                         _voice.Heard(h.LocalRank);
                         break;
+                    case LocalMessage.PlanReport plan:
+                        _ = AnswerAsync(outbox, plan.Id, ForwardAsync(h.LocalRank, plan.Generation, r => r.ReportPlan(plan.TotalSteps, plan.Epochs)), cancellationToken);
+                        break;
+                    case LocalMessage.EpochReport epoch:
+                        _ = AnswerAsync(outbox, epoch.Id, ForwardAsync(h.LocalRank, epoch.Generation, r => r.ReportEpoch(epoch.Epoch)), cancellationToken);
+                        break;
+                    case LocalMessage.ResultReport result:
+                        _ = AnswerAsync(outbox, result.Id, ForwardAsync(h.LocalRank, result.Generation, r => r.ReportResult(result.Result)), cancellationToken);
+                        break;
                     default:
                         throw new InvalidDataException($"unexpected {message.GetType().Name} from local rank {h.LocalRank}");
                 }
@@ -111,6 +129,31 @@ public sealed partial class LocalChannelServer : IAsyncDisposable
             if (local is { } l) _voice.Detach(l, outbox);
         }
     }
+
+    /// <summary>Longest the agent waits for the report grain before it answers the rank with the failure.</summary>
+    private static readonly TimeSpan ReportTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// A job report from local rank <paramref name="localRank"/>, forwarded when it holds rank 0 of <paramref name="generation"/>,
+    /// the node's current generation; the answer says why not, or why the grain call failed, in its reason.
+    /// </summary>
+    private async Task<Cluster.Coordinator.Contracts.ControlReply> ForwardAsync(int localRank, long generation, Func<Grains.IJobReportGrain, Task> call)
+    {
+        if (_report is null) return NotForwarded("this agent has no job report to forward to");
+        if (!_voice.HoldsRankZero(localRank, generation))
+            return NotForwarded($"local rank {localRank} does not hold rank 0 of generation {generation} on node {_nodeId}");
+        try
+        {
+            await call(_report).WaitAsync(ReportTimeout).ConfigureAwait(false);
+            return Cluster.Coordinator.Contracts.ControlReply.Continue;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return NotForwarded($"the job report did not take it: {e.GetType().Name}: {e.Message}");
+        }
+    }
+
+    private static Cluster.Coordinator.Contracts.ControlReply NotForwarded(string reason) => new(Cluster.Coordinator.Contracts.ControlDirective.Continue, reason, null);
 
     private static async Task AnswerAsync(StreamOutbox outbox, long id, Task<Cluster.Coordinator.Contracts.ControlReply> answer, CancellationToken cancellationToken)
     {

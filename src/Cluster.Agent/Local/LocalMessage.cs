@@ -18,6 +18,9 @@ namespace Cluster.Agent.Local;
 [Union(8, typeof(Directive))]
 [Union(9, typeof(Refused))]
 [Union(10, typeof(Ping))]
+[Union(11, typeof(PlanReport))]
+[Union(12, typeof(EpochReport))]
+[Union(13, typeof(ResultReport))]
 public abstract record LocalMessage
 {
     /// <summary>Agent → rank, first frame: a fresh nonce the rank must prove the job secret over.</summary>
@@ -26,8 +29,11 @@ public abstract record LocalMessage
     /// <summary>Rank → agent: who it is, where it listens, its proof over the agent's nonce and its own nonce for the agent.</summary>
     public sealed record Hello(string JobId, int LocalRank, int Pid, int Port, string Proof, byte[] Nonce) : LocalMessage;
 
-    /// <summary>Agent → rank: the agent's proof over the rank's nonce (the rank checks it, so both ends know the secret).</summary>
-    public sealed record Welcome(string Proof) : LocalMessage;
+    /// <summary>
+    /// Agent → rank: the agent's proof over the rank's nonce (the rank checks it, so both ends know the secret) and the
+    /// job's spec as submitted (the rank needs no coordinator connection of its own).
+    /// </summary>
+    public sealed record Welcome(string Proof, string SpecYaml) : LocalMessage;
 
     /// <summary>Agent → rank: its place in the generation.</summary>
     public sealed record Assigned(RankAssignment Assignment) : LocalMessage;
@@ -55,4 +61,15 @@ public abstract record LocalMessage
 
     /// <summary>Rank → agent: still alive (sent when there is no new progress in a beat).</summary>
     public sealed record Ping : LocalMessage;
+
+    // The job report (rank 0 of the generation only; the agent forwards it to the job's report grain and answers Reply).
+
+    /// <summary>Rank → agent: the planned optimizer steps and epochs.</summary>
+    public sealed record PlanReport(long Id, long Generation, long TotalSteps, int Epochs) : LocalMessage;
+
+    /// <summary>Rank → agent: an epoch finished.</summary>
+    public sealed record EpochReport(long Id, long Generation, Grains.EpochSummary Epoch) : LocalMessage;
+
+    /// <summary>Rank → agent: training finished.</summary>
+    public sealed record ResultReport(long Id, long Generation, Grains.JobResult Result) : LocalMessage;
 }

@@ -59,6 +59,10 @@ public sealed partial class NodeVoice(IJobGrain job, string jobId, string secret
         }
     }
 
+    /// <summary>Whether local rank <paramref name="localRank"/> holds rank 0 of <paramref name="generation"/>, this node's current generation.</summary>
+    public bool HoldsRankZero(int localRank, long generation) =>
+        Generation is { } g && g.Assignment.Generation == generation && g.Assignment.Slots.Any(s => s.LocalRank == localRank && s.Rank == 0);
+
     /// <summary>The rank is alive (any message counts).</summary>
     public void Heard(int localRank) => With(localRank, r => r.LastHeard = _time.GetTimestamp());
 

@@ -146,7 +146,8 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
             RankSilentAfter = TimeSpan.FromSeconds(Math.Max(3, 3 * _options.BeatInterval.TotalSeconds)),
         }, logger);
         var socket = Path.Combine(_options.SocketDirectory, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(spec.JobId)))[..16] + ".sock");
-        var channel = new LocalChannelServer(socket, voice, spec.JobId, _options.NodeId, secret, spec.NprocPerNode, logger);
+        var channel = new LocalChannelServer(socket, voice, spec.JobId, _options.NodeId, secret, spec.NprocPerNode, logger, spec.SpecYaml,
+            grains.GetGrain<IJobReportGrain>(spec.JobId));
         var restart = RestartOf(spec);
         var agentJob = new AgentJob(spec.JobId, voice, channel, spec.RestartBudget, TimeSpan.FromSeconds(restart.BackoffSeconds), TimeSpan.FromMinutes(restart.WindowMinutes));
         if (!_jobs.TryAdd(spec.JobId, agentJob)) return;
@@ -172,12 +173,9 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
         env[WorkerEnvironment.JobSecret] = secret;
         env[WorkerEnvironment.NodeId] = _options.NodeId;
         env[WorkerEnvironment.LocalRank] = local.ToString(CultureInfo.InvariantCulture);
-        env[WorkerEnvironment.Coordinator] = _options.Gateway;
         env[AgentEnvironment.AgentSocket] = socket;
         env[AgentEnvironment.AdvertiseHost] = _options.AdvertiseHost;
         env[AgentEnvironment.HostId] = _options.HostId;
-        env[AgentEnvironment.ClusterId] = _options.ClusterId;
-        env[AgentEnvironment.ServiceId] = _options.ServiceId;
         env[AgentEnvironment.Threads] = threads.ToString(CultureInfo.InvariantCulture);
         env[AgentEnvironment.HeartbeatMilliseconds] = ((int)_options.BeatInterval.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
         global::Cluster.Training.Engine.RankMallocSettings.ApplyTo(env);

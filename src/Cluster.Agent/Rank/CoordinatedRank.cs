@@ -1,6 +1,4 @@
 using Cluster.Abstractions;
-using Cluster.Agent.Client;
-using Cluster.Agent.Grains;
 using Cluster.Agent.Local;
 using Cluster.Collectives;
 using Cluster.Coordinator.Contracts;
@@ -15,7 +13,7 @@ namespace Cluster.Agent.Rank;
 /// progress, takes part in checkpoint consensus and exits non-zero when told to stop. When the coordinator regroups the
 /// survivors of a lost rank, the rank keeps its process, data, model and optimizer: it aborts its communicator, takes
 /// the next generation's assignment from its agent, builds a new communicator and goes on (<see cref="RankGeneration"/>).
-/// It still opens an Orleans client to read the spec from the job directory and to feed the job report.
+/// It opens no coordinator connection: the spec comes with the agent's welcome, and rank 0's job report goes through the agent.
 /// A rank host of one's own (`cluster run --rank-host`) may pass <paramref name="communicators"/>: it wraps each
 /// generation's communicator (tracing, metrics, fault injection) before the trainer uses it.
 /// </summary>
@@ -39,22 +37,6 @@ public sealed class CoordinatedRank(RankSettings settings, TextWriter output, Ti
         // OMP_WAIT_POLICY wins); must precede the first TorchSharp call.
         OpenMpWaitPolicy.Apply("PASSIVE");
         TorchSharp.torch.set_num_threads(settings.Threads);
-        await using var client = await CoordinatorClient.ConnectStaticAsync(settings.Gateways, settings.ClusterId, settings.ServiceId,
-            TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
-        var summary = await client.Grains.GetGrain<IJobDirectoryGrain>(JobDirectory.Key).Get(settings.JobId).WaitAsync(cancellationToken).ConfigureAwait(false);
-        if (summary is null)
-        {
-            Log($"job '{settings.JobId}' is not in the job directory");
-            return RankExitCodes.InvalidInput;
-        }
-        JobSpec spec;
-        try { spec = JobSpecLoader.Parse(summary.SpecYaml, $"job {settings.JobId}"); }
-        catch (JobSpecException e)
-        {
-            Log(e.Message);
-            return RankExitCodes.InvalidInput;
-        }
-
         using var listener = CommunicatorListener.Bind("0.0.0.0", 0);
         AgentLink link;
         try
@@ -68,7 +50,15 @@ public sealed class CoordinatedRank(RankSettings settings, TextWriter output, Ti
             return RankExitCodes.Refused;
         }
         await using var _ = link.ConfigureAwait(false);
-        using var generations = new RankGeneration(spec, client.Grains.GetGrain<IJobReportGrain>(settings.JobId), _time, Log,
+        // The spec as submitted, from the agent's welcome: the rank opens no coordinator connection of its own.
+        JobSpec spec;
+        try { spec = JobSpecLoader.Parse(link.SpecYaml, $"job {settings.JobId}"); }
+        catch (JobSpecException e)
+        {
+            Log(e.Message);
+            return RankExitCodes.InvalidInput;
+        }
+        using var generations = new RankGeneration(spec, link, _time, Log,
             $"{settings.NodeId}-{settings.LocalRank}-{Environment.ProcessId}", communicators);
         var first = true;
         while (true)

@@ -1,5 +1,6 @@
 using Cluster.Abstractions;
 using Cluster.Agent.Grains;
+using Cluster.Agent.Local;
 using Cluster.Collectives;
 using Cluster.Coordinator.Contracts;
 using Cluster.Training.Audit;
@@ -13,9 +14,10 @@ namespace Cluster.Agent.Rank;
 /// <summary>
 /// What a coordinated rank keeps across generations (its data and its <see cref="Trainer"/>: model, optimizer, schedule,
 /// step, sampler cursor) and what it builds per generation (the communicator, the <see cref="CoordinatedSteps"/> of the
-/// generation's session). The trainer's checkpoint committer and step hook forward to the current generation's.
+/// generation's session). The trainer's checkpoint committer and step hook forward to the current generation's. Rank 0
+/// feeds the job report through its node agent (<see cref="AgentLink"/>), which forwards it to the report grain.
 /// </summary>
-internal sealed class RankGeneration(JobSpec spec, IJobReportGrain report, TimeProvider time, Action<string> log, string processName,
+internal sealed class RankGeneration(JobSpec spec, AgentLink link, TimeProvider time, Action<string> log, string processName,
     Func<ICommunicator, ICommunicator>? wrap = null)
     : ICheckpointCommitter, IDisposable
 {
@@ -28,6 +30,7 @@ internal sealed class RankGeneration(JobSpec spec, IJobReportGrain report, TimeP
     private CoordinatedSteps? _steps;
     private RankSession? _session;
     private int _rank;
+    private long _generation;
 
     /// <summary>Trains generation <paramref name="assignment"/> to the end of the job; throws when it ends early.</summary>
     public async Task RunAsync(RankAssignment assignment, CommunicatorListener listener, RankSession session, CancellationToken cancellationToken)
@@ -43,6 +46,7 @@ internal sealed class RankGeneration(JobSpec spec, IJobReportGrain report, TimeP
         session.OnAbort = reason => communicator.Abort(reason);
         Volatile.Write(ref _session, session);
         Volatile.Write(ref _rank, assignment.Rank);
+        Volatile.Write(ref _generation, assignment.Generation);
         var steps = new CoordinatedSteps(session, assignment, () => _trainer?.GlobalBatch ?? 0, time, log, regrouped: _trainer is not null);
         if (_trainer is null)
         {
@@ -61,9 +65,9 @@ internal sealed class RankGeneration(JobSpec spec, IJobReportGrain report, TimeP
         await _steps.FinishAsync(_trainer.Step, cancellationToken).ConfigureAwait(false);
         if (assignment.Rank == 0)
         {
-            await report.ReportResult(new JobResult(result.Status, result.Epochs, result.Steps, result.SkippedSteps, result.TrainLoss,
+            Taken(await link.ReportResultAsync(assignment.Generation, new JobResult(result.Status, result.Epochs, result.Steps, result.SkippedSteps, result.TrainLoss,
                 result.Test?.Accuracy, result.Test?.Loss, result.Test?.MacroF1, result.SamplesPerSecond, result.WallSeconds,
-                assignment.WorldSize)).WaitAsync(cancellationToken).ConfigureAwait(false);
+                assignment.WorldSize), cancellationToken).ConfigureAwait(false), "result");
             log($"finished: {result.Status}, {result.Epochs} epoch(s), {result.Steps} steps, test accuracy {result.Test?.Accuracy:F4}");
         }
     }
@@ -79,7 +83,28 @@ internal sealed class RankGeneration(JobSpec spec, IJobReportGrain report, TimeP
         if (spec.Training.MaxSteps > 0) totalSteps = Math.Min(totalSteps, spec.Training.MaxSteps);
         log($"train {data.Train.Count} / test {data.Test.Count} samples of {data.Shape}, {data.Classes} classes, model {spec.Training.Model.Type}, {totalSteps} steps");
         log("glibc malloc: " + RankMallocSettings.InEffect());
-        await report.ReportPlan(totalSteps, spec.Training.Epochs).WaitAsync(cancellationToken).ConfigureAwait(false);
+        Taken(await link.ReportPlanAsync(assignment.Generation, totalSteps, spec.Training.Epochs, cancellationToken).ConfigureAwait(false), "plan");
+    }
+
+    /// <summary>Throws when the agent answered that the report was not taken (an abort that came first is the session's to handle).</summary>
+    private static void Taken(ControlReply reply, string what)
+    {
+        if (reply is { Directive: ControlDirective.Continue, Reason: { } why })
+            throw new InvalidOperationException($"the job report did not take the {what}: {why}");
+    }
+
+    /// <summary>An epoch summary for the job report; a failure is logged, training goes on.</summary>
+    private async Task ReportEpochAsync(EpochSummary epoch)
+    {
+        try
+        {
+            var reply = await link.ReportEpochAsync(Volatile.Read(ref _generation), epoch, CancellationToken.None).ConfigureAwait(false);
+            if (reply is { Directive: ControlDirective.Continue, Reason: { } why }) log($"epoch {epoch.Epoch} not reported: {why}");
+        }
+        catch (Exception e) when (e is TimeoutException or IOException or ObjectDisposedException)
+        {
+            log($"epoch {epoch.Epoch} not reported: {e.Message}");
+        }
     }
 
     private TrainerOptions Options(RankAssignment assignment) => new()
@@ -89,7 +114,7 @@ internal sealed class RankGeneration(JobSpec spec, IJobReportGrain report, TimeP
         {
             if (Volatile.Read(ref _rank) != 0) return;
             log(line);
-            if (EpochLine.TryParse(line) is { } epoch) _ = report.ReportEpoch(epoch);
+            if (EpochLine.TryParse(line) is { } epoch) _ = ReportEpochAsync(epoch);
         },
         Ddp = new DdpOptions
         {

@@ -10,11 +10,8 @@ public sealed record RankSettings
     public required string JobSecretBase64 { get; init; }
     public required string NodeId { get; init; }
     public required int LocalRank { get; init; }
-    public required IReadOnlyList<string> Gateways { get; init; }
     /// <summary>Unix socket of the node agent's local channel for this job.</summary>
     public required string AgentSocket { get; init; }
-    public required string ClusterId { get; init; }
-    public required string ServiceId { get; init; }
     public string AdvertiseHost { get; init; } = "127.0.0.1";
     public string HostId { get; init; } = Environment.MachineName;
     public int Threads { get; init; } = 1;
@@ -46,9 +43,6 @@ public sealed record RankSettings
             NodeId = Required(WorkerEnvironment.NodeId),
             LocalRank = Int(WorkerEnvironment.LocalRank, Required(WorkerEnvironment.LocalRank), 0),
             AgentSocket = Required(AgentEnvironment.AgentSocket),
-            Gateways = Required(WorkerEnvironment.Coordinator).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
-            ClusterId = Required(AgentEnvironment.ClusterId),
-            ServiceId = Required(AgentEnvironment.ServiceId),
             AdvertiseHost = get(AgentEnvironment.AdvertiseHost) is { Length: > 0 } h ? h : "127.0.0.1",
             HostId = get(AgentEnvironment.HostId) is { Length: > 0 } id ? id : Environment.MachineName,
             Threads = get(AgentEnvironment.Threads) is { Length: > 0 } t ? Int(AgentEnvironment.Threads, t, 1) : 1,
