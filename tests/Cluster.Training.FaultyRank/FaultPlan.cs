@@ -5,7 +5,7 @@ namespace Cluster.Training.FaultyRank;
 /// <summary>
 /// Where this rank process kills itself. <c>FAULTY_RANK_PLAN</c> lists faults as <c>local:phase[@n]</c> separated by
 /// <c>;</c>; the processes of one local rank take them in order, one each (a replacement takes the next), counted in
-/// <c>FAULTY_RANK_MARKERS/local-L</c>. Phases: <c>allreduce@n</c> (inside the n-th gradient all-reduce),
+/// <c>FAULTY_RANK_MARKERS/local-L</c>. Phases: <c>start</c> (before the rank attaches to its agent), <c>allreduce@n</c> (inside the n-th gradient all-reduce),
 /// <c>vote@n</c> (after the n-th gradient all-reduce returned: every rank knows the step's vote, this one has not applied
 /// the step), <c>transfer</c> (inside the first large broadcast: the state sent to a replacement), <c>checkpoint</c>
 /// (when a file appears in an uncommitted checkpoint under <c>FAULTY_RANK_CHECKPOINTS</c>).

@@ -5,5 +5,6 @@ using Cluster.Training.FaultyRank;
 var settings = RankSettings.FromEnvironment(Environment.GetEnvironmentVariable);
 var fault = FaultPlan.Arm(Environment.GetEnvironmentVariable, settings.LocalRank, Console.Out);
 fault?.WatchCheckpoints();
+if (fault?.Phase == "start") fault.Fire("before it attached to its agent");
 return await new CoordinatedRank(settings, Console.Out, communicators: fault is null ? null : c => new FaultyCommunicator(c, fault))
     .RunAsync(CancellationToken.None);

@@ -119,4 +119,30 @@ public sealed class PhaseFaultTests(ITestOutputHelper output) : IDisposable
         var epochs = Cluster.Training.Audit.SampleAuditCheck.Check(audit, Samples, Enumerable.Range(0, Epochs));
         Assert.All(epochs, e => Assert.True(e is { Trained: Samples, Missing: 0, Duplicated: 0 }, e.ToString()));
     }
+
+    [Fact]
+    public async Task A_rank_that_dies_before_it_attaches_is_started_again_and_the_job_forms_without_waiting_for_the_deadline()
+    {
+        const string name = "phase";
+        var checkpoints = Path.Combine(dir, "ckpt-start");
+        var markers = Path.Combine(dir, "markers-start");
+        var spec = WriteSpec(name, checkpoints, audit: null);
+        var host = Path.Combine(AppContext.BaseDirectory, "Cluster.Training.FaultyRank.dll");
+        var env = new Dictionary<string, string> { ["FAULTY_RANK_PLAN"] = "1:start", ["FAULTY_RANK_MARKERS"] = markers };
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        // Before, the node waited for the dead rank to attach until the 300 s rendezvous deadline: 3 minutes is the bound.
+        var (code, stdout, stderr) = await ClusterCli.RunAsync(TimeSpan.FromMinutes(3), env, "run", spec, "--workers", "2", "--json", "--rank-host", host);
+        output.WriteLine(stderr);
+        Assert.True(code == 0, stderr);
+        output.WriteLine($"run with a rank lost before it attached: {watch.Elapsed.TotalSeconds:F1} s");
+        Assert.Equal("start before it attached to its agent", Assert.Single(File.ReadAllLines(Path.Combine(markers, "fired-1"))));
+        var summary = JsonDocument.Parse(stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1]).RootElement;
+        Assert.Equal("completed", summary.GetProperty("status").GetString());
+        // The restarted process took the dead one's place in the node's join: one generation, no recovery.
+        Assert.Equal(1, summary.GetProperty("generation").GetInt64());
+        Assert.Contains("local/1: rank 1 of 2, generation 1", stderr); // said by the second process: the first killed itself
+        var final = CheckpointLineage.Scan(Path.Combine(checkpoints, name), 2).Latest!;
+        var (model, _) = await ReferenceAsync(name);
+        Assert.True(model.AsSpan().SequenceEqual(File.ReadAllBytes(Path.Combine(final.Directory, "model.bin"))), "model.bin differs from the uninterrupted run's");
+    }
 }

@@ -24,6 +24,17 @@ public sealed partial class NodeVoice(IJobGrain job, string jobId, string secret
     private readonly TaskCompletionSource<ControlReply> _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource<ControlReply> _regroup = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
+    private bool _joined;
+
+    /// <summary>
+    /// Whether the node sent its join (every local rank attached). A rank that exits before it is restarted by the agent and
+    /// takes its place; one that exits after it and before the assignment cannot come back.
+    /// </summary>
+    public bool Joined
+    {
+        get { lock (_gate) return _joined; }
+    }
+
     /// <summary>The generation this node is in, once assigned.</summary>
     public NodeGeneration? Generation { get; private set; }
 
@@ -42,10 +53,11 @@ public sealed partial class NodeVoice(IJobGrain job, string jobId, string secret
         lock (_gate)
         {
             if (_ranks[localRank] is { Gone: false }) throw new InvalidOperationException($"local rank {localRank} of job '{jobId}' is already attached");
-            replacement = _ranks[localRank] is not null;
-            if (replacement && Generation is null) throw new InvalidOperationException($"local rank {localRank} of job '{jobId}' left before the node was assigned; it cannot come back");
+            // A rank restarted before the node joined takes its place in the join; after the join it is a replacement.
+            replacement = _ranks[localRank] is not null && _joined;
+            if (replacement && Generation is null) throw new InvalidOperationException($"local rank {localRank} of job '{jobId}' left after the node joined and before it was assigned; it cannot come back");
             _ranks[localRank] = new RankState(port, pid, outbox, _time.GetTimestamp());
-            if (_ranks.All(r => r is not null)) _allAttached.TrySetResult();
+            if (_ranks.All(r => r is { Gone: false })) _allAttached.TrySetResult();
         }
         if (replacement) _ = AdmitAsync(localRank, port, pid, outbox);
     }
@@ -130,7 +142,12 @@ public sealed partial class NodeVoice(IJobGrain job, string jobId, string secret
             await EndAsync(new ControlReply(ControlDirective.Abort, $"local ranks {string.Join(",", missing)} of job '{jobId}' did not attach within {_options.RendezvousTimeout.TotalSeconds:0} s", null)).ConfigureAwait(false);
             return;
         }
-        var endpoints = _ranks.Select((r, i) => new LocalEndpoint(i, r!.Port, r.Pid)).ToList();
+        List<LocalEndpoint> endpoints;
+        lock (_gate)
+        {
+            _joined = true;
+            endpoints = _ranks.Select((r, i) => new LocalEndpoint(i, r!.Port, r.Pid)).ToList();
+        }
         var request = new NodeJoinRequest(_options.NodeId, _options.HostId, _options.AdvertiseHost, endpoints, JoinProof.Compute(secretBase64, jobId, _options.NodeId));
         NodeGeneration generation;
         try

@@ -245,8 +245,12 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
         finally { agentJob.EndRestart(); }
     }
 
-    /// <summary>The job goes on on this node: not ended, and the node is in a generation.</summary>
-    private static bool GoesOn(AgentJob agentJob) => !agentJob.Ended && !agentJob.Voice.Ended.IsCompleted && agentJob.Voice.Generation is not null;
+    /// <summary>
+    /// The job goes on on this node: not ended, and the node is in a generation, or has not joined yet (a rank that died
+    /// before every local rank attached is started again and takes its place in the join).
+    /// </summary>
+    private static bool GoesOn(AgentJob agentJob) =>
+        !agentJob.Ended && !agentJob.Voice.Ended.IsCompleted && (agentJob.Voice.Generation is not null || !agentJob.Voice.Joined);
 
     private static string Signal(int code) => code > 128 && code < 160 ? $" killed by signal {code - 128}" : "";
 
