@@ -33,7 +33,7 @@ public sealed class AgentNodeTests : IAsyncLifetime
             {
                 NodeId = "n0", NprocPerNode = 2, LogsDirectory = Logs, Gateway = $"127.0.0.1:{gateway}", ClusterId = clusterId, ServiceId = "cluster",
                 // Stand-in rank: prints its environment-provided identity, then waits to be killed.
-                WorkerCommand = ["bash", "-c", "echo \"rank process $CLUSTER_NODE_ID/$CLUSTER_LOCAL_RANK of $CLUSTER_JOB_ID via $CLUSTER_COORDINATOR\"; exec sleep 300"],
+                WorkerCommand = ["bash", "-c", "echo \"rank process $CLUSTER_NODE_ID/$CLUSTER_LOCAL_RANK of $CLUSTER_JOB_ID via ${CLUSTER_AGENT_SOCKET##*.} coordinator '$CLUSTER_COORDINATOR'\"; exec sleep 300"],
                 PollInterval = TimeSpan.FromMilliseconds(100),
             }));
         _host = builder.Build();
@@ -70,7 +70,8 @@ public sealed class AgentNodeTests : IAsyncLifetime
         var logs = new[] { RankLogs.MemberLog(Logs, "node-job", "n0", 0), RankLogs.MemberLog(Logs, "node-job", "n0", 1) };
         await ClusterTestPoll.UntilAsync(() => Task.FromResult(logs.All(l => File.Exists(l) && File.ReadAllText(l).Contains("rank process")) ? "logged" : null),
             TimeSpan.FromSeconds(30), () => "both stand-in ranks to log");
-        Assert.Contains("rank process n0/1 of node-job via 127.0.0.1:", await File.ReadAllTextAsync(logs[1]));
+        // A rank gets its agent's socket and no coordinator address: it speaks only to its agent.
+        Assert.Contains("rank process n0/1 of node-job via sock coordinator ''", await File.ReadAllTextAsync(logs[1]));
         Assert.Equal(2, agent.LiveRanks);
         var pids = System.Diagnostics.Process.GetProcessesByName("sleep").Select(p => p.Id).Where(p => File.Exists($"/proc/{p}/environ")
             && File.ReadAllText($"/proc/{p}/environ").Contains("CLUSTER_JOB_ID=node-job")).ToList();
