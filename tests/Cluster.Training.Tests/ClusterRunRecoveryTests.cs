@@ -30,6 +30,8 @@ public sealed class ClusterRunRecoveryTests(ITestOutputHelper output) : IDisposa
               epochs: {{epochs}}
               batchSize: 16
               optimizer: { type: sgd, lr: 0.05, momentum: 0.9 }
+              # A schedule with a position: a rank that takes a state must take its learning rate too (minLr: the last steps still move the parameters).
+              schedule: { type: cosine, warmupSteps: 20, minLr: 0.01 }
               seed: 5
               {{(audit is null ? "" : $"audit: {audit}")}}
             checkpoint: { dir: {{Path.Combine(dir, "ckpt")}}, intervalSteps: 5, keepLast: 2 }

@@ -25,6 +25,9 @@ public sealed class LearningRateSchedule
         this.optimizer = optimizer ?? throw new ArgumentNullException(nameof(optimizer));
         this.spec = spec ?? throw new ArgumentNullException(nameof(spec));
         this.baseLr = baseLr;
+        // The base rate first: the inner scheduler takes the groups' current rates as its base, and a schedule rebuilt on an
+        // optimizer that already trained (a state received from another rank) must start where a fresh one does.
+        SetLr(baseLr);
         var afterWarmup = (int)Math.Max(1, Math.Min(int.MaxValue, totalSteps - spec.WarmupSteps));
         inner = spec.Type switch
         {

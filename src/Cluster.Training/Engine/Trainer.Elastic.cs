@@ -151,6 +151,9 @@ public sealed partial class Trainer
         step = progress.Step;
         skippedSteps = progress.SkippedSteps;
         resumeCursor = new SamplerCursor(progress.Epoch, progress.Position);
+        // A fresh schedule, then the received position: this rank's own schedule may already stand somewhere (a replacement
+        // that restored a checkpoint first), and Restore counts from where the schedule stands.
+        schedule = new LearningRateSchedule(optimizer, spec.Schedule, spec.Optimizer.Lr, totalSteps);
         schedule.Restore(scheduleClock.StepsAt(resumeCursor), progress.PlateauLosses);
         if (progress.BestMetric is { } best) earlyStopping?.Restore(best, progress.EpochsWithoutImprovement);
         started = true;
