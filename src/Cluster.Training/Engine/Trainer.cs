@@ -276,6 +276,7 @@ public sealed partial class Trainer : IDisposable
         BestMetric = earlyStopping is { Best: var b } && !double.IsNaN(b) ? b : null,
         EpochsWithoutImprovement = earlyStopping?.EpochsWithoutImprovement ?? 0, WorldSize = communicator.WorldSize, ScheduleWorldSize = scheduleClock.ReferenceWorld,
         PlateauLosses = schedule.ObservedLosses.Count > 0 ? schedule.ObservedLosses.ToArray() : null,
+        LearningRate = schedule.CurrentLr,
     };
 
     private void Log(string message) => options.Log?.Invoke(message);

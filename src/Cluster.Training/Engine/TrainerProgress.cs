@@ -19,4 +19,10 @@ public sealed record TrainerProgress
     /// <summary>The world size the job started with: the learning-rate schedule's reference step is one global batch of it
     /// (<see cref="ScheduleClock"/>). 0 in checkpoints written before it existed (then <see cref="WorldSize"/> is used).</summary>
     [JsonPropertyName("scheduleWorldSize")] public int ScheduleWorldSize { get; init; }
+    /// <summary>
+    /// The learning rate the next optimizer step uses (the schedule's value). Not read on restore (the schedule is rebuilt
+    /// from the position); it is part of the state fingerprint the ranks compare at the start of a generation, so ranks
+    /// whose schedules disagree are not taken as holding one state. 0 in checkpoints written before it existed.
+    /// </summary>
+    [JsonPropertyName("learningRate")] public double LearningRate { get; init; }
 }
