@@ -16,4 +16,5 @@ public sealed record JobStatus(
     string? FailureReason,
     string? RestoreNote = null,
     string? LastCheckpointError = null,
-    IReadOnlyList<RecoveryRecord>? Recoveries = null);
+    IReadOnlyList<RecoveryRecord>? Recoveries = null,
+    int Spares = 0);

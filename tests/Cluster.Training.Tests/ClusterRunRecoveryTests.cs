@@ -71,14 +71,15 @@ public sealed class ClusterRunRecoveryTests(ITestOutputHelper output) : IDisposa
 
     /// <summary>As <see cref="StartAsync"/> with <paramref name="ranks"/> ranks; the pids by local rank.</summary>
     private async Task<(Task<(int ExitCode, string Stdout, string Stderr)> Run, int[] Pids, string Root)> StartRanksAsync(string name, string workers, long after, int ranks,
-        string extra = "", int epochs = 40, string? audit = null)
+        string extra = "", int epochs = 40, string? audit = null, string? logs = null)
     {
         // A name of its own per run: a rank process of an earlier run of the same test may still be exiting.
         name = $"{name}{Random.Shared.Next(100_000, 1_000_000)}";
         var spec = WriteSpec(name, workers, epochs, audit);
         if (extra.Length > 0) File.AppendAllText(spec, "\n" + extra + "\n");
         var root = Path.Combine(dir, "ckpt", name);
-        var run = ClusterCli.RunAsync(Timeout, "run", spec, "--workers", ranks.ToString(System.Globalization.CultureInfo.InvariantCulture), "--json");
+        string[] args = ["run", spec, "--workers", ranks.ToString(System.Globalization.CultureInfo.InvariantCulture), "--json"];
+        var run = ClusterCli.RunAsync(Timeout, logs is null ? args : [.. args, "--logs", logs]);
         var watch = Stopwatch.StartNew();
         var pids = new int?[ranks];
         while (watch.Elapsed < Timeout && !run.IsCompleted && pids.Any(p => p is null))
@@ -213,6 +214,42 @@ public sealed class ClusterRunRecoveryTests(ITestOutputHelper output) : IDisposa
         var epochs = Cluster.Training.Audit.SampleAuditCheck.Check(audit, 384, Enumerable.Range(0, 60));
         Assert.All(epochs, e => Assert.True(e is { Trained: 384, Missing: 0, Duplicated: 0 }, e.ToString()));
         // 3 -> 2 -> 3: the replay sums three ranks' gradients in another order than the ring, so only close, not identical.
+        await ReplayAsync(audit, root, 60);
+    }
+
+    [Fact]
+    public async Task A_waiting_spare_takes_the_place_of_a_killed_rank_at_once_and_the_replacement_waits_as_a_spare()
+    {
+        // Three processes, a generation of two (workers.maxRanks): local rank 2 waits as a spare from the start.
+        var audit = Path.Combine(dir, "audit-spare");
+        var logs = Path.Combine(dir, "logs");
+        var (run, pids, root) = await StartRanksAsync("spare-3", "{ maxRanks: 2 }", after: 2, ranks: 3, extra: "restart: { backoffSeconds: 0.5 }", epochs: 60, audit: audit, logs: logs);
+        using (var p = Process.GetProcessById(pids[1])) p.Kill();
+        var (code, stdout, stderr) = await run;
+        output.WriteLine(stderr);
+        Assert.True(code == 0, stderr);
+        var summary = Summary(stdout);
+        Assert.Equal("completed", summary.GetProperty("status").GetString());
+        Assert.Contains("local/2: waits as a spare: generation 1 is full (2 ranks, workers.maxRanks)", stderr);
+        // The loss is filled from the spare in one regroup: no wait, no admission, world size 2 throughout.
+        var loss = Assert.Single(summary.GetProperty("recoveries").EnumerateArray());
+        Assert.Equal((1L, 2L, 2, false), (loss.GetProperty("from_generation").GetInt64(), loss.GetProperty("to_generation").GetInt64(),
+            loss.GetProperty("world_size").GetInt32(), loss.GetProperty("admission").GetBoolean()));
+        Assert.Contains("1 spare(s) took the lost place(s)", loss.GetProperty("reason").GetString());
+        output.WriteLine($"decision -> first step of generation 2 with the spare: {loss.GetProperty("seconds_to_first_step").GetDouble():F3} s");
+        Assert.Equal(2, summary.GetProperty("generation").GetInt64());
+        Assert.Matches(@"generation 2: rank\(s\) 1@\d+ received the state of step \d+ from rank 0", stderr);
+        // The killed rank's replacement found the generation full and waited as a spare; the job's end released it.
+        Assert.Contains("local/1: waits as a spare: generation 2 is full", stderr);
+        // Its own log (the run's output may end before its last line): the end of the job released it and it exited 0.
+        var log = File.ReadAllText(Assert.Single(Directory.GetFiles(logs, "local-1.log", SearchOption.AllDirectories)));
+        Assert.Contains("local/1: spare released: ", log);
+        Assert.EndsWith("[agent] local/1 exited with code 0", log.TrimEnd());
+        var final = CheckpointLineage.Scan(root, 2).Latest!;
+        Assert.Equal((2L, 2), (final.Generation, final.WorldSize));
+        foreach (var pid in pids) Assert.False(Process.GetProcesses().Any(p => p.Id == pid), $"rank process {pid} is still alive");
+        var epochs = Cluster.Training.Audit.SampleAuditCheck.Check(audit, 384, Enumerable.Range(0, 60));
+        Assert.All(epochs, e => Assert.True(e is { Trained: 384, Missing: 0, Duplicated: 0 }, e.ToString()));
         await ReplayAsync(audit, root, 60);
     }
 

@@ -113,6 +113,22 @@ public sealed class JobSpecTests
     }
 
     [Fact]
+    public void Rank_bounds_default_from_the_nodes_and_maxRanks_past_them_is_refused_naming_the_field()
+    {
+        var spec = JobSpecLoader.Parse("name: r\nworkers: { min: 1, max: 2, nprocPerNode: 3 }\n");
+        Assert.Equal((3, 6), spec.Workers.RankBounds(1, 2, 3, "r.yaml"));
+        spec = JobSpecLoader.Parse("name: r\nworkers: { nprocPerNode: 3, maxRanks: 2 }\n");
+        Assert.Equal((2, 2), spec.Workers.RankBounds(1, 1, 3, "r.yaml")); // the start size is capped by maxRanks
+        var ex = Assert.Throws<JobSpecException>(() => spec.Workers.RankBounds(1, 1, 1, "r.yaml"));
+        Assert.Contains("must be <= 1", Assert.Single(ex.Errors, e => e.Path == "workers.maxRanks").Message);
+        spec = JobSpecLoader.Parse("name: r\nworkers: { minRanks: 3 }\n");
+        ex = Assert.Throws<JobSpecException>(() => spec.Workers.RankBounds(1, 1, 2, "r.yaml"));
+        Assert.Contains("most ranks a generation holds", Assert.Single(ex.Errors, e => e.Path == "workers.minRanks").Message);
+        ex = Assert.Throws<JobSpecException>(() => JobSpecLoader.Parse("name: r\nworkers: { minRanks: 3, maxRanks: 2 }\n"));
+        Assert.Single(ex.Errors, e => e.Path == "workers.maxRanks");
+    }
+
+    [Fact]
     public void Validation_reports_all_errors_with_paths_and_lines()
     {
         var yaml = """

@@ -32,6 +32,7 @@ public static class JobSubmission
     /// </summary>
     public static JobSpecSummary Summarize(JobSpec spec, string jobId, int minWorkers, int maxWorkers, int nprocPerNode, bool fresh = false)
     {
+        spec.Workers.RankBounds(minWorkers, maxWorkers, nprocPerNode, $"job {jobId}"); // workers.maxRanks fits the nodes
         var dir = string.IsNullOrWhiteSpace(spec.Checkpoint.Dir) ? "" : CheckpointLineage.RootOf(spec.Checkpoint.Dir, spec.Name);
         var summary = new JobSpecSummary(jobId, JobSpecLoader.ToYaml(spec), minWorkers, maxWorkers, nprocPerNode,
             dir.Length == 0 ? 0 : spec.Checkpoint.IntervalSteps, dir, spec.Checkpoint.KeepLast, spec.Restart.MaxRestarts, spec.Training.Seed, fresh);

@@ -21,6 +21,8 @@ public sealed class AgentLink : IAsyncDisposable
     private readonly System.Threading.Channels.Channel<RankAssignment> _assigned = System.Threading.Channels.Channel.CreateUnbounded<RankAssignment>();
     private readonly ConcurrentDictionary<long, TaskCompletionSource<ControlReply>> _regroups = new();
     private long _newestAssigned;
+    private string? _standby; // why the rank waits as a spare (set by a Standby, cleared by the next assignment)
+    private Action<string>? _onStandby;
     private long _returned;
     private readonly TaskCompletionSource<ControlReply> _directed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stop = new();
@@ -42,10 +44,11 @@ public sealed class AgentLink : IAsyncDisposable
 
     /// <summary>
     /// Connects and authenticates; throws <see cref="InvalidOperationException"/> when the agent refuses the rank or fails
-    /// to prove the secret, and <see cref="TimeoutException"/> after <paramref name="timeout"/>.
+    /// to prove the secret, and <see cref="TimeoutException"/> after <paramref name="timeout"/>. <paramref name="onStandby"/>
+    /// is called (on the channel's reader) each time the agent says the rank waits as a spare.
     /// </summary>
     public static async Task<AgentLink> ConnectAsync(string socketPath, string jobId, string nodeId, int localRank, string secretBase64, int port,
-        TimeSpan timeout, CancellationToken cancellationToken)
+        TimeSpan timeout, CancellationToken cancellationToken, Action<string>? onStandby = null)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
@@ -79,6 +82,7 @@ public sealed class AgentLink : IAsyncDisposable
                 default:
                     throw new InvalidOperationException($"node agent at {socketPath} did not prove the job secret of job '{jobId}'");
             }
+            link._onStandby = onStandby;
             link._reader = link.ReadLoopAsync(link._stop.Token);
             return link;
         }
@@ -94,22 +98,27 @@ public sealed class AgentLink : IAsyncDisposable
         }
     }
 
+    /// <summary>Why the rank waits as a spare, or null (it has, or waits for, a place in a generation).</summary>
+    public string? Standby => Volatile.Read(ref _standby);
+
     /// <summary>
     /// Waits for the rank's next assignment (the first, or after a regroup one of a later generation than the last one
     /// returned); throws <see cref="InvalidOperationException"/> when refused or stopped first, <see cref="TimeoutException"/>
-    /// after <paramref name="timeout"/>.
+    /// after <paramref name="timeout"/>. A spare (<see cref="Standby"/>) waits on past the timeout: the agent ends the wait
+    /// with an assignment or a directive, or by closing the channel.
     /// </summary>
     public async Task<RankAssignment> AssignmentAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        deadline.CancelAfter(timeout);
         while (true)
         {
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            deadline.CancelAfter(timeout);
             var next = _assigned.Reader.ReadAsync(deadline.Token).AsTask();
             Task first;
             try { first = await Task.WhenAny(next, _directed.Task).WaitAsync(deadline.Token).ConfigureAwait(false); }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
+                if (Standby is not null) continue; // a spare waits for a loss
                 throw new TimeoutException($"no assignment from the node agent within {timeout.TotalSeconds:0} s (after generation {_returned})");
             }
             if (first != next)
@@ -194,7 +203,12 @@ public sealed class AgentLink : IAsyncDisposable
                     case LocalMessage.Assigned a:
                         // In the channel's order: a regroup ends the newest generation assigned before it.
                         Volatile.Write(ref _newestAssigned, Math.Max(Volatile.Read(ref _newestAssigned), a.Assignment.Generation));
+                        Volatile.Write(ref _standby, null);
                         _assigned.Writer.TryWrite(a.Assignment);
+                        break;
+                    case LocalMessage.Standby w:
+                        Volatile.Write(ref _standby, w.Reason);
+                        _onStandby?.Invoke(w.Reason);
                         break;
                     case LocalMessage.Directive { Answer.Directive: ControlDirective.Regroup } g:
                         RegroupOf(Volatile.Read(ref _newestAssigned)).TrySetResult(g.Answer);

@@ -21,6 +21,7 @@ namespace Cluster.Agent.Local;
 [Union(11, typeof(PlanReport))]
 [Union(12, typeof(EpochReport))]
 [Union(13, typeof(ResultReport))]
+[Union(14, typeof(Standby))]
 public abstract record LocalMessage
 {
     /// <summary>Agent → rank, first frame: a fresh nonce the rank must prove the job secret over.</summary>
@@ -58,6 +59,12 @@ public abstract record LocalMessage
 
     /// <summary>Agent → rank: the rank is not taken (bad proof, not admitted, join refused); the agent closes the channel.</summary>
     public sealed record Refused(string Reason) : LocalMessage;
+
+    /// <summary>
+    /// Agent → rank: the rank waits as a spare outside the generation (<c>workers.maxRanks</c>): it keeps its process and
+    /// waits for an assignment with no deadline (a loss takes it in; the job's end releases it with a <see cref="Directive"/>).
+    /// </summary>
+    public sealed record Standby(string Reason) : LocalMessage;
 
     /// <summary>Rank → agent: still alive (sent when there is no new progress in a beat).</summary>
     public sealed record Ping : LocalMessage;

@@ -113,6 +113,7 @@ public sealed partial class NodeVoice
             for (var i = 0; i < _ranks.Length; i++)
             {
                 var r = _ranks[i]!;
+                if (!r.Gone && _spares.Contains(i)) inflight.Attached++; // a spare keeps the node's voice on (a loss takes it in)
                 if (r.Gone || !tokens.ContainsKey(i)) continue; // gone, or not in this generation
                 inflight.Attached++;
                 if (_time.GetElapsedTime(r.LastHeard, now) > _options.RankSilentAfter) continue;

@@ -71,6 +71,7 @@ public sealed partial class NodeVoice
                 r.Latest = r.Sent = null;
             }
             Generation = next;
+            SetSpares(next.Assignment);
             _regroup = new TaskCompletionSource<ControlReply>(TaskCreationOptions.RunContinuationsAsynchronously);
         }
         foreach (var w in waiting) w.TrySetResult(regroup);
@@ -88,6 +89,12 @@ public sealed partial class NodeVoice
             // Died while the coordinator regrouped (its exit was reported for the old generation): report it for this one.
             else if (rank is { Exit: { } exit }) _ = ReportAgainAsync(slot.LocalRank, exit.Code, exit.Detail, cancellationToken);
         }
+        foreach (var spare in next.Assignment.Spares ?? [])
+        {
+            RankState? rank;
+            lock (_gate) rank = _ranks[spare];
+            if (rank is { Gone: false }) await SafeSendAsync(rank, new LocalMessage.Standby(SpareReason(next.Assignment)), cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>
@@ -104,6 +111,14 @@ public sealed partial class NodeVoice
         catch (Exception e) when (e is TimeoutException or InvalidOperationException or Orleans.Runtime.OrleansException)
         {
             result = new JoinResult(false, _options.NodeId, $"the admission call failed: {e.Message}");
+        }
+        if (result is { Accepted: true, Spare: true })
+        {
+            LogSpare(jobId, _options.NodeId, localRank, result.Reason ?? "");
+            lock (_gate) _spares.Add(localRank);
+            try { await outbox.SendAsync(new LocalMessage.Standby(result.Reason ?? "the generation is full"), CancellationToken.None).ConfigureAwait(false); }
+            catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException) { /* gone already */ }
+            return;
         }
         if (result.Accepted)
         {
@@ -138,6 +153,9 @@ public sealed partial class NodeVoice
 
     [LoggerMessage(Level = LogLevel.Information, Message = "job {JobId}: node {NodeId} asked the coordinator to admit the replacement of local rank {LocalRank}")]
     private partial void LogAdmissionAsked(string jobId, string nodeId, int localRank);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "job {JobId}: node {NodeId}: the replacement of local rank {LocalRank} waits as a spare: {Reason}")]
+    private partial void LogSpare(string jobId, string nodeId, int localRank, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId}: node {NodeId}: the replacement of local rank {LocalRank} is not admitted: {Reason}")]
     private partial void LogAdmissionRefused(string jobId, string nodeId, int localRank, string reason);

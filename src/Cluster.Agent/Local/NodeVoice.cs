@@ -18,6 +18,7 @@ public sealed partial class NodeVoice(IJobGrain job, string jobId, string secret
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly Lock _gate = new();
     private readonly HashSet<int> _hung = []; // local ranks found hung at a regroup, not yet taken by the agent
+    private readonly HashSet<int> _spares = []; // local ranks that wait as spares outside the node's generation
     private readonly RankState?[] _ranks = new RankState?[ranks];
     private readonly TaskCompletionSource _allAttached = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly SemaphoreSlim _urgent = new(0);
@@ -172,13 +173,45 @@ public sealed partial class NodeVoice(IJobGrain job, string jobId, string secret
         Generation = generation;
         lock (_gate)
         {
+            SetSpares(generation.Assignment);
             // The ranks were silent while they waited for the rendezvous; their silence counts from now.
             var now = _time.GetTimestamp();
             foreach (var r in _ranks) r!.LastHeard = now;
         }
         LogAssigned(jobId, generation.Assignment.Generation, _options.NodeId, generation.Assignment.WorldSize);
         foreach (var (rank, i) in _ranks.Select((r, i) => (r!, i)))
-            await SafeSendAsync(rank, new LocalMessage.Assigned(generation.For(i)), cancellationToken).ConfigureAwait(false);
+            await SafeSendAsync(rank, generation.Assignment.Slots.Any(s => s.LocalRank == i)
+                ? new LocalMessage.Assigned(generation.For(i))
+                : new LocalMessage.Standby(SpareReason(generation.Assignment)), cancellationToken).ConfigureAwait(false);
+    }
+
+    private string SpareReason(NodeAssignment assignment) =>
+        $"generation {assignment.Generation} is full ({assignment.WorldSize} ranks, workers.maxRanks); node {_options.NodeId} keeps this rank as a spare";
+
+    /// <summary>The local ranks that wait as spares: those of the node's generation and replacements that found it full.</summary>
+    public IReadOnlyList<int> Spares
+    {
+        get { lock (_gate) return [.. _spares]; }
+    }
+
+    /// <summary>The node entered <paramref name="assignment"/>: its spares are the generation's (call under the gate).</summary>
+    private void SetSpares(NodeAssignment assignment)
+    {
+        _spares.Clear();
+        _spares.UnionWith(assignment.Spares ?? []);
+    }
+
+    /// <summary>
+    /// The node's ranks in its generation all exited (the job's end): its spares are released with <paramref name="reason"/>
+    /// and exit. Returns how many were told.
+    /// </summary>
+    public async Task<int> ReleaseSparesAsync(string reason)
+    {
+        List<RankState> spares;
+        lock (_gate) spares = [.. _spares.Select(i => _ranks[i]).OfType<RankState>().Where(r => !r.Gone)];
+        foreach (var rank in spares)
+            await SafeSendAsync(rank, new LocalMessage.Directive(new ControlReply(ControlDirective.Abort, reason, null)), CancellationToken.None).ConfigureAwait(false);
+        return spares.Count;
     }
 
     /// <summary>Reports that a local rank's process exited (0 = finished); returns the coordinator's answer.</summary>

@@ -24,6 +24,9 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
     private readonly HashSet<string> _ignored = [];
     private readonly CancellationTokenSource _stopping = new();
 
+    /// <summary>How long a released spare has to exit on its own before it is killed.</summary>
+    private static readonly TimeSpan SpareExitGrace = TimeSpan.FromSeconds(5);
+
     /// <summary>Ranks currently alive on this node (for tests and status).</summary>
     public int LiveRanks => _jobs.Values.Sum(j => j.Ranks.Count(r => !r.Exited.IsCompleted));
 
@@ -54,8 +57,21 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        // Spares hold no place and no state: they are told to go and exit on their own (bounded); every other rank is killed.
+        var spares = new List<RankProcess>();
         foreach (var job in _jobs.Values)
-            foreach (var rank in job.Ranks) rank.Kill();
+        {
+            var locals = job.Voice.Spares;
+            if (locals.Count > 0) await job.Voice.ReleaseSparesAsync($"node agent {_options.NodeId} stops").ConfigureAwait(false);
+            foreach (var rank in job.Ranks)
+            {
+                if (locals.Contains(rank.LocalRank) && !rank.Exited.IsCompleted) spares.Add(rank);
+                else rank.Kill();
+            }
+        }
+        try { await Task.WhenAll(spares.Select(r => r.Exited)).WaitAsync(SpareExitGrace, cancellationToken).ConfigureAwait(false); }
+        catch (TimeoutException) { /* killed below */ }
+        foreach (var rank in spares) rank.Kill();
         var exits = _jobs.Values.SelectMany(j => j.Ranks).Select(r => r.Exited).ToArray();
         try { await Task.WhenAll(exits).WaitAsync(TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false); }
         catch (TimeoutException) { LogStopTimeout(exits.Count(t => !t.IsCompleted)); }
@@ -119,11 +135,20 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
                 LinkRankLogs(agentJob, generation);
                 // A rank left out of the current generation (its lease lapsed: hung or cut off) is not coming back (it is
                 // replaced); a replacement started in this generation waits for its admission into the next.
+                var spares = agentJob.Voice.Spares;
                 foreach (var rank in agentJob.Ranks.Where(r => !r.Exited.IsCompleted && r.StartedInGeneration < generation.Assignment.Generation
-                    && generation.Assignment.Slots.All(s => s.LocalRank != r.LocalRank)))
+                    && generation.Assignment.Slots.All(s => s.LocalRank != r.LocalRank) && !spares.Contains(r.LocalRank)))
                 {
                     LogDropped(agentJob.JobId, rank.MemberId, generation.Assignment.Generation);
                     rank.Kill();
+                }
+                if (spares.Count > 0 && !agentJob.Ended && Finished(agentJob, generation))
+                {
+                    // The node's ranks of the generation finished (exit 0): the job is over, its spares go without a restart.
+                    agentJob.Ended = true;
+                    agentJob.SparesReleasedAt = Stopwatch.GetTimestamp();
+                    var told = await agentJob.Voice.ReleaseSparesAsync($"the job's ranks on node {_options.NodeId} finished").ConfigureAwait(false);
+                    LogSparesReleased(agentJob.JobId, told, generation.Assignment.Generation);
                 }
             }
             if (agentJob.Voice.Ended.IsCompletedSuccessfully && !agentJob.Ended)
@@ -132,7 +157,12 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
                 agentJob.Ended = true;
                 var why = agentJob.Voice.Ended.Result;
                 LogKilling(agentJob.JobId, why.Directive, why.Reason ?? "");
-                foreach (var rank in agentJob.Ranks) rank.Kill();
+                await StopRanksAsync(agentJob, why.Reason ?? why.Directive.ToString()).ConfigureAwait(false);
+            }
+            if (agentJob.SparesReleasedAt is { } released && Stopwatch.GetElapsedTime(released) > SpareExitGrace)
+            {
+                foreach (var rank in agentJob.Ranks.Where(r => !r.Exited.IsCompleted)) rank.Kill(); // told to go and still here
+                agentJob.SparesReleasedAt = null;
             }
         }
     }
@@ -215,7 +245,7 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
             if (reply?.Directive == ControlDirective.Abort && !agentJob.Ended)
             {
                 agentJob.Ended = true;
-                foreach (var other in agentJob.Ranks) other.Kill();
+                await StopRanksAsync(agentJob, reply.Reason ?? "aborted").ConfigureAwait(false);
             }
         }
         catch (Exception e)
@@ -244,6 +274,26 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
         }
         finally { agentJob.EndRestart(); }
     }
+
+    /// <summary>
+    /// The job ended on this node: its ranks are killed, except spares (no place, no state), which are told to go and exit
+    /// on their own; one still alive after <see cref="SpareExitGrace"/> is killed by the tick.
+    /// </summary>
+    private static async Task StopRanksAsync(AgentJob agentJob, string reason)
+    {
+        var spares = agentJob.Voice.Spares;
+        if (spares.Count > 0)
+        {
+            agentJob.SparesReleasedAt ??= Stopwatch.GetTimestamp();
+            await agentJob.Voice.ReleaseSparesAsync(reason).ConfigureAwait(false);
+        }
+        foreach (var rank in agentJob.Ranks.Where(r => !spares.Contains(r.LocalRank))) rank.Kill();
+    }
+
+    /// <summary>Every local rank of <paramref name="generation"/> on this node ran to the end (its newest process exited with 0).</summary>
+    private static bool Finished(AgentJob agentJob, NodeGeneration generation) =>
+        generation.Assignment.Slots.Count > 0 && generation.Assignment.Slots.All(s =>
+            agentJob.Ranks.LastOrDefault(r => r.LocalRank == s.LocalRank) is { Exited.IsCompletedSuccessfully: true } p && p.Exited.Result == 0);
 
     /// <summary>
     /// The job goes on on this node: not ended, and the node is in a generation, or has not joined yet (a rank that died
@@ -302,6 +352,9 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId}: {MemberId} has no rank in generation {Generation}: killing it")]
     private partial void LogDropped(string jobId, string memberId, long generation);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "job {JobId} generation {Generation}: the node's ranks finished; {Count} spare(s) released")]
+    private partial void LogSparesReleased(string jobId, int count, long generation);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "job {JobId}: node {NodeId} local channel at {Socket}")]
     private partial void LogChannel(string jobId, string nodeId, string socket);

@@ -42,7 +42,7 @@ public sealed class CoordinatedRank(RankSettings settings, TextWriter output, Ti
         try
         {
             link = await AgentLink.ConnectAsync(settings.AgentSocket, settings.JobId, settings.NodeId, settings.LocalRank, settings.JobSecretBase64,
-                listener.Port, TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
+                listener.Port, TimeSpan.FromSeconds(30), cancellationToken, reason => Log($"{settings.MemberId}: waits as a spare: {reason}")).ConfigureAwait(false);
         }
         catch (InvalidOperationException e)
         {
@@ -67,6 +67,11 @@ public sealed class CoordinatedRank(RankSettings settings, TextWriter output, Ti
             try
             {
                 assignment = await link.AssignmentAsync(settings.RendezvousTimeout, cancellationToken).ConfigureAwait(false);
+            }
+            catch (InvalidOperationException e) when (link.Standby is not null)
+            {
+                Log($"{settings.MemberId}: spare released: {e.Message}"); // it holds no place: nothing to restart or report
+                return RankExitCodes.Success;
             }
             catch (Exception e) when (e is InvalidOperationException or TimeoutException)
             {

@@ -77,6 +77,7 @@ internal sealed class StatusCommand : BaseCommand
         if (s.RestoreNote is { } restore) o.WriteLine($"restore     {restore}");
         if (s.LastCheckpointError is { } error) o.WriteLine($"ckpt error  {error}");
         if (s.WaitingMembers > 0) o.WriteLine($"waiting     {s.WaitingMembers} member(s)");
+        if (s.Spares > 0) o.WriteLine($"spares      {s.Spares} rank(s) wait outside the generation (workers.maxRanks)");
         foreach (var rank in s.Ranks)
             o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"rank {rank.Rank,-6} {rank.MemberId,-24} {rank.Host}:{rank.Port} pid {rank.Pid} step {rank.LastStep}"));
     }

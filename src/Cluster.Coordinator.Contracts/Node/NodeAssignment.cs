@@ -3,7 +3,8 @@ namespace Cluster.Coordinator.Contracts;
 /// <summary>
 /// A node's place in a generation: the global rank of each of its local ranks. It does not carry the peer table (that is
 /// O(world) and would make a rendezvous O(nodes × world)): the agent fetches it once per generation with
-/// <see cref="IJobGrain.GetPeerTable"/>.
+/// <see cref="IJobGrain.GetPeerTable"/>. <paramref name="Spares"/>: the node's local ranks that wait as spares outside the
+/// generation (<c>workers.maxRanks</c>).
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record NodeAssignment(
@@ -13,7 +14,8 @@ public sealed record NodeAssignment(
     IReadOnlyList<LocalSlot> Slots,
     string JobSecretBase64,
     EpochPlan EpochPlan,
-    CheckpointManifest? RestoreFrom);
+    CheckpointManifest? RestoreFrom,
+    IReadOnlyList<int>? Spares = null);
 
 /// <summary>Reply to <see cref="IJobGrain.WaitForNodeAssignment"/>; never blocks longer than the wait asked for.</summary>
 [GenerateSerializer, Immutable]

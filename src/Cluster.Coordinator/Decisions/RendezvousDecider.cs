@@ -8,7 +8,9 @@ namespace Cluster.Coordinator.Decisions;
 /// the generation is incremented. While a generation is active the rendezvous is closed to newcomers; a generation changes
 /// without a rendezvous when it loses ranks (<see cref="RendezvousEvent.Regroup"/>) or admits a replacement
 /// (<see cref="RendezvousEvent.Admit"/>). When too few survive a loss (<see cref="RendezvousEvent.Hold"/>) the survivors wait
-/// as members and the next generation forms once a quorum of ranks waits, partial nodes included.
+/// as members and the next generation forms once a quorum of ranks waits, partial nodes included. A generation holds at
+/// most <see cref="RendezvousOptions.RankLimit"/> ranks (<c>workers.maxRanks</c>); the other members of its nodes, and
+/// replacements that find it full, wait as <see cref="RendezvousState.Spares"/> and fill the places of lost ranks at once.
 /// </summary>
 public sealed class RendezvousDecider(RendezvousOptions options)
 {
@@ -24,7 +26,7 @@ public sealed class RendezvousDecider(RendezvousOptions options)
         RendezvousEvent.Tick => TryStart(state, now),
         RendezvousEvent.Reopen => state.IsOpen && !state.IsHeld
             ? Decision<RendezvousState>.Reject(state, "rendezvous is already open")
-            : new Decision<RendezvousState>(state with { Members = [], WaitingNodeIds = [], Ranks = [], LastJoinAt = null, Quorum = null }, []),
+            : new Decision<RendezvousState>(state with { Members = [], WaitingNodeIds = [], Ranks = [], LastJoinAt = null, Quorum = null, Spares = [] }, []),
         RendezvousEvent.Hold hold => OnHold(state, hold.Lost, hold.Quorum),
         RendezvousEvent.Leave leave => OnLeave(state, leave.MemberId),
         RendezvousEvent.Regroup regroup => OnRegroup(state, regroup.Lost),
@@ -69,14 +71,21 @@ public sealed class RendezvousDecider(RendezvousOptions options)
         return TryStart(state with { Members = members.AddRange(joining), WaitingNodeIds = nodes.Union(joining.Select(m => m.NodeId)), LastJoinAt = now }, now);
     }
 
-    private static Decision<RendezvousState> OnRegroup(RendezvousState state, IReadOnlyCollection<int> lost)
+    private Decision<RendezvousState> OnRegroup(RendezvousState state, IReadOnlyCollection<int> lost)
     {
         if (state.IsOpen) return Decision<RendezvousState>.Reject(state, "no active generation to regroup");
         var gone = lost.ToHashSet();
-        var ranks = state.Ranks.Where(r => !gone.Contains(r.Rank)).Select((r, i) => new RankSlot(i, r.Member)).ToList();
+        var survivors = state.Ranks.Where(r => !gone.Contains(r.Rank)).Select(r => r.Member).ToList();
+        // Waiting spares take the lost places at once, after the survivors (who keep their order, so rank 0 holds state).
+        var taken = state.Spares.Take(Math.Max(0, _options.RankLimit - survivors.Count)).ToList();
+        var ranks = survivors.Concat(taken).Select((m, i) => new RankSlot(i, m)).ToList();
         if (ranks.Count == 0) return Decision<RendezvousState>.Reject(state, $"generation {state.Generation} has no survivors");
         var generation = state.Generation + 1;
-        var next = state with { Generation = generation, Ranks = ranks, Members = [.. ranks.Select(r => r.Member)], WaitingNodeIds = null, LastJoinAt = null };
+        var next = state with
+        {
+            Generation = generation, Ranks = ranks, Members = [.. ranks.Select(r => r.Member)], WaitingNodeIds = null, LastJoinAt = null,
+            Spares = [.. state.Spares.Skip(taken.Count)],
+        };
         return new Decision<RendezvousState>(next, [new StartGeneration(generation, ranks)]);
     }
 
@@ -85,12 +94,13 @@ public sealed class RendezvousDecider(RendezvousOptions options)
         if (state.IsOpen) return Decision<RendezvousState>.Reject(state, "no active generation to hold");
         if (quorum < 1) return Decision<RendezvousState>.Reject(state, $"quorum must be >= 1 (got {quorum})");
         var gone = lost.ToHashSet();
-        var waiting = state.Ranks.Where(r => !gone.Contains(r.Rank)).Select(r => r.Member).ToImmutableList();
+        // The spares wait with the survivors (both keep their processes).
+        var waiting = state.Ranks.Where(r => !gone.Contains(r.Rank)).Select(r => r.Member).Concat(state.Spares).ToImmutableList();
         if (waiting.Count == 0) return Decision<RendezvousState>.Reject(state, $"generation {state.Generation} has no survivors");
         var next = state with
         {
             Ranks = [], Members = waiting, WaitingNodeIds = waiting.Select(m => m.NodeId).ToImmutableHashSet(StringComparer.Ordinal),
-            LastJoinAt = null, Quorum = quorum,
+            LastJoinAt = null, Quorum = quorum, Spares = [],
         };
         return new Decision<RendezvousState>(next, []);
     }
@@ -111,14 +121,19 @@ public sealed class RendezvousDecider(RendezvousOptions options)
             return Decision<RendezvousState>.Reject(state, $"local rank {outside.LocalRank} of {outside.MemberId} outside 0..{_options.NprocPerNode - 1}");
         var fresh = joining.Where(m => state.SlotOf(m.MemberId) is null).ToList();
         if (fresh.Count == 0) return Decision<RendezvousState>.Unchanged(state); // retry of an admission that already made it
-        if ((long)state.Ranks.Count + fresh.Count > maxRanks)
-            return Decision<RendezvousState>.Reject(state, $"generation {state.Generation} holds {state.Ranks.Count} rank(s); admitting {fresh.Count} more passes the maximum of {maxRanks}");
-        var ranks = state.Ranks.Select(r => r.Member).Concat(fresh)
+        // A spare joining again (its process was restarted) replaces its old entry: the new process listens elsewhere.
+        var ids = fresh.Select(m => m.MemberId).ToHashSet(StringComparer.Ordinal);
+        var spares = state.Spares.Where(m => !ids.Contains(m.MemberId)).ToList();
+        var room = Math.Max(0, Math.Min(maxRanks, _options.RankLimit) - state.Ranks.Count);
+        var entering = fresh.Take(room).ToList();
+        spares.AddRange(fresh.Skip(room)); // the generation is full: they wait as spares
+        if (entering.Count == 0) return new Decision<RendezvousState>(state with { Spares = spares }, []);
+        var ranks = state.Ranks.Select(r => r.Member).Concat(entering)
             .OrderBy(m => m.NodeId, StringComparer.Ordinal).ThenBy(m => m.LocalRank)
             .Select((m, i) => new RankSlot(i, m))
             .ToList();
         var generation = state.Generation + 1;
-        var next = state with { Generation = generation, Ranks = ranks, Members = [.. ranks.Select(r => r.Member)], WaitingNodeIds = null, LastJoinAt = null };
+        var next = state with { Generation = generation, Ranks = ranks, Members = [.. ranks.Select(r => r.Member)], WaitingNodeIds = null, LastJoinAt = null, Spares = spares };
         return new Decision<RendezvousState>(next, [new StartGeneration(generation, ranks)]);
     }
 
@@ -134,30 +149,32 @@ public sealed class RendezvousDecider(RendezvousOptions options)
             .OrderBy(g => g.Key, StringComparer.Ordinal)
             .ToList();
         var settled = state.LastJoinAt is { } last && now - last >= _options.SettleWindow;
-        if (complete.Count < _options.MinWorkers || (complete.Count < _options.MaxWorkers && !settled))
+        var limit = _options.RankLimit;
+        var full = complete.Count >= _options.MaxWorkers || (long)complete.Count * _options.NprocPerNode >= limit;
+        if (complete.Count < _options.MinWorkers || (!full && !settled))
             return Decision<RendezvousState>.Unchanged(state);
 
         var generation = state.Generation + 1;
-        var ranks = complete
-            .Take(_options.MaxWorkers)
-            .SelectMany(g => g.OrderBy(m => m.LocalRank))
-            .Select((m, i) => new RankSlot(i, m))
-            .ToList();
-        var next = state with { Generation = generation, Ranks = ranks };
+        // Only the nodes the generation needs (no node of spares only); their ranks beyond the limit wait as spares.
+        var nodes = (int)Math.Min(Math.Min(complete.Count, _options.MaxWorkers), ((long)limit + _options.NprocPerNode - 1) / _options.NprocPerNode);
+        var admitted = complete.Take(nodes).SelectMany(g => g.OrderBy(m => m.LocalRank)).ToList();
+        var ranks = admitted.Take(limit).Select((m, i) => new RankSlot(i, m)).ToList();
+        var next = state with { Generation = generation, Ranks = ranks, Spares = [.. admitted.Skip(limit)] };
         return new Decision<RendezvousState>(next, [new StartGeneration(generation, ranks)]);
     }
 
-    /// <summary>Survivors and replacements: a generation as soon as <paramref name="quorum"/> wait, at most max workers × nproc ranks.</summary>
+    /// <summary>Survivors and replacements: a generation as soon as <paramref name="quorum"/> wait, at most the rank limit; the rest are spares.</summary>
     private Decision<RendezvousState> TryStartHeld(RendezvousState state, int quorum)
     {
         if (state.Members.Count < quorum) return Decision<RendezvousState>.Unchanged(state);
         var generation = state.Generation + 1;
-        var ranks = state.Members
-            .OrderBy(m => m.NodeId, StringComparer.Ordinal).ThenBy(m => m.LocalRank)
-            .Take(_options.MaxWorkers * _options.NprocPerNode)
-            .Select((m, i) => new RankSlot(i, m))
-            .ToList();
-        var next = state with { Generation = generation, Ranks = ranks, Members = [.. ranks.Select(r => r.Member)], WaitingNodeIds = null, Quorum = null };
+        var ordered = state.Members.OrderBy(m => m.NodeId, StringComparer.Ordinal).ThenBy(m => m.LocalRank).ToList();
+        var ranks = ordered.Take(_options.RankLimit).Select((m, i) => new RankSlot(i, m)).ToList();
+        var next = state with
+        {
+            Generation = generation, Ranks = ranks, Members = [.. ranks.Select(r => r.Member)], WaitingNodeIds = null, Quorum = null,
+            Spares = [.. ordered.Skip(ranks.Count)],
+        };
         return new Decision<RendezvousState>(next, [new StartGeneration(generation, ranks)]);
     }
 }

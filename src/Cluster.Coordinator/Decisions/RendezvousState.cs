@@ -25,6 +25,15 @@ public sealed record RendezvousState(
     /// </summary>
     [Id(5)] public int? Quorum { get; init; }
 
+    /// <summary>
+    /// Members beyond the active generation's size (<c>workers.maxRanks</c>): the other ranks of its nodes, and replacements
+    /// that found it full. They keep their processes and wait; a loss takes them into the next generation at once.
+    /// </summary>
+    [Id(6)] public IReadOnlyList<RendezvousMember> Spares { get; init; } = [];
+
+    /// <summary>The local ranks of node <paramref name="nodeId"/> that wait as spares (O(spares)).</summary>
+    public IReadOnlyList<int> SparesOfNode(string nodeId) => [.. Spares.Where(m => m.NodeId == nodeId).Select(m => m.LocalRank).Order()];
+
     /// <summary>True while survivors wait for replacements (<see cref="Quorum"/> set).</summary>
     [System.Text.Json.Serialization.JsonIgnore]
     public bool IsHeld => IsOpen && Quorum is not null;

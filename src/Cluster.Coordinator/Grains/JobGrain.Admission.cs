@@ -21,6 +21,15 @@ public sealed partial class JobGrain
         var decision = _rendezvous!.Decide(_rv, new RendezvousEvent.Admit(members, spec.MaxWorkers * spec.NprocPerNode), clock.UtcNow);
         if (decision.Rejection is { } reason) return new JoinResult(false, nodeId, reason);
         if (ReferenceEquals(decision.State, _rv)) return new JoinResult(true, nodeId, null);
+        if (decision.State.Generation == _rv.Generation)
+        {
+            // The generation is full: the newcomers wait as spares, the active ranks train on undisturbed.
+            SetRendezvous(decision.State);
+            LogSpares(JobId, _rv.Generation, _rv.Ranks.Count, _rv.Spares.Count, nodeId);
+            await SaveIfChangedAsync();
+            return new JoinResult(true, nodeId,
+                $"generation {_rv.Generation} is full ({_rv.Ranks.Count} of workers.maxRanks); {_rv.SparesOfNode(nodeId).Count} rank(s) of node {nodeId} wait as spares", Spare: true);
+        }
         var names = string.Join(", ", members.Where(m => _rv.SlotOf(m.MemberId) is null).Select(m => m.MemberId));
         await AbortOpenCheckpointAsync($"{names} admitted");
         if (!Transition(LifecycleEvent.RecoveryStarted)) return new JoinResult(false, nodeId, $"job '{JobId}' is {S.State}: nothing can be admitted");
@@ -50,6 +59,9 @@ public sealed partial class JobGrain
         return new ControlReply(ControlDirective.Regroup,
             $"generation {generation} is over; node {nodeId} has {rv.SlotsOfNode(nodeId).Count} rank(s) in generation {rv.Generation}", null, AtStepBoundary: boundary);
     }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "job {JobId} generation {Generation}: full at {WorldSize} ranks; {Spares} spare(s) wait, the last from node {NodeId}")]
+    private partial void LogSpares(string jobId, long generation, int worldSize, int spares, string nodeId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "job {JobId} generation {Generation}: admitting {Members}; generation {Next} holds {WorldSize} ranks")]
     private partial void LogAdmitted(string jobId, long generation, long next, int worldSize, string members);

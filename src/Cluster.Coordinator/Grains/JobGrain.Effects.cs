@@ -12,11 +12,15 @@ public sealed partial class JobGrain
     /// <summary>Builds the deciders of <paramref name="spec"/> and returns the parsed job spec.</summary>
     private JobSpec BuildDeciders(JobSpecSummary spec)
     {
-        _rendezvous = new RendezvousDecider(new RendezvousOptions(spec.MinWorkers, spec.MaxWorkers, spec.NprocPerNode, _options.SettleWindow));
-        _liveness = new LivenessDecider(new LivenessOptions(_options.LeaseDuration, _options.FirstBeatGrace));
         var parsed = JobSpecLoader.Parse(spec.SpecYaml, $"job {spec.JobId}");
+        var (minRanks, maxRanks) = parsed.Workers.RankBounds(spec.MinWorkers, spec.MaxWorkers, spec.NprocPerNode, $"job {spec.JobId}");
+        _rendezvous = new RendezvousDecider(new RendezvousOptions(spec.MinWorkers, spec.MaxWorkers, spec.NprocPerNode, _options.SettleWindow)
+        {
+            MaxRanks = maxRanks,
+        }.Validated());
+        _liveness = new LivenessDecider(new LivenessOptions(_options.LeaseDuration, _options.FirstBeatGrace));
         var restart = parsed.Restart;
-        _recovery = new RecoveryDecider(new RecoveryOptions(parsed.Workers.MinRanks ?? spec.MinWorkers * spec.NprocPerNode, spec.RestartBudget,
+        _recovery = new RecoveryDecider(new RecoveryOptions(minRanks, spec.RestartBudget,
             TimeSpan.FromSeconds(restart.WaitSeconds))
         {
             Window = TimeSpan.FromMinutes(restart.WindowMinutes), ProbationFailures = restart.ProbationFailures,

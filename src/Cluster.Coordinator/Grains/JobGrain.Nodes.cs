@@ -179,8 +179,10 @@ public sealed partial class JobGrain
         {
             var local = slots.Select(s => new LocalSlot(s.Member.LocalRank, s.Rank, RendezvousDecider.FencingToken(rv.Generation, s.Rank))).ToList();
             return new NodeAssignmentResult(AssignmentStatus.Assigned,
-                new NodeAssignment(JobId, rv.Generation, rv.Ranks.Count, local, S.SecretBase64!, _plan!, S.Checkpoints.Latest), null);
+                new NodeAssignment(JobId, rv.Generation, rv.Ranks.Count, local, S.SecretBase64!, _plan!, S.Checkpoints.Latest,
+                    rv.Spares.Count == 0 ? null : rv.SparesOfNode(nodeId)), null);
         }
+        if (!rv.IsOpen && rv.Spares.Count > 0 && rv.SparesOfNode(nodeId).Count > 0) return null; // a node of spares only waits for a loss
         if (!rv.HasNode(nodeId))
             return new NodeAssignmentResult(AssignmentStatus.NotJoined, null, $"node {nodeId} has not joined job '{JobId}'");
         return rv.IsOpen

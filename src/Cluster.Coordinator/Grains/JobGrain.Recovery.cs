@@ -15,7 +15,8 @@ public sealed partial class JobGrain
     private async Task OnRanksLostAsync(RanksLost lost)
     {
         if (S.State.IsTerminal()) return;
-        var survivors = _leases.Leases.Count; // lost ranks have no lease any more, finished ones never did
+        // Lost ranks have no lease any more, finished ones never did; waiting spares take lost places.
+        var survivors = _leases.Leases.Count + _rv.Spares.Count;
         var now = clock.UtcNow;
         foreach (var rank in lost.Ranks)
             if (_rv.Ranks.FirstOrDefault(s => s.Rank == rank) is { } slot) RecordNodeLoss(slot.Member.NodeId, now);
@@ -51,8 +52,10 @@ public sealed partial class JobGrain
                 return;
             }
             if (!Transition(LifecycleEvent.RecoveryStarted)) return;
+            var spares = _rv.Spares.Count - formed.State.Spares.Count;
+            var note = spares > 0 ? $"{regroup.Reason}; {spares} spare(s) took the lost place(s)" : regroup.Reason;
             SetRendezvous(formed.State);
-            S.Recoveries.Add(new RecoveryRecord(from, formed.State.Generation, regroup.Reason, clock.UtcNow, step, formed.State.Ranks.Count));
+            S.Recoveries.Add(new RecoveryRecord(from, formed.State.Generation, note, clock.UtcNow, step, formed.State.Ranks.Count));
             LogRecovery(JobId, from, formed.State.Generation, formed.State.Ranks.Count, regroup.Reason);
             await ApplyAsync(formed.Actions);
         }

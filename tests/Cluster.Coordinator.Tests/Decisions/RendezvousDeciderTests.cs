@@ -142,9 +142,12 @@ public sealed class RendezvousDeciderTests
         Assert.Equal(31000, g3.SlotOf("a/1")!.Member.Port);
         Assert.Equal(g3.Ranks, start.Ranks);
         Assert.Contains("stale", RendezvousDecider.CheckFence(g3, "b/0", 2, RendezvousDecider.FencingToken(2, 1)).Refusal);
-        // A retry changes nothing; a fifth rank passes the maximum; nothing is admitted into an open rendezvous.
+        // A retry changes nothing; a fifth rank finds the generation full and waits as a spare; nothing is admitted into an open rendezvous.
         Assert.Same(g3, d.Decide(g3, new RendezvousEvent.Admit([back], 4), _time.GetUtcNow()).State);
-        Assert.Contains("passes the maximum of 4", d.Decide(g3, new RendezvousEvent.Admit([Member("c", 0)], 4), _time.GetUtcNow()).Rejection);
+        var full = d.Decide(g3, new RendezvousEvent.Admit([Member("c", 0)], 4), _time.GetUtcNow());
+        Assert.Empty(full.Actions);
+        Assert.Equal((3L, 4), (full.State.Generation, full.State.Ranks.Count));
+        Assert.Equal(["c/0"], full.State.Spares.Select(m => m.MemberId));
         Assert.NotNull(d.Decide(RendezvousState.Empty, new RendezvousEvent.Admit([back], 4), _time.GetUtcNow()).Rejection);
         Assert.Contains("outside 0..1", d.Decide(g2, new RendezvousEvent.Admit([Member("a", 2)], 4), _time.GetUtcNow()).Rejection);
     }
@@ -183,6 +186,57 @@ public sealed class RendezvousDeciderTests
         Assert.NotNull(d.Decide(reopened, new RendezvousEvent.Leave("b/0"), _time.GetUtcNow()).Rejection); // nobody holds
         Assert.NotNull(d.Decide(held, new RendezvousEvent.Hold([0], 2), _time.GetUtcNow()).Rejection); // nothing running
         Assert.NotNull(d.Decide(s, new RendezvousEvent.Hold([0, 1, 2, 3], 2), _time.GetUtcNow()).Rejection); // nobody survived
+    }
+
+    [Fact]
+    public void RanksBeyondMaxRanksWaitAsSparesAndTakeTheLostPlacesAtOnce()
+    {
+        // cluster run --workers 3 with workers.maxRanks 2: one node of three ranks, a generation of two, one spare.
+        var d = new RendezvousDecider(new RendezvousOptions(1, 1, 3, TimeSpan.FromMinutes(1)) { MaxRanks = 2 }.Validated());
+        var s = RendezvousState.Empty;
+        foreach (var m in new[] { Member("a", 2), Member("a", 0) }) s = Join(d, s, m).State;
+        Assert.True(s.IsOpen); // the node is not complete yet
+        var g1 = Join(d, s, Member("a", 1)); // complete and holding the limit: no settle window
+        var start = Assert.IsType<StartGeneration>(Assert.Single(g1.Actions));
+        Assert.Equal(["a/0", "a/1"], start.Ranks.Select(r => r.Member.MemberId));
+        Assert.Equal(["a/2"], g1.State.Spares.Select(m => m.MemberId));
+        Assert.Equal([2], g1.State.SparesOfNode("a"));
+        Assert.Empty(g1.State.SparesOfNode("b"));
+        // Rank 0 (a/0) lost: the survivor keeps rank 0's place order and the spare fills the lost place.
+        var g2 = d.Decide(g1.State, new RendezvousEvent.Regroup([0]), _time.GetUtcNow());
+        var next = Assert.IsType<StartGeneration>(Assert.Single(g2.Actions));
+        Assert.Equal(["a/1", "a/2"], next.Ranks.Select(r => r.Member.MemberId));
+        Assert.Equal([0, 1], next.Ranks.Select(r => r.Rank));
+        Assert.Empty(g2.State.Spares);
+        // The lost rank's replacement finds the generation full: it waits as a spare, the generation stays.
+        var back = d.Decide(g2.State, new RendezvousEvent.Admit([Member("a", 0) with { Port = 31000 }], 3), _time.GetUtcNow());
+        Assert.Empty(back.Actions);
+        Assert.Equal(2, back.State.Generation);
+        Assert.Equal(["a/0"], back.State.Spares.Select(m => m.MemberId));
+        // The spare's process restarted: its new entry replaces the old one.
+        var again = d.Decide(back.State, new RendezvousEvent.Admit([Member("a", 0) with { Port = 32000 }], 3), _time.GetUtcNow()).State;
+        Assert.Equal(32000, Assert.Single(again.Spares).Port);
+        // The next loss (a/2, rank 1): the survivor keeps rank 0, the spare comes after it.
+        var g3 = d.Decide(again, new RendezvousEvent.Regroup([1]), _time.GetUtcNow()).State;
+        Assert.Equal(["a/1", "a/0"], g3.Ranks.Select(r => r.Member.MemberId));
+        // Too few survive (hold): the spares wait with the survivors, and the held rendezvous starts at the limit.
+        var withSpare = d.Decide(g3, new RendezvousEvent.Admit([Member("a", 2) with { Port = 33000 }], 3), _time.GetUtcNow()).State;
+        var held = d.Decide(withSpare, new RendezvousEvent.Hold([0], Quorum: 2), _time.GetUtcNow()).State; // a/1 lost
+        Assert.Equal(["a/0", "a/2"], held.Members.Select(m => m.MemberId));
+        Assert.Empty(held.Spares);
+        var formed = d.Decide(held, new RendezvousEvent.Join([Member("a", 1) with { Port = 34000 }]), _time.GetUtcNow());
+        Assert.IsType<StartGeneration>(Assert.Single(formed.Actions));
+        Assert.Equal(["a/0", "a/1"], formed.State.Ranks.Select(r => r.Member.MemberId));
+        Assert.Equal(["a/2"], formed.State.Spares.Select(m => m.MemberId));
+        Assert.Empty(d.Decide(formed.State, new RendezvousEvent.Reopen(), _time.GetUtcNow()).State.Spares);
+    }
+
+    [Fact]
+    public void MaxRanksOutsideTheNodesIsRefused()
+    {
+        Assert.Throws<ArgumentException>(() => new RendezvousOptions(1, 1, 3, TimeSpan.Zero) { MaxRanks = 4 }.Validated());
+        Assert.Throws<ArgumentException>(() => new RendezvousOptions(1, 1, 3, TimeSpan.Zero) { MaxRanks = 0 }.Validated());
+        Assert.Equal(6, new RendezvousOptions(1, 2, 3, TimeSpan.Zero).RankLimit);
     }
 
     [Fact]

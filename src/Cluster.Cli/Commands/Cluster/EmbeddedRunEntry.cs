@@ -16,6 +16,8 @@ internal static class EmbeddedRunEntry
         catch (JobSpecException e) { throw new UsageException(e.Message); }
         var n = workers ?? spec.Workers.Min;
         if (n is < 1 or > 256) throw new UsageException($"--workers must be in [1, 256] (got {n})");
+        try { spec.Workers.RankBounds(1, 1, n, file.Name); } // one node of n ranks
+        catch (JobSpecException e) { throw new UsageException(e.Message); }
         if (timeoutSeconds < 1) throw new UsageException($"--timeout must be >= 1 second (got {timeoutSeconds})");
         var logsDir = Path.GetFullPath(logs ?? ClusterDefaults.LogsDirectory);
         IReadOnlyList<string> rankCommand = SelfCommand.With(SelfCommand.CoordinatedWorker);

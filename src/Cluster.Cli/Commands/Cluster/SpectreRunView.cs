@@ -31,7 +31,7 @@ internal sealed class SpectreRunView
                     var rate = status.SamplesPerSecond is { } s ? s.ToString("F0", CultureInfo.InvariantCulture) : "-";
                     task.Description = status.State is JobState.Pending or JobState.Rendezvous
                         ? $"{status.State.ToString().ToLowerInvariant()}: {status.WaitingMembers} rank(s) joined"
-                        : $"epoch {epoch}/{epochs}  loss {loss}  {rate} samples/s";
+                        : $"epoch {epoch}/{epochs}  loss {loss}  {rate} samples/s{(status.Spares > 0 ? $"  {status.Ranks.Count} ranks + {status.Spares} spare(s)" : "")}";
                     if (r.LastEpoch is { } e && e.Epoch != lastEpoch)
                     {
                         lastEpoch = e.Epoch;
