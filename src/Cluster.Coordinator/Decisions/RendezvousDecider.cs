@@ -124,9 +124,15 @@ public sealed class RendezvousDecider(RendezvousOptions options)
         // A spare joining again (its process was restarted) replaces its old entry: the new process listens elsewhere.
         var ids = fresh.Select(m => m.MemberId).ToHashSet(StringComparer.Ordinal);
         var spares = state.Spares.Where(m => !ids.Contains(m.MemberId)).ToList();
-        var room = Math.Max(0, Math.Min(maxRanks, _options.RankLimit) - state.Ranks.Count);
+        var limit = Math.Min(maxRanks, _options.RankLimit);
+        var room = Math.Max(0, limit - state.Ranks.Count);
         var entering = fresh.Take(room).ToList();
-        spares.AddRange(fresh.Skip(room)); // the generation is full: they wait as spares
+        // The generation is full: they wait as spares, but only on a node that holds ranks of it (so spares stay bounded
+        // by the generation's nodes, and a node of spares only is not taken in: it would never be assigned).
+        var waiting = fresh.Skip(room).ToList();
+        if (waiting.Any(m => state.SlotsOfNode(m.NodeId).Count == 0))
+            return Decision<RendezvousState>.Reject(state, $"generation {state.Generation} holds {state.Ranks.Count} rank(s); admitting {fresh.Count} more passes the maximum of {limit}");
+        spares.AddRange(waiting);
         if (entering.Count == 0) return new Decision<RendezvousState>(state with { Spares = spares }, []);
         var ranks = state.Ranks.Select(r => r.Member).Concat(entering)
             .OrderBy(m => m.NodeId, StringComparer.Ordinal).ThenBy(m => m.LocalRank)

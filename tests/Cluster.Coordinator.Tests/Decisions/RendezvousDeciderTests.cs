@@ -142,12 +142,10 @@ public sealed class RendezvousDeciderTests
         Assert.Equal(31000, g3.SlotOf("a/1")!.Member.Port);
         Assert.Equal(g3.Ranks, start.Ranks);
         Assert.Contains("stale", RendezvousDecider.CheckFence(g3, "b/0", 2, RendezvousDecider.FencingToken(2, 1)).Refusal);
-        // A retry changes nothing; a fifth rank finds the generation full and waits as a spare; nothing is admitted into an open rendezvous.
+        // A retry changes nothing; a fifth rank on a node outside the generation passes the maximum (a spare waits only on
+        // a node with ranks in it); nothing is admitted into an open rendezvous.
         Assert.Same(g3, d.Decide(g3, new RendezvousEvent.Admit([back], 4), _time.GetUtcNow()).State);
-        var full = d.Decide(g3, new RendezvousEvent.Admit([Member("c", 0)], 4), _time.GetUtcNow());
-        Assert.Empty(full.Actions);
-        Assert.Equal((3L, 4), (full.State.Generation, full.State.Ranks.Count));
-        Assert.Equal(["c/0"], full.State.Spares.Select(m => m.MemberId));
+        Assert.Contains("passes the maximum of 4", d.Decide(g3, new RendezvousEvent.Admit([Member("c", 0)], 4), _time.GetUtcNow()).Rejection);
         Assert.NotNull(d.Decide(RendezvousState.Empty, new RendezvousEvent.Admit([back], 4), _time.GetUtcNow()).Rejection);
         Assert.Contains("outside 0..1", d.Decide(g2, new RendezvousEvent.Admit([Member("a", 2)], 4), _time.GetUtcNow()).Rejection);
     }
