@@ -182,7 +182,6 @@ public sealed partial class JobGrain
                 new NodeAssignment(JobId, rv.Generation, rv.Ranks.Count, local, S.SecretBase64!, _plan!, S.Checkpoints.Latest,
                     rv.Spares.Count == 0 ? null : rv.SparesOfNode(nodeId)), null);
         }
-        if (!rv.IsOpen && rv.Spares.Count > 0 && rv.SparesOfNode(nodeId).Count > 0) return null; // a node of spares only waits for a loss
         if (!rv.HasNode(nodeId))
             return new NodeAssignmentResult(AssignmentStatus.NotJoined, null, $"node {nodeId} has not joined job '{JobId}'");
         return rv.IsOpen
