@@ -41,22 +41,30 @@ internal sealed class AgentJob(string jobId, NodeVoice voice, LocalChannelServer
     }
 
     /// <summary>
-    /// Takes one restart from the budget (false when <see cref="RestartBudget"/> restarts were made within the window) and
-    /// returns the back-off before it for a rank that ran <paramref name="ranFor"/>; <see cref="EndRestart"/> follows.
+    /// Takes one restart from the budget (false when <see cref="RestartBudget"/> restarts were made within the window);
+    /// <see cref="EndRestart"/> follows once the new process started (or the restart was given up).
     /// </summary>
-    public bool BeginRestart(int localRank, TimeSpan ranFor, out TimeSpan delay)
+    public bool TryTakeRestart()
     {
         lock (_gate)
         {
             var now = System.Diagnostics.Stopwatch.GetTimestamp();
             while (_restartTimes.Count > 0 && System.Diagnostics.Stopwatch.GetElapsedTime(_restartTimes.Peek(), now) >= window) _restartTimes.Dequeue();
-            delay = TimeSpan.Zero;
             if (_restartTimes.Count >= RestartBudget) return false;
             _restartTimes.Enqueue(now);
-            (delay, _streaks[localRank]) = RestartBackoff.Next(Backoff, _streaks.GetValueOrDefault(localRank), ranFor);
             _restarts++;
             _restarting++;
             return true;
+        }
+    }
+
+    /// <summary>The back-off before local rank <paramref name="localRank"/> starts again after a run of <paramref name="ranFor"/> (<see cref="RestartBackoff"/>).</summary>
+    public TimeSpan NextDelay(int localRank, TimeSpan ranFor)
+    {
+        lock (_gate)
+        {
+            (var delay, _streaks[localRank]) = RestartBackoff.Next(Backoff, _streaks.GetValueOrDefault(localRank), ranFor);
+            return delay;
         }
     }
 

@@ -183,7 +183,12 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
         if (!_jobs.TryAdd(spec.JobId, agentJob)) return;
         LogChannel(spec.JobId, _options.NodeId, socket);
         _ = RunVoiceAsync(agentJob);
-        for (var local = 0; local < spec.NprocPerNode; local++) StartRank(agentJob, spec, secret, socket, local, generation: 0);
+        for (var local = 0; local < spec.NprocPerNode; local++)
+        {
+            var rankLocal = local;
+            var first = StartRank(agentJob, spec, secret, socket, local, generation: 0);
+            _ = SuperviseAsync(agentJob, first, () => StartRank(agentJob, spec, secret, socket, rankLocal, agentJob.Voice.Generation?.Assignment.Generation ?? 0));
+        }
     }
 
     private static Cluster.Abstractions.RestartSpec RestartOf(JobSpecSummary spec)
@@ -193,7 +198,7 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
     }
 
     /// <summary>Starts local rank <paramref name="local"/>; <paramref name="generation"/>: the node's generation at the start (0 before the first).</summary>
-    private void StartRank(AgentJob agentJob, JobSpecSummary spec, string secret, string socket, int local, long generation)
+    private RankProcess StartRank(AgentJob agentJob, JobSpecSummary spec, string secret, string socket, int local, long generation)
     {
         var threads = Math.Max(1, Environment.ProcessorCount / spec.NprocPerNode);
         var info = new ProcessStartInfo(_options.WorkerCommand[0]);
@@ -215,7 +220,7 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
         var rank = RankProcess.Start(info, spec.JobId, memberId, local, logPath, generation);
         agentJob.Add(rank);
         LogLaunched(spec.JobId, memberId, rank.Pid, logPath);
-        _ = WatchAsync(agentJob, rank, () => StartRank(agentJob, spec, secret, socket, local, agentJob.Voice.Generation?.Assignment.Generation ?? 0));
+        return rank;
     }
 
     private async Task RunVoiceAsync(AgentJob agentJob)
@@ -225,54 +230,6 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
         {
             LogVoiceFailed(agentJob.JobId, e.Message);
         }
-    }
-
-    /// <summary>
-    /// Reports the exit of <paramref name="rank"/> to the job grain as soon as it happens. A rank that failed while the job
-    /// goes on on this node is started again after the spec's backoff, while the node's restart budget lasts (the new
-    /// process is admitted at a step boundary, with its state from a survivor).
-    /// </summary>
-    private async Task WatchAsync(AgentJob agentJob, RankProcess rank, Action restart)
-    {
-        var code = await rank.Exited.ConfigureAwait(false);
-        LogExited(agentJob.JobId, rank.MemberId, code);
-        ControlReply? reply = null;
-        try
-        {
-            var detail = code == 0 ? null : $"{rank.MemberId} (pid {rank.Pid}) on node {_options.NodeId}{Signal(code)}; last output: {rank.Tail}";
-            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            reply = await agentJob.Voice.ReportExitAsync(rank.LocalRank, code, detail, deadline.Token).ConfigureAwait(false);
-            if (reply?.Directive == ControlDirective.Abort && !agentJob.Ended)
-            {
-                agentJob.Ended = true;
-                await StopRanksAsync(agentJob, reply.Reason ?? "aborted").ConfigureAwait(false);
-            }
-        }
-        catch (Exception e)
-        {
-            LogReportFailed(agentJob.JobId, rank.MemberId, e.Message);
-        }
-        // Not restarted: a rank that finished, was refused or given a spec it cannot run (it would fail again), or whose job ended.
-        if (code is RankExitCodes.Success or RankExitCodes.Refused or RankExitCodes.InvalidInput || reply?.Directive is ControlDirective.Abort or ControlDirective.Fenced
-            || !GoesOn(agentJob) || _stopping.IsCancellationRequested) return;
-        if (!agentJob.BeginRestart(rank.LocalRank, Stopwatch.GetElapsedTime(rank.StartedAt), out var delay))
-        {
-            LogBudgetSpent(agentJob.JobId, rank.MemberId, agentJob.RestartBudget);
-            return;
-        }
-        try
-        {
-            try { await Task.Delay(delay, _stopping.Token).ConfigureAwait(false); }
-            catch (OperationCanceledException) { return; }
-            if (!GoesOn(agentJob)) return;
-            LogRestarting(agentJob.JobId, rank.MemberId, agentJob.Restarts, agentJob.RestartBudget, delay.TotalSeconds);
-            restart();
-        }
-        catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception or IOException)
-        {
-            LogReportFailed(agentJob.JobId, rank.MemberId, $"restart failed: {e.Message}");
-        }
-        finally { agentJob.EndRestart(); }
     }
 
     /// <summary>
@@ -329,23 +286,11 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
     [LoggerMessage(Level = LogLevel.Information, Message = "job {JobId}: started {MemberId} (pid {Pid}), log {Log}")]
     private partial void LogLaunched(string jobId, string memberId, int pid, string log);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "job {JobId}: {MemberId} exited with code {Code}")]
-    private partial void LogExited(string jobId, string memberId, int code);
-
     [LoggerMessage(Level = LogLevel.Information, Message = "job {JobId} waits for workers again (it lost every rank): starting it over on this node")]
     private partial void LogStartingOver(string jobId);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "job {JobId}: restarting {MemberId} (restart {Restart} on this node, at most {Budget} in the window) after {Seconds:0.###} s")]
-    private partial void LogRestarting(string jobId, string memberId, int restart, int budget, double seconds);
-
     [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId}: killing {MemberId} (pid {Pid}): hung when its generation ended")]
     private partial void LogKillingHung(string jobId, string memberId, int pid);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId}: {MemberId} is not restarted: this node's restart budget of {Budget} is spent")]
-    private partial void LogBudgetSpent(string jobId, string memberId, int budget);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId}: exit of {MemberId} not reported: {Reason}")]
-    private partial void LogReportFailed(string jobId, string memberId, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId}: {Directive} ({Reason}): killing this node's ranks")]
     private partial void LogKilling(string jobId, ControlDirective directive, string reason);
