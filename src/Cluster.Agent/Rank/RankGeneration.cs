@@ -118,7 +118,7 @@ internal sealed class RankGeneration(JobSpec spec, AgentLink link, TimeProvider 
         },
         Ddp = new DdpOptions
         {
-            BucketBytes = (int)(spec.Training.Ddp.BucketMb * 1024 * 1024),
+            BucketBytes = spec.Training.Ddp.BucketBytes(),
             SyncBatchNormStats = spec.Training.Ddp.SyncBatchNorm,
             GradientsCompressedAsBFloat16 = spec.Training.Ddp.CompressBf16,
         },

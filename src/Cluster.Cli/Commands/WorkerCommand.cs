@@ -67,7 +67,7 @@ internal sealed class WorkerCommand : BaseCommand
                 StepVote = bench?.StepVote == true ? () => false : null,
                 Ddp = new DdpOptions
                 {
-                    BucketBytes = (int)(spec.Training.Ddp.BucketMb * 1024 * 1024),
+                    BucketBytes = spec.Training.Ddp.BucketBytes(),
                     SyncBatchNormStats = spec.Training.Ddp.SyncBatchNorm,
                     GradientsCompressedAsBFloat16 = spec.Training.Ddp.CompressBf16,
                 },

@@ -13,8 +13,8 @@ namespace Cluster.Training.Audit;
 /// steps 1..S), from the spec's initial model: for each step it rebuilds every rank's micro-batches of that step's
 /// generation from the data plan (world size W, the global batch), checks them against the ids the ranks recorded, runs
 /// each rank's forward and backward passes with the ranks' own code (<see cref="MicroBatchPass"/>), averages the W
-/// gradients as the all-reduce does and takes the optimizer and schedule step. The result must equal the job's final
-/// parameters (up to the summation order of the all-reduce): proof that the state the job ended with is the training of
+/// gradients with the ranks' own all-reduce (<see cref="ReplayReduction"/>: same buckets, same algorithm, so the same sums
+/// and roundings) and takes the optimizer and schedule step. The result must equal the job's final parameters: proof that the state the job ended with is the training of
 /// exactly these batches, and not just that its ranks agree with one another.
 /// <para>Replays fp32 training of models without buffers (the MLP and the CNN); bf16 compute, fine-tuning, the plateau
 /// schedule (it steps on evaluation losses), bf16-compressed gradients and BatchNorm statistics are refused.</para>
@@ -69,6 +69,7 @@ public static class AuditReplay
         DataLoader[] loaders = [];
         SamplerCursor? next = null; // where the loaders stand
         var segments = 0;
+        var reduction = new ReplayReduction(trainable, spec.Ddp.BucketBytes());
         try
         {
             foreach (var (step, key) in kept)
@@ -81,7 +82,7 @@ public static class AuditReplay
                     loaders = Loaders(spec, data, world, referenceWorld, new SamplerCursor(key.Epoch, key.Start));
                     segments++;
                 }
-                next = ReplayStep(spec, log, step, key, loaders, model, trainable, optimizer);
+                next = ReplayStep(spec, log, step, key, loaders, model, trainable, optimizer, reduction, cancellationToken);
                 MicroBatchPass.OptimizerStep(optimizer, spec.Scaling.IsPerRank() ? (double)world / referenceWorld : 1);
                 optimizer.zero_grad();
                 schedule.AdvanceTo(clock.StepsAt(next));
@@ -90,6 +91,7 @@ public static class AuditReplay
         finally
         {
             foreach (var l in loaders) l.Dispose();
+            reduction.DisposeAsync().AsTask().GetAwaiter().GetResult();
         }
         return new Result(kept.Count, segments, referenceWorld);
     }
@@ -99,10 +101,9 @@ public static class AuditReplay
     /// clipped as the ranks do (the caller steps the optimizer). Returns the cursor after the step.
     /// </summary>
     private static SamplerCursor ReplayStep(TrainingSpec spec, AuditLog log, long step, AuditLog.StepKey key, DataLoader[] loaders,
-        nn.Module<Tensor, Tensor> model, Parameter[] trainable, optim.Optimizer optimizer)
+        nn.Module<Tensor, Tensor> model, Parameter[] trainable, optim.Optimizer optimizer, ReplayReduction reduction, CancellationToken cancellationToken)
     {
         var world = loaders.Length;
-        Tensor[]? sum = null;
         SamplerCursor? after = null;
         for (var rank = 0; rank < world; rank++)
         {
@@ -124,15 +125,9 @@ public static class AuditReplay
             var recorded = log.Reads[key].Where(r => r.Rank == rank).SelectMany(r => r.Ids).ToArray();
             if (!recorded.SequenceEqual(ids))
                 throw new InvalidDataException($"step {step} ({key}): rank {rank} of {world} recorded {recorded.Length} sample id(s) that are not the {ids.Count} the data plan gives");
-            if (sum is null) sum = [.. trainable.Select(p => GradientOf(p, step).clone())];
-            else for (var i = 0; i < trainable.Length; i++) sum[i].add_(GradientOf(trainable[i], step));
+            if (world > 1) reduction.Stage(rank);
         }
-        for (var i = 0; i < trainable.Length; i++)
-        {
-            using var s = sum![i];
-            if (world > 1) s.div_(world); // the all-reduce's average
-            GradientOf(trainable[i], step).copy_(s);
-        }
+        if (world > 1) reduction.Reduce(world, cancellationToken); // the all-reduce's average, by the ranks' own collectives
         var norm = nn.utils.clip_grad_norm_(trainable, spec.ClipGradNorm > 0 ? spec.ClipGradNorm : 1e30);
         if (!double.IsFinite(norm)) throw new InvalidDataException($"step {step} ({key}) was applied by the job but its replayed gradient norm is {norm}");
         return after!;
@@ -161,9 +156,6 @@ public static class AuditReplay
         };
         return [.. Enumerable.Range(0, world).Select(rank => new DataLoader(data.Train, new DistributedSampler(data.Train.Count, SamplerOptions(spec), world, rank), options, cursor))];
     }
-
-    private static Tensor GradientOf(Parameter p, long step) =>
-        p.grad ?? throw new InvalidDataException($"step {step}: a trainable parameter got no gradient (the replay needs every parameter in every forward pass)");
 
     /// <summary>
     /// The largest relative difference ‖a − b‖ / ‖b‖ over the named parameters of two models of one architecture, and how

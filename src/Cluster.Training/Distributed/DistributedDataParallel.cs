@@ -112,7 +112,8 @@ public sealed class DistributedDataParallel : IDisposable
         foreach (var b in buckets) b.Dispose();
     }
 
-    private static GradientBucket[] BuildBuckets(List<Tensor> parameters, int bucketBytes)
+    /// <summary>The buckets of <paramref name="parameters"/> (the audit replay lays its gradients out the same way).</summary>
+    internal static GradientBucket[] BuildBuckets(List<Tensor> parameters, int bucketBytes)
     {
         // Reverse registration order, as PyTorch does: the last layers' gradients are complete first.
         var result = new List<GradientBucket>();
