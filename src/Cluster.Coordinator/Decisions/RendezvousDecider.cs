@@ -30,7 +30,7 @@ public sealed class RendezvousDecider(RendezvousOptions options)
         RendezvousEvent.Hold hold => OnHold(state, hold.Lost, hold.Quorum),
         RendezvousEvent.Leave leave => OnLeave(state, leave.MemberId),
         RendezvousEvent.Regroup regroup => OnRegroup(state, regroup.Lost),
-        RendezvousEvent.Admit admit => OnAdmit(state, admit.Members, admit.MaxRanks),
+        RendezvousEvent.Admit admit => OnAdmit(state, admit.Members),
         _ => throw new ArgumentOutOfRangeException(nameof(evt), evt, "unknown rendezvous event"),
     };
 
@@ -113,7 +113,7 @@ public sealed class RendezvousDecider(RendezvousOptions options)
         return new Decision<RendezvousState>(state with { Members = members, WaitingNodeIds = members.Select(m => m.NodeId).ToImmutableHashSet(StringComparer.Ordinal) }, []);
     }
 
-    private Decision<RendezvousState> OnAdmit(RendezvousState state, IReadOnlyList<RendezvousMember> joining, int maxRanks)
+    private Decision<RendezvousState> OnAdmit(RendezvousState state, IReadOnlyList<RendezvousMember> joining)
     {
         if (state.IsOpen) return Decision<RendezvousState>.Reject(state, "no active generation to admit into");
         if (joining.Count == 0) return Decision<RendezvousState>.Reject(state, "an admission needs at least one member");
@@ -124,7 +124,7 @@ public sealed class RendezvousDecider(RendezvousOptions options)
         // A spare joining again (its process was restarted) replaces its old entry: the new process listens elsewhere.
         var ids = fresh.Select(m => m.MemberId).ToHashSet(StringComparer.Ordinal);
         var spares = state.Spares.Where(m => !ids.Contains(m.MemberId)).ToList();
-        var limit = Math.Min(maxRanks, _options.RankLimit);
+        var limit = _options.RankLimit;
         var room = Math.Max(0, limit - state.Ranks.Count);
         var entering = fresh.Take(room).ToList();
         // The generation is full: they wait as spares, but only on a node that holds ranks of it (so spares stay bounded

@@ -21,9 +21,9 @@ public abstract record RendezvousEvent
     /// <summary>
     /// <paramref name="Members"/> (a replacement of a lost rank, already authenticated) ask to join the active generation:
     /// the next generation holds its ranks and them, ordered like a rendezvous (node id, local rank), at most
-    /// <paramref name="MaxRanks"/> in all. The ranks of the active generation end it at a step boundary.
+    /// <see cref="RendezvousOptions.RankLimit"/> in all (the rest wait as spares). The ranks of the active generation end it at a step boundary.
     /// </summary>
-    public sealed record Admit(IReadOnlyList<RendezvousMember> Members, int MaxRanks) : RendezvousEvent;
+    public sealed record Admit(IReadOnlyList<RendezvousMember> Members) : RendezvousEvent;
 
     /// <summary>
     /// The active generation lost <paramref name="Lost"/> and too few survived: it ends, the survivors wait as members

@@ -17,8 +17,7 @@ public sealed partial class JobGrain
 
     private async Task<JoinResult> AdmitAsync(string nodeId, IReadOnlyList<RendezvousMember> members)
     {
-        var spec = S.Spec!;
-        var decision = _rendezvous!.Decide(_rv, new RendezvousEvent.Admit(members, spec.MaxWorkers * spec.NprocPerNode), clock.UtcNow);
+        var decision = _rendezvous!.Decide(_rv, new RendezvousEvent.Admit(members), clock.UtcNow);
         if (decision.Rejection is { } reason) return new JoinResult(false, nodeId, reason);
         if (ReferenceEquals(decision.State, _rv)) return new JoinResult(true, nodeId, null);
         if (decision.State.Generation == _rv.Generation)

@@ -62,10 +62,8 @@ public static class AuditReplay
         using var optimizer = OptimizerFactory.Create(spec.Optimizer, trainable);
         var referenceWorld = WorldOf(log, kept[0].Key);
         var epochLength = new DistributedSampler(data.Train.Count, SamplerOptions(spec), referenceWorld, 0).EpochLength;
-        var clock = new ScheduleClock(epochLength, spec.GlobalBatchAt(referenceWorld, referenceWorld), referenceWorld);
-        var totalSteps = clock.StepsPerEpoch * spec.Epochs;
-        if (spec.MaxSteps > 0) totalSteps = Math.Min(totalSteps, spec.MaxSteps);
-        var schedule = new LearningRateSchedule(optimizer, spec.Schedule, spec.Optimizer.Lr, totalSteps);
+        var clock = ScheduleClock.Of(spec, epochLength, referenceWorld);
+        var schedule = new LearningRateSchedule(optimizer, spec.Schedule, spec.Optimizer.Lr, clock.TotalSteps(spec));
         DataLoader[] loaders = [];
         SamplerCursor? next = null; // where the loaders stand
         var segments = 0;
@@ -83,7 +81,7 @@ public static class AuditReplay
                     segments++;
                 }
                 next = ReplayStep(spec, log, step, key, loaders, model, trainable, optimizer, reduction, cancellationToken);
-                MicroBatchPass.OptimizerStep(optimizer, spec.Scaling.IsPerRank() ? (double)world / referenceWorld : 1);
+                MicroBatchPass.OptimizerStep(optimizer, clock.LearningRateScale(spec, world));
                 optimizer.zero_grad();
                 schedule.AdvanceTo(clock.StepsAt(next));
             }

@@ -22,6 +22,10 @@ internal sealed record ScheduleClock
         ReferenceBatch = referenceBatch;
     }
 
+    /// <summary>The clock of <paramref name="spec"/> for an epoch of <paramref name="epochLength"/> samples and a job that started with <paramref name="referenceWorld"/> ranks.</summary>
+    public static ScheduleClock Of(Cluster.Abstractions.TrainingSpec spec, long epochLength, int referenceWorld) =>
+        new(epochLength, spec.GlobalBatchAt(referenceWorld, referenceWorld), referenceWorld);
+
     public long EpochLength { get; }
 
     /// <summary>The world size the job started with (kept in the trainer progress across resumes): the default global batch and per-rank scaling's reference.</summary>
@@ -31,6 +35,14 @@ internal sealed record ScheduleClock
 
     /// <summary>Reference steps in one epoch.</summary>
     public long StepsPerEpoch => CeilDiv(EpochLength, ReferenceBatch);
+
+    /// <summary>The schedule's horizon in reference steps: every epoch of <paramref name="spec"/>, at most its <c>maxSteps</c>.</summary>
+    public long TotalSteps(Cluster.Abstractions.TrainingSpec spec) =>
+        spec.MaxSteps > 0 ? Math.Min(StepsPerEpoch * spec.Epochs, spec.MaxSteps) : StepsPerEpoch * spec.Epochs;
+
+    /// <summary>The learning-rate factor at <paramref name="world"/> ranks: linear in the world size with per-rank scaling, else 1.</summary>
+    public double LearningRateScale(Cluster.Abstractions.TrainingSpec spec, int world) =>
+        spec.Scaling.IsPerRank() ? (double)world / ReferenceWorld : 1;
 
     /// <summary>Reference steps elapsed when the data cursor stands at <paramref name="cursor"/>.</summary>
     public long StepsAt(SamplerCursor cursor) => cursor.Epoch * StepsPerEpoch + CeilDiv(Math.Min(cursor.GlobalPosition, EpochLength), ReferenceBatch);

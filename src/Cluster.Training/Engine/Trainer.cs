@@ -108,7 +108,7 @@ public sealed partial class Trainer : IDisposable
         var progress = await SyncStateAsync(sampler, cancellationToken).ConfigureAwait(false);
         // The global batch of this generation (constant, or with per-rank scaling batch × accumulation × world) and the
         // learning-rate factor (per-rank scaling: linear in the world size); a received state may have set the clock.
-        learningRateScale = spec.Scaling.IsPerRank() ? (double)world / scheduleClock.ReferenceWorld : 1;
+        learningRateScale = scheduleClock.LearningRateScale(spec, world);
         var loaderOptions = new DataLoaderOptions
         {
             BatchSize = spec.BatchSize, GlobalBatch = GlobalBatch, Workers = options.LoaderWorkers, Seed = unchecked((ulong)spec.Seed), Transforms = data.TrainTransforms,
@@ -126,9 +126,8 @@ public sealed partial class Trainer : IDisposable
     private void SetClock(int epochLength, int scheduleWorld)
     {
         // A reference step is one global batch at the starting world (per-rank scaling: that world's batch).
-        scheduleClock = new ScheduleClock(epochLength, spec.GlobalBatchAt(scheduleWorld, scheduleWorld), scheduleWorld);
-        totalSteps = scheduleClock.StepsPerEpoch * spec.Epochs;
-        if (spec.MaxSteps > 0) totalSteps = Math.Min(totalSteps, spec.MaxSteps);
+        scheduleClock = ScheduleClock.Of(spec, epochLength, scheduleWorld);
+        totalSteps = scheduleClock.TotalSteps(spec);
     }
 
     /// <summary>The first run: schedule clock, optimizer, restore from the committed checkpoint.</summary>

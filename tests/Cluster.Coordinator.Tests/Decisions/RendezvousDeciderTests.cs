@@ -133,7 +133,7 @@ public sealed class RendezvousDeciderTests
         foreach (var m in new[] { Member("a", 0), Member("a", 1), Member("b", 0), Member("b", 1) }) s = Join(d, s, m).State;
         var g2 = d.Decide(s, new RendezvousEvent.Regroup([1]), _time.GetUtcNow()).State; // a/1 lost
         var back = Member("a", 1) with { Port = 31000 };
-        var admit = d.Decide(g2, new RendezvousEvent.Admit([back], 4), _time.GetUtcNow());
+        var admit = d.Decide(g2, new RendezvousEvent.Admit([back]), _time.GetUtcNow());
         var start = Assert.IsType<StartGeneration>(Assert.Single(admit.Actions));
         var g3 = admit.State;
         Assert.Equal(3, g3.Generation);
@@ -144,10 +144,10 @@ public sealed class RendezvousDeciderTests
         Assert.Contains("stale", RendezvousDecider.CheckFence(g3, "b/0", 2, RendezvousDecider.FencingToken(2, 1)).Refusal);
         // A retry changes nothing; a fifth rank on a node outside the generation passes the maximum (a spare waits only on
         // a node with ranks in it); nothing is admitted into an open rendezvous.
-        Assert.Same(g3, d.Decide(g3, new RendezvousEvent.Admit([back], 4), _time.GetUtcNow()).State);
-        Assert.Contains("passes the maximum of 4", d.Decide(g3, new RendezvousEvent.Admit([Member("c", 0)], 4), _time.GetUtcNow()).Rejection);
-        Assert.NotNull(d.Decide(RendezvousState.Empty, new RendezvousEvent.Admit([back], 4), _time.GetUtcNow()).Rejection);
-        Assert.Contains("outside 0..1", d.Decide(g2, new RendezvousEvent.Admit([Member("a", 2)], 4), _time.GetUtcNow()).Rejection);
+        Assert.Same(g3, d.Decide(g3, new RendezvousEvent.Admit([back]), _time.GetUtcNow()).State);
+        Assert.Contains("passes the maximum of 4", d.Decide(g3, new RendezvousEvent.Admit([Member("c", 0)]), _time.GetUtcNow()).Rejection);
+        Assert.NotNull(d.Decide(RendezvousState.Empty, new RendezvousEvent.Admit([back]), _time.GetUtcNow()).Rejection);
+        Assert.Contains("outside 0..1", d.Decide(g2, new RendezvousEvent.Admit([Member("a", 2)]), _time.GetUtcNow()).Rejection);
     }
 
     [Fact]
@@ -207,18 +207,18 @@ public sealed class RendezvousDeciderTests
         Assert.Equal([0, 1], next.Ranks.Select(r => r.Rank));
         Assert.Empty(g2.State.Spares);
         // The lost rank's replacement finds the generation full: it waits as a spare, the generation stays.
-        var back = d.Decide(g2.State, new RendezvousEvent.Admit([Member("a", 0) with { Port = 31000 }], 3), _time.GetUtcNow());
+        var back = d.Decide(g2.State, new RendezvousEvent.Admit([Member("a", 0) with { Port = 31000 }]), _time.GetUtcNow());
         Assert.Empty(back.Actions);
         Assert.Equal(2, back.State.Generation);
         Assert.Equal(["a/0"], back.State.Spares.Select(m => m.MemberId));
         // The spare's process restarted: its new entry replaces the old one.
-        var again = d.Decide(back.State, new RendezvousEvent.Admit([Member("a", 0) with { Port = 32000 }], 3), _time.GetUtcNow()).State;
+        var again = d.Decide(back.State, new RendezvousEvent.Admit([Member("a", 0) with { Port = 32000 }]), _time.GetUtcNow()).State;
         Assert.Equal(32000, Assert.Single(again.Spares).Port);
         // The next loss (a/2, rank 1): the survivor keeps rank 0, the spare comes after it.
         var g3 = d.Decide(again, new RendezvousEvent.Regroup([1]), _time.GetUtcNow()).State;
         Assert.Equal(["a/1", "a/0"], g3.Ranks.Select(r => r.Member.MemberId));
         // Too few survive (hold): the spares wait with the survivors, and the held rendezvous starts at the limit.
-        var withSpare = d.Decide(g3, new RendezvousEvent.Admit([Member("a", 2) with { Port = 33000 }], 3), _time.GetUtcNow()).State;
+        var withSpare = d.Decide(g3, new RendezvousEvent.Admit([Member("a", 2) with { Port = 33000 }]), _time.GetUtcNow()).State;
         var held = d.Decide(withSpare, new RendezvousEvent.Hold([0], Quorum: 2), _time.GetUtcNow()).State; // a/1 lost
         Assert.Equal(["a/0", "a/2"], held.Members.Select(m => m.MemberId));
         Assert.Empty(held.Spares);
