@@ -57,35 +57,23 @@ public sealed partial class Trainer
             if (step > 0) Log($"generation {communicator.Generation}: 1 rank(s) go on from step {step} (epoch {resumeCursor.Epoch}, position {resumeCursor.GlobalPosition})");
             return CurrentProgress(resumeCursor);
         }
-        var clock = options.TimeProvider;
-        var start = clock.GetTimestamp();
         var images = Images();
+        // A receiver takes at most a few times its own state's size (a fresh optimizer holds no moments yet).
+        var limit = Math.Max(64L << 20, 4 * images.Sum(i => i.Bytes.LongLength));
+        var x = await Elastic.ElasticState.ExchangeAsync(communicator, step, images, limit, options.TimeProvider, cancellationToken).ConfigureAwait(false);
+        if (x.Diverged is { } atNewest) return await RestoreCommittedAsync(sampler, x.Step, atNewest, x.Fingerprints, cancellationToken).ConfigureAwait(false);
         var world = communicator.WorldSize;
-        var pairs = new long[2 * world];
-        await communicator.AllGatherAsync<long>(new long[] { step, StateTransfer.Fingerprint(images) }, pairs, cancellationToken).ConfigureAwait(false);
-        var newest = Enumerable.Range(0, world).Max(r => pairs[2 * r]);
-        var atNewest = Enumerable.Range(0, world).Where(r => pairs[2 * r] == newest).ToList();
-        if (atNewest.Select(r => pairs[2 * r + 1]).Distinct().Count() > 1)
-            return await RestoreCommittedAsync(sampler, newest, atNewest, pairs, cancellationToken).ConfigureAwait(false);
-        var source = atNewest[0];
-        var receivers = Enumerable.Range(0, world).Where(r => pairs[2 * r] != newest || pairs[2 * r + 1] != pairs[2 * source + 1]).ToList();
-        if (receivers.Count == 0)
+        if (x.Receivers.Count == 0)
         {
             Log($"generation {communicator.Generation}: {world} rank(s) go on from step {step} (epoch {resumeCursor.Epoch}, position {resumeCursor.GlobalPosition}), state verified equal");
             return CurrentProgress(resumeCursor);
         }
-        // A receiver takes at most a few times its own state's size (a fresh optimizer holds no moments yet).
-        var limit = Math.Max(64L << 20, 4 * images.Sum(i => i.Bytes.LongLength));
-        var exchanged = clock.GetElapsedTime(start);
-        var sendStart = clock.GetTimestamp();
-        var (_, parts) = await StateTransfer.BroadcastAsync(communicator, source, newest, communicator.Rank == source ? images : null, limit, cancellationToken).ConfigureAwait(false);
-        var sent = clock.GetElapsedTime(sendStart);
-        var lagging = string.Join(",", receivers.Select(r => $"{r}@{pairs[2 * r]}"));
-        if (receivers.Contains(communicator.Rank)) await LoadAsync(parts, sampler, cancellationToken).ConfigureAwait(false);
-        var bytes = parts.Sum(p => p.Bytes.LongLength);
+        if (x.Received is { } parts) await LoadAsync(parts, sampler, cancellationToken).ConfigureAwait(false);
+        var lagging = string.Join(",", x.Receivers.Select(r => $"{r}@{x.Steps[r]}"));
+        var bytes = (x.Received ?? images).Sum(p => p.Bytes.LongLength); // the source's state: the same size on every rank
         // The exchange waits for the slowest rank to arrive (a replacement loads its data first); the transfer is the broadcast alone.
-        Log(FormattableString.Invariant($"generation {communicator.Generation}: rank(s) {lagging} received the state of step {newest} from rank {source}: ") +
-            FormattableString.Invariant($"{bytes} bytes in {sent.TotalMilliseconds:F1} ms ({bytes / 1e6 / Math.Max(1e-6, sent.TotalSeconds):F0} MB/s) after {exchanged.TotalMilliseconds:F0} ms of exchanging fingerprints; ") +
+        Log(FormattableString.Invariant($"generation {communicator.Generation}: rank(s) {lagging} received the state of step {x.Step} from rank {x.Source}: ") +
+            FormattableString.Invariant($"{bytes} bytes in {x.Sent.TotalMilliseconds:F1} ms ({bytes / 1e6 / Math.Max(1e-6, x.Sent.TotalSeconds):F0} MB/s) after {x.Exchanged.TotalMilliseconds:F0} ms of exchanging fingerprints; ") +
             $"{world} rank(s) go on from step {step} (epoch {resumeCursor.Epoch}, position {resumeCursor.GlobalPosition})");
         return CurrentProgress(resumeCursor);
     }
@@ -94,10 +82,10 @@ public sealed partial class Trainer
     /// Ranks that hold the same step hold different states (a fault no vote explains): none of them is trusted, every rank
     /// loads the newest committed checkpoint (each file checked against the manifest) and the generation goes on from it.
     /// </summary>
-    private async Task<TrainerProgress> RestoreCommittedAsync(DistributedSampler sampler, long newest, IReadOnlyList<int> atNewest, long[] pairs,
+    private async Task<TrainerProgress> RestoreCommittedAsync(DistributedSampler sampler, long newest, IReadOnlyList<int> atNewest, IReadOnlyList<long> states,
         CancellationToken cancellationToken)
     {
-        var fingerprints = string.Join(", ", atNewest.Select(r => FormattableString.Invariant($"rank {r}: {pairs[2 * r + 1]:x16}")));
+        var fingerprints = string.Join(", ", atNewest.Select(r => FormattableString.Invariant($"rank {r}: {states[r]:x16}")));
         if (committed is not { } manifest)
             throw new InvalidOperationException($"generation {communicator.Generation}: ranks at step {newest} hold different states ({fingerprints}) and no checkpoint is committed to fall back to");
         var parts = new[] { TrainerCheckpoint.ProgressFile, TrainerCheckpoint.ModelFile, TrainerCheckpoint.OptimizerFile }
