@@ -29,13 +29,16 @@ public sealed class LivenessDecider(LivenessOptions options)
         switch (evt)
         {
             case LivenessEvent.Renew renew:
-                var until = now + _options.LeaseDuration; // a rank that beat once is tracked by its lease, its grace is over
+                if (renew.At is { } at && at.Count != renew.Ranks.Count)
+                    throw new ArgumentException($"a renewal of {renew.Ranks.Count} ranks needs as many times (got {at.Count})", nameof(evt));
                 var builder = state.Leases.ToBuilder();
                 var renewed = 0;
-                foreach (var rank in renew.Ranks)
+                for (var i = 0; i < renew.Ranks.Count; i++)
                 {
+                    var rank = renew.Ranks[i];
                     if (!builder.ContainsKey(rank)) continue; // finished, or not of this generation
-                    builder[rank] = until;
+                    // A rank that beat once is tracked by its lease, its grace is over (renewals come in arrival order).
+                    builder[rank] = (renew.At?[i] ?? now) + _options.LeaseDuration;
                     renewed++;
                 }
                 if (renewed == 0) return Decision<LivenessState>.Reject(state, $"ranks {string.Join(", ", renew.Ranks)} hold no lease");

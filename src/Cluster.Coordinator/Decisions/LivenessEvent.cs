@@ -9,8 +9,11 @@ public abstract record LivenessEvent
     /// </summary>
     public sealed record Start(int WorldSize, bool Recovery = false) : LivenessEvent;
 
-    /// <summary>Ranks renewed their leases (one node beat renews all the ranks it lists).</summary>
-    public sealed record Renew(IReadOnlyList<int> Ranks) : LivenessEvent;
+    /// <summary>
+    /// Ranks renewed their leases (one node beat renews all the ranks it lists), at the decision's time or, when
+    /// <paramref name="At"/> is given (one entry per rank), each at the time its beat arrived (renewals applied in a batch).
+    /// </summary>
+    public sealed record Renew(IReadOnlyList<int> Ranks, IReadOnlyList<DateTimeOffset>? At = null) : LivenessEvent;
 
     /// <summary>Time passed: expire lapsed leases.</summary>
     public sealed record Tick : LivenessEvent;

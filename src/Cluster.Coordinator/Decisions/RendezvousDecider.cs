@@ -37,13 +37,22 @@ public sealed class RendezvousDecider(RendezvousOptions options)
     /// <summary>Checks that a call comes from the active generation and returns the caller's slot.</summary>
     public static (RankSlot? Slot, string? Refusal) CheckFence(RendezvousState state, string memberId, long generation, long token)
     {
-        if (state.IsOpen) return (null, $"no active generation (last was {state.Generation}); call from generation {generation} is stale");
-        if (generation != state.Generation) return (null, $"generation {generation} is stale; current generation is {state.Generation}");
+        if (GenerationRefusal(state, generation) is { } stale) return (null, stale);
         var slot = state.SlotOf(memberId);
-        if (slot is null) return (null, $"member {memberId} has no rank in generation {generation}");
-        if (token != FencingToken(generation, slot.Rank)) return (null, $"fencing token {token} does not match rank {slot.Rank} of generation {generation}");
-        return (slot, null);
+        return TokenRefusal(slot, memberId, generation, token) is { } refusal ? (null, refusal) : (slot, null);
     }
+
+    /// <summary>Why a call from <paramref name="generation"/> is stale, or null when it is the active generation.</summary>
+    public static string? GenerationRefusal(RendezvousState state, long generation) =>
+        state.IsOpen ? $"no active generation (last was {state.Generation}); call from generation {generation} is stale"
+        : generation != state.Generation ? $"generation {generation} is stale; current generation is {state.Generation}"
+        : null;
+
+    /// <summary>Why a call with <paramref name="token"/> does not speak for <paramref name="slot"/> (<paramref name="memberId"/>'s, null when it has none), or null.</summary>
+    public static string? TokenRefusal(RankSlot? slot, string memberId, long generation, long token) =>
+        slot is null ? $"member {memberId} has no rank in generation {generation}"
+        : token != FencingToken(generation, slot.Rank) ? $"fencing token {token} does not match rank {slot.Rank} of generation {generation}"
+        : null;
 
     private Decision<RendezvousState> OnJoin(RendezvousState state, IReadOnlyList<RendezvousMember> joining, DateTimeOffset now)
     {

@@ -71,6 +71,8 @@ public sealed partial class JobGrain
         }
         if (S.State is JobState.Running or JobState.Checkpointing or JobState.Recovering)
         {
+            if (_renewals.Take(_rv.Generation) is { } renewed) // the beats since the last tick, each at its arrival time
+                _leases = _liveness!.Decide(_leases, new LivenessEvent.Renew(renewed.Ranks, renewed.At), now).State;
             var lapse = _liveness!.Decide(_leases, new LivenessEvent.Tick(), now);
             _leases = lapse.State;
             await ApplyAsync(lapse.Actions);
@@ -106,8 +108,6 @@ public sealed partial class JobGrain
         S.Generation = GenerationRecord.Of(next);
         _dirty = true;
     }
-
-    private void Renew(IReadOnlyList<int> ranks) => _leases = _liveness!.Decide(_leases, new LivenessEvent.Renew(ranks), clock.UtcNow).State;
 
     private ControlReply ReplyFor(int rank, long generation)
     {

@@ -107,17 +107,21 @@ public sealed partial class JobGrain
         if (!S.Exists) return new NodeBeatReply(ControlDirective.Abort, $"job '{JobId}' has not been submitted", []);
         if (beat.Ranks.Count > MaxLocalRanks) return new NodeBeatReply(ControlDirective.Fenced, $"a beat carries at most {MaxLocalRanks} ranks", []);
         if (RegroupFor(beat.NodeId, beat.Generation) is { } regroup) return new NodeBeatReply(regroup.Directive, regroup.Reason, [], regroup.AtStepBoundary);
+        if (S.State.IsTerminal()) return new NodeBeatReply(ControlDirective.Abort, $"job '{JobId}' is {S.State}: {S.FailureReason}", []);
+        // The fence once per node (generation, then the node's slots), then each rank's token against its slot.
         var replies = new List<RankReply>();
         var admitted = new List<(RankBeat Entry, RankSlot Slot)>(beat.Ranks.Count);
+        var stale = RendezvousDecider.GenerationRefusal(_rv, beat.Generation);
+        var slots = stale is null ? _rv.SlotsOfNode(beat.NodeId) : [];
         foreach (var entry in beat.Ranks)
         {
-            var (slot, refusal) = Guard(MemberIds.Of(beat.NodeId, entry.LocalRank), beat.Generation, entry.FencingToken);
+            var slot = slots.FirstOrDefault(s => s.Member.LocalRank == entry.LocalRank);
+            var refusal = stale ?? RendezvousDecider.TokenRefusal(slot, MemberIds.Of(beat.NodeId, entry.LocalRank), beat.Generation, entry.FencingToken);
             if (refusal is null) admitted.Add((entry, slot!));
-            else if (refusal.Directive == ControlDirective.Abort) return new NodeBeatReply(ControlDirective.Abort, refusal.Reason, []);
-            else replies.Add(new RankReply(entry.LocalRank, refusal));
+            else replies.Add(new RankReply(entry.LocalRank, new ControlReply(ControlDirective.Fenced, refusal, null)));
         }
         var fenced = replies.Count;
-        if (admitted.Count > 0) Renew([.. admitted.Select(a => a.Slot.Rank)]);
+        if (admitted.Count > 0) _renewals.Add(beat.Generation, admitted.Select(a => a.Slot.Rank), clock.UtcNow); // applied at the next tick
         foreach (var (entry, slot) in admitted)
         {
             if (entry.Progress is { } progress)

@@ -27,6 +27,7 @@ public sealed partial class JobGrain(
     private CheckpointDecider? _checkpoints;
     private RecoveryDecider? _recovery;
     private LivenessState _leases = LivenessState.Empty;
+    private readonly LeaseRenewals _renewals = new();
     private EpochPlan? _plan;
     private PeerIndex? _peers;
     private RendezvousState _rv = RendezvousState.Empty;

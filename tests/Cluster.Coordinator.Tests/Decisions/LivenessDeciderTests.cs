@@ -30,6 +30,24 @@ public sealed class LivenessDeciderTests
     }
 
     [Fact]
+    public void ABatchOfRenewalsCountsEachLeaseFromItsBeatsArrivalNotFromTheBatch()
+    {
+        var s = Started(3);
+        var t0 = _time.GetUtcNow();
+        _time.Advance(TimeSpan.FromSeconds(6));
+        var beats = new[] { t0 + TimeSpan.FromSeconds(1), t0 + TimeSpan.FromSeconds(5), t0 + TimeSpan.FromSeconds(2), t0 + TimeSpan.FromSeconds(4) };
+        // Rank 0 beat at 1 s, rank 1 at 5 s, rank 0 again at 2 s (arrival order: its last beat counts), rank 2 at 4 s; applied at 6 s.
+        s = _d.Decide(s, new LivenessEvent.Renew([0, 1, 0, 2], beats), _time.GetUtcNow()).State;
+        Assert.Equal(t0 + TimeSpan.FromSeconds(12), s.Leases[0]);
+        Assert.Equal(t0 + TimeSpan.FromSeconds(15), s.Leases[1]);
+        Assert.Equal(t0 + TimeSpan.FromSeconds(14), s.Leases[2]);
+        _time.Advance(TimeSpan.FromSeconds(6.5)); // 12.5 s: rank 0's lease (2 s + 10 s) is over, the others' are not
+        var lost = Assert.IsType<RanksLost>(Assert.Single(Tick(s).Actions));
+        Assert.Equal([0], lost.Ranks);
+        Assert.Throws<ArgumentException>(() => _d.Decide(s, new LivenessEvent.Renew([0, 1], [t0]), _time.GetUtcNow()));
+    }
+
+    [Fact]
     public void AFirstRenewalEndsTheGraceSoARankThatBeatOnceAndHangsLapsesAfterOneLease()
     {
         var d = new LivenessDecider(new LivenessOptions(TimeSpan.FromSeconds(5), FirstBeatGrace: TimeSpan.FromSeconds(30)));
