@@ -71,8 +71,8 @@ public sealed partial class JobGrain
         }
         if (S.State is JobState.Running or JobState.Checkpointing or JobState.Recovering)
         {
-            if (_renewals.Take(_rv.Generation) is { } renewed) // the beats since the last tick, each at its arrival time
-                _leases = _liveness!.Decide(_leases, new LivenessEvent.Renew(renewed.Ranks, renewed.At), now).State;
+            // The beats since the last tick, each at its arrival time.
+            _renewals.Flush(_rv.Generation, (ranks, at) => _leases = _liveness!.Decide(_leases, new LivenessEvent.Renew(ranks, at), now).State);
             var lapse = _liveness!.Decide(_leases, new LivenessEvent.Tick(), now);
             _leases = lapse.State;
             await ApplyAsync(lapse.Actions);
