@@ -38,8 +38,8 @@ public sealed class RendezvousDecider(RendezvousOptions options)
     public static (RankSlot? Slot, string? Refusal) CheckFence(RendezvousState state, string memberId, long generation, long token)
     {
         if (GenerationRefusal(state, generation) is { } stale) return (null, stale);
-        var slot = state.SlotOf(memberId);
-        return TokenRefusal(slot, memberId, generation, token) is { } refusal ? (null, refusal) : (slot, null);
+        if (state.SlotOf(memberId) is not { } slot) return (null, NoSlotRefusal(memberId, generation));
+        return TokenRefusal(slot, generation, token) is { } refusal ? (null, refusal) : (slot, null);
     }
 
     /// <summary>Why a call from <paramref name="generation"/> is stale, or null when it is the active generation.</summary>
@@ -48,11 +48,12 @@ public sealed class RendezvousDecider(RendezvousOptions options)
         : generation != state.Generation ? $"generation {generation} is stale; current generation is {state.Generation}"
         : null;
 
-    /// <summary>Why a call with <paramref name="token"/> does not speak for <paramref name="slot"/> (<paramref name="memberId"/>'s, null when it has none), or null.</summary>
-    public static string? TokenRefusal(RankSlot? slot, string memberId, long generation, long token) =>
-        slot is null ? $"member {memberId} has no rank in generation {generation}"
-        : token != FencingToken(generation, slot.Rank) ? $"fencing token {token} does not match rank {slot.Rank} of generation {generation}"
-        : null;
+    /// <summary>The refusal of a call from <paramref name="memberId"/>, which holds no rank in <paramref name="generation"/>.</summary>
+    public static string NoSlotRefusal(string memberId, long generation) => $"member {memberId} has no rank in generation {generation}";
+
+    /// <summary>Why a call with <paramref name="token"/> does not speak for <paramref name="slot"/>, or null when it does.</summary>
+    public static string? TokenRefusal(RankSlot slot, long generation, long token) =>
+        token != FencingToken(generation, slot.Rank) ? $"fencing token {token} does not match rank {slot.Rank} of generation {generation}" : null;
 
     private Decision<RendezvousState> OnJoin(RendezvousState state, IReadOnlyList<RendezvousMember> joining, DateTimeOffset now)
     {

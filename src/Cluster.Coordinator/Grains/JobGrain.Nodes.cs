@@ -116,7 +116,9 @@ public sealed partial class JobGrain
         foreach (var entry in beat.Ranks)
         {
             var slot = slots.FirstOrDefault(s => s.Member.LocalRank == entry.LocalRank);
-            var refusal = stale ?? RendezvousDecider.TokenRefusal(slot, MemberIds.Of(beat.NodeId, entry.LocalRank), beat.Generation, entry.FencingToken);
+            // The member id is only spelled out for a refusal (no string per rank per beat).
+            var refusal = stale ?? (slot is null ? RendezvousDecider.NoSlotRefusal(MemberIds.Of(beat.NodeId, entry.LocalRank), beat.Generation)
+                : RendezvousDecider.TokenRefusal(slot, beat.Generation, entry.FencingToken));
             if (refusal is null) admitted.Add((entry, slot!));
             else replies.Add(new RankReply(entry.LocalRank, new ControlReply(ControlDirective.Fenced, refusal, null)));
         }

@@ -28,11 +28,14 @@ namespace Cluster.Training.Elastic;
 public sealed class ElasticState
 {
     private readonly ICheckpointPart[] _handlers;
+    private readonly TimeProvider _clock;
     private List<StateImage>? _committed;
 
     /// <param name="handlers">One per kind of state, distinct names; loaded in this order (put a part that others depend on first).</param>
-    public ElasticState(IReadOnlyList<ICheckpointPart> handlers)
+    /// <param name="clock">Times the exchange (<see cref="StateExchange.Exchanged"/>, <see cref="StateExchange.Sent"/>); the system clock by default.</param>
+    public ElasticState(IReadOnlyList<ICheckpointPart> handlers, TimeProvider? clock = null)
     {
+        _clock = clock ?? TimeProvider.System;
         ArgumentNullException.ThrowIfNull(handlers);
         if (handlers.Count == 0) throw new ArgumentException("an elastic state needs at least one handler", nameof(handlers));
         if (handlers.Select(h => h.Name).Distinct(StringComparer.Ordinal).Count() != handlers.Count)
@@ -74,7 +77,7 @@ public sealed class ElasticState
     /// </summary>
     public async Task<StateExchange> SyncAsync(ICommunicator communicator, long maxBytes, CancellationToken cancellationToken)
     {
-        var exchange = await ExchangeAsync(communicator, Step, Images(_handlers), maxBytes, TimeProvider.System, cancellationToken).ConfigureAwait(false);
+        var exchange = await ExchangeAsync(communicator, Step, Images(_handlers), maxBytes, _clock, cancellationToken).ConfigureAwait(false);
         if (exchange.Diverged is { } ranks) throw new StateDivergedException(exchange.Step, ranks);
         if (exchange.Received is { } parts)
         {
@@ -113,7 +116,8 @@ public sealed class ElasticState
         return new StateExchange(newest, source, receivers, steps, fingerprints, null, receivers.Contains(communicator.Rank) ? parts : null, exchanged, clock.GetElapsedTime(sendStart));
     }
 
-    private static List<StateImage> Images(IEnumerable<ICheckpointPart> parts) => [.. parts.Select(part =>
+    /// <summary>Every part serialised to bytes, in order (what a commit keeps and a sync exchanges).</summary>
+    internal static List<StateImage> Images(IEnumerable<ICheckpointPart> parts) => [.. parts.Select(part =>
     {
         using var stream = new MemoryStream();
         part.Write(stream);

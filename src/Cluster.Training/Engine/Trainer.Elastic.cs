@@ -102,12 +102,7 @@ public sealed partial class Trainer
     {
         shadow?.BuffersToMaster();
         var progress = CurrentProgress(resumeCursor);
-        return [.. TrainerCheckpoint.LiveParts(master, optimizer, () => progress, _ => { }).Select(part =>
-        {
-            using var stream = new MemoryStream();
-            part.Write(stream);
-            return new StateImage(part.Name, stream.ToArray());
-        })];
+        return Elastic.ElasticState.Images(TrainerCheckpoint.LiveParts(master, optimizer, () => progress, _ => { }));
     }
 
     /// <summary>Loads a state another rank sent: counters and schedule first (they decide the optimizer), then tensors.</summary>
