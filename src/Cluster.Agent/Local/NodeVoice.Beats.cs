@@ -7,6 +7,7 @@ public sealed partial class NodeVoice
 {
     private static readonly TimeSpan DirectivePoll = TimeSpan.FromSeconds(20);
     private static readonly TimeSpan RetryPause = TimeSpan.FromMilliseconds(200);
+    private volatile bool _announce;
 
     /// <summary>Beats for generation <paramref name="g"/> until the node's part of the job ends (null) or the coordinator regroups (its word).</summary>
     private async Task<ControlReply?> BeatLoopAsync(NodeGeneration g, CancellationToken cancellationToken)
@@ -64,6 +65,11 @@ public sealed partial class NodeVoice
                     continue;
                 }
                 Route(reply, inflight);
+                if (reply.SendEndpoints && !inflight.Announced)
+                {
+                    _announce = true;
+                    _urgent.Release();
+                }
                 if (reply.Directive == ControlDirective.Regroup) return new ControlReply(reply.Directive, reply.Reason, null, AtStepBoundary: reply.AtStepBoundary);
                 if (reply.Directive != ControlDirective.Continue) await EndAsync(new ControlReply(reply.Directive, reply.Reason, null)).ConfigureAwait(false);
             }
@@ -108,6 +114,9 @@ public sealed partial class NodeVoice
         var entries = new List<RankBeat>(_ranks.Length);
         var inflight = new Inflight();
         var now = _time.GetTimestamp();
+        var announce = _announce;
+        _announce = false;
+        inflight.Announced = announce;
         lock (_gate)
         {
             for (var i = 0; i < _ranks.Length; i++)
@@ -135,7 +144,7 @@ public sealed partial class NodeVoice
                     inflight.Votes[i] = ballot;
                 }
                 if (r.Requests.Count > 0 || r.Votes.Count > 0) _urgent.Release(); // one of each per rank per beat: beat again
-                entries.Add(new RankBeat(i, tokens[i], progress, vote));
+                entries.Add(new RankBeat(i, tokens[i], progress, vote, announce ? new LocalEndpoint(i, r.Port, r.Pid) : null));
             }
         }
         return (new NodeBeat(_options.NodeId, generation, entries), inflight);
@@ -149,7 +158,8 @@ public sealed partial class NodeVoice
             foreach (var (i, vote) in inflight.Votes) Requeue(_ranks[i]!.Votes, vote);
             foreach (var r in _ranks) r!.Sent = null; // resend the newest progress
         }
-        if (inflight.Requests.Count + inflight.Votes.Count > 0) _urgent.Release();
+        if (inflight.Announced) _announce = true;
+        if (inflight.Requests.Count + inflight.Votes.Count > 0 || inflight.Announced) _urgent.Release();
     }
 
     private static void Requeue<T>(Queue<Pending<T>> queue, Pending<T> first)
@@ -178,6 +188,8 @@ public sealed partial class NodeVoice
     {
         /// <summary>Ranks whose channel is still open (listed in the beat or silent).</summary>
         public int Attached { get; set; }
+        /// <summary>The beat carried the ranks' endpoints (the coordinator asked for them).</summary>
+        public bool Announced { get; set; }
         public Dictionary<int, Pending<ProgressReport>> Requests { get; } = [];
         public Dictionary<int, Pending<CheckpointVote>> Votes { get; } = [];
     }

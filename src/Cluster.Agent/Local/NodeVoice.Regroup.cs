@@ -105,7 +105,7 @@ public sealed partial class NodeVoice
     private async Task AdmitAsync(int localRank, int port, int pid, IRankOutbox outbox)
     {
         var request = new NodeJoinRequest(_options.NodeId, _options.HostId, _options.AdvertiseHost, [new LocalEndpoint(localRank, port, pid)],
-            JoinProof.Compute(secretBase64, jobId, _options.NodeId), Admission: true);
+            JoinProof.Compute(secretBase64, jobId, _options.NodeId), Admission: true, Silo: _options.Silo);
         JoinResult result;
         try { result = await job.JoinNode(request).WaitAsync(_options.RendezvousTimeout, _time).ConfigureAwait(false); }
         catch (Exception e) when (e is TimeoutException or InvalidOperationException or Orleans.Runtime.OrleansException)

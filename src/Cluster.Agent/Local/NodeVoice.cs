@@ -149,7 +149,7 @@ public sealed partial class NodeVoice(IJobGrain job, string jobId, string secret
             _joined = true;
             endpoints = _ranks.Select((r, i) => new LocalEndpoint(i, r!.Port, r.Pid)).ToList();
         }
-        var request = new NodeJoinRequest(_options.NodeId, _options.HostId, _options.AdvertiseHost, endpoints, JoinProof.Compute(secretBase64, jobId, _options.NodeId));
+        var request = new NodeJoinRequest(_options.NodeId, _options.HostId, _options.AdvertiseHost, endpoints, JoinProof.Compute(secretBase64, jobId, _options.NodeId), Silo: _options.Silo);
         NodeGeneration generation;
         try
         {

@@ -7,6 +7,10 @@ public sealed record NodeVoiceOptions
     public required string HostId { get; init; }
     public required string AdvertiseHost { get; init; }
 
+    /// <summary>The node's silo (<c>SiloAddress.ToParsableString()</c>) when the agent runs in one: the job grain treats the
+    /// node's ranks as lost as soon as Orleans membership declares that silo dead. Null: only the leases tell.</summary>
+    public string? Silo { get; init; }
+
     /// <summary>How often the node beats for its ranks (the job grain's lease is a few beats).</summary>
     public TimeSpan BeatInterval { get; init; } = TimeSpan.FromSeconds(1);
 

@@ -17,7 +17,7 @@ namespace Cluster.Agent.Node;
 /// coordinator admits the new process), and kills its ranks' process trees when the job fails or is cancelled, or when
 /// the agent stops.
 /// </summary>
-public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory grains, ILogger<NodeAgent> logger) : BackgroundService
+public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory grains, Orleans.Runtime.ILocalSiloDetails silo, ILogger<NodeAgent> logger) : BackgroundService
 {
     private readonly NodeAgentOptions _options = options.Validated();
     private readonly ConcurrentDictionary<string, AgentJob> _jobs = new();
@@ -174,6 +174,7 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
         {
             NodeId = _options.NodeId, HostId = _options.HostId, AdvertiseHost = _options.AdvertiseHost, BeatInterval = _options.BeatInterval,
             RankSilentAfter = TimeSpan.FromSeconds(Math.Max(3, 3 * _options.BeatInterval.TotalSeconds)),
+            Silo = silo.SiloAddress.ToParsableString(),
         }, logger);
         var socket = Path.Combine(_options.SocketDirectory, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(spec.JobId)))[..16] + ".sock");
         var channel = new LocalChannelServer(socket, voice, spec.JobId, _options.NodeId, secret, spec.NprocPerNode, logger, spec.SpecYaml,

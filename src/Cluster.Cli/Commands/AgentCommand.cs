@@ -20,11 +20,13 @@ internal sealed class AgentCommand : BaseCommand
     private readonly Option<int> gatewayPort = new("--gateway-port") { Description = "Client gateway port", DefaultValueFactory = _ => 30000 };
     private readonly Option<string?> logs = new("--logs") { Description = "Folder of rank logs (default ~/.local/share/cluster/logs)" };
     private readonly Option<string?> nodeId = new("--node-id") { Description = "Stable node id (default: host name and silo port)" };
+    private readonly Option<string?> hostId = new("--host-id") { Description = "Id of the machine: ranks of nodes with the same host id use shared memory between them (default: the host name)" };
+    private readonly Option<string> membership = new("--membership") { Description = "Silo failure detection: 'tuned' (about a second) or 'orleans' (Orleans' defaults, about 6 s)", DefaultValueFactory = _ => "tuned" };
     private readonly Option<string> clusterId = new("--cluster-id") { Description = "Orleans cluster id", DefaultValueFactory = _ => ClusterDefaults.ClusterId };
 
     public AgentCommand() : base("agent", "Run this node's coordinator silo and node agent (clustered mode)")
     {
-        foreach (var option in new Option[] { redis, advertiseHost, nproc, siloPort, gatewayPort, logs, nodeId, clusterId }) Options.Add(option);
+        foreach (var option in new Option[] { redis, advertiseHost, nproc, siloPort, gatewayPort, logs, nodeId, hostId, membership, clusterId }) Options.Add(option);
     }
 
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
@@ -45,12 +47,18 @@ internal sealed class AgentCommand : BaseCommand
             {
                 RedisConfiguration = connection, AdvertisedAddress = address, SiloPort = silo, GatewayPort = gateway,
                 ClusterId = cluster, ServiceId = ClusterDefaults.ClusterId, RedisCheckDeadline = ClusterDefaults.RedisCheck,
+                Membership = parseResult.GetValue(membership) switch
+                {
+                    "tuned" => new MembershipTuning(),
+                    "orleans" => MembershipTuning.Defaults,
+                    var other => throw new UsageException($"--membership must be 'tuned' or 'orleans' (got '{other}')"),
+                },
             }.Validated();
             agent = new NodeAgentOptions
             {
                 NodeId = parseResult.GetValue(nodeId) ?? $"{Environment.MachineName}-{silo}",
                 AdvertiseHost = address.ToString(),
-                HostId = Environment.MachineName,
+                HostId = parseResult.GetValue(hostId) ?? Environment.MachineName,
                 NprocPerNode = parseResult.GetValue(nproc),
                 LogsDirectory = Path.GetFullPath(parseResult.GetValue(logs) ?? ClusterDefaults.LogsDirectory),
                 Gateway = $"{address}:{gateway}",

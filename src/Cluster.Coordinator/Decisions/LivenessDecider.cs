@@ -6,8 +6,8 @@ namespace Cluster.Coordinator.Decisions;
 /// Leases renewed by node beats. A rank's first lease of a generation lasts <see cref="LivenessOptions.FirstBeatGrace"/>
 /// from its start (nodes still fetch their assignment and peer table, ranks connect; a rank that dies then is reported by
 /// its agent); its first renewal ends the grace (a rank that beat once and hangs lapses after one lease). A generation
-/// formed by recovery gets no grace (its ranks are connected already). A lapsed lease or a non-zero
-/// exit loses the rank: its lease goes and the decision emits <see cref="RanksLost"/> (the recovery decider chooses
+/// formed by recovery gets no grace (its ranks are connected already). A lapsed lease, a non-zero
+/// exit or a dead host (<see cref="LivenessEvent.HostDead"/>) loses the rank: its lease goes and the decision emits <see cref="RanksLost"/> (the recovery decider chooses
 /// between going on with the survivors and failing the job). When every rank exited with 0: <see cref="CompleteJob"/>.
 /// </summary>
 public sealed class LivenessDecider(LivenessOptions options)
@@ -55,6 +55,11 @@ public sealed class LivenessDecider(LivenessOptions options)
                 };
                 var reason = $"rank {lapsed[0]} lease lapsed: no heartbeat for {_options.LeaseDuration.TotalSeconds:0.###}s{others}";
                 return new(state with { Leases = state.Leases.RemoveRange(lapsed) }, [new RanksLost(lapsed, reason)]);
+
+            case LivenessEvent.HostDead dead:
+                var gone = dead.Ranks.Where(state.Leases.ContainsKey).Order().ToList();
+                if (gone.Count == 0) return Decision<LivenessState>.Unchanged(state); // lost already, or finished
+                return new(state with { Leases = state.Leases.RemoveRange(gone) }, [new RanksLost(gone, dead.Reason)]);
 
             case LivenessEvent.Exited exited:
                 if (!state.Leases.ContainsKey(exited.Rank))

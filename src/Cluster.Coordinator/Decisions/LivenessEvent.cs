@@ -18,6 +18,12 @@ public abstract record LivenessEvent
     /// <summary>Time passed: expire lapsed leases.</summary>
     public sealed record Tick : LivenessEvent;
 
+    /// <summary>
+    /// The host of <paramref name="Ranks"/> is gone (its silo was declared dead by Orleans membership): they are lost at
+    /// once, without waiting for their leases to lapse; <paramref name="Reason"/> says which node and silo.
+    /// </summary>
+    public sealed record HostDead(IReadOnlyList<int> Ranks, string Reason) : LivenessEvent;
+
     /// <summary>Rank's process exited; 0 = finished.</summary>
     public sealed record Exited(int Rank, int ExitCode, string? Detail) : LivenessEvent;
 }

@@ -1,6 +1,6 @@
 namespace Cluster.Coordinator.Decisions;
 
-/// <summary>A process waiting in (or admitted by) the rendezvous.</summary>
+/// <summary>A process waiting in (or admitted by) the rendezvous; <see cref="Silo"/>: its node agent's silo, when it has one.</summary>
 [GenerateSerializer, Immutable]
 public sealed record RendezvousMember(
     string MemberId,
@@ -10,4 +10,5 @@ public sealed record RendezvousMember(
     string Host,
     int Port,
     int Pid,
-    DateTimeOffset JoinedAt);
+    DateTimeOffset JoinedAt,
+    string? Silo = null);

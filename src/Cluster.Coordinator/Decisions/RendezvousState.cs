@@ -57,6 +57,23 @@ public sealed record RendezvousState(
     /// <summary>The slots of node <paramref name="nodeId"/> in the active generation, by local rank (empty when not admitted).</summary>
     public IReadOnlyList<RankSlot> SlotsOfNode(string nodeId) => Slots().ByNode.GetValueOrDefault(nodeId) ?? [];
 
+    /// <summary>
+    /// The active generation with the collective endpoints of node <paramref name="nodeId"/>'s ranks set (a restarted
+    /// coordinator learns them again from the node's beat); the same instance when nothing changes.
+    /// </summary>
+    public RendezvousState WithEndpoints(string nodeId, IReadOnlyList<Contracts.LocalEndpoint> endpoints)
+    {
+        var slots = SlotsOfNode(nodeId);
+        var changed = endpoints.Where(e => e.Port is > 0 and <= 65535 && slots.Any(s => s.Member.LocalRank == e.LocalRank && (s.Member.Port, s.Member.Pid) != (e.Port, e.Pid)))
+            .ToDictionary(e => e.LocalRank);
+        if (changed.Count == 0) return this;
+        return this with
+        {
+            Ranks = [.. Ranks.Select(r => r.Member.NodeId == nodeId && changed.TryGetValue(r.Member.LocalRank, out var e)
+                ? r with { Member = r.Member with { Port = e.Port, Pid = e.Pid } } : r)],
+        };
+    }
+
     /// <summary>True when node <paramref name="nodeId"/> has members waiting in the rendezvous (O(1)).</summary>
     public bool HasNode(string nodeId) => NodeIds().Contains(nodeId);
 

@@ -24,7 +24,7 @@ public sealed record GenerationRecord(
                 var locals = g.OrderBy(r => r.Rank).Select(r => r.Member.LocalRank).ToList();
                 // A node that lost ranks (recovery) keeps the local ranks it has left: they are listed.
                 var contiguous = locals.Select((l, i) => l == i).All(x => x);
-                return new NodeRecord(g.Key, first.Member.HostId, first.Member.Host, first.Rank, g.Count()) { LocalRanks = contiguous ? null : locals };
+                return new NodeRecord(g.Key, first.Member.HostId, first.Member.Host, first.Rank, g.Count()) { LocalRanks = contiguous ? null : locals, Silo = first.Member.Silo };
             })
             .OrderBy(n => n.FirstRank)
             .ToList());
@@ -32,7 +32,7 @@ public sealed record GenerationRecord(
     /// <summary>The rendezvous state this record stands for (ports and pids unknown: 0).</summary>
     public RendezvousState ToState() =>
         new(Generation, [], Nodes.SelectMany(n => (n.LocalRanks ?? Enumerable.Range(0, n.Ranks).ToList()).Select((local, i) =>
-            new RankSlot(n.FirstRank + i, new RendezvousMember(MemberIds.Of(n.NodeId, local), n.NodeId, local, n.HostId, n.Host, 0, 0, default)))).ToList(), null);
+            new RankSlot(n.FirstRank + i, new RendezvousMember(MemberIds.Of(n.NodeId, local), n.NodeId, local, n.HostId, n.Host, 0, 0, default, n.Silo)))).ToList(), null);
 }
 
 /// <summary>
@@ -49,4 +49,7 @@ public sealed record NodeRecord(
 {
     /// <summary>The node's local ranks in rank order when they are not 0..Ranks-1 (null otherwise; older builds never wrote it).</summary>
     [Id(5)] public IReadOnlyList<int>? LocalRanks { get; init; }
+
+    /// <summary>The node agent's silo, when it has one (older builds never wrote it): a restarted coordinator still sees the node's silo die.</summary>
+    [Id(6)] public string? Silo { get; init; }
 }

@@ -71,6 +71,8 @@ public sealed partial class JobGrain
         }
         if (S.State is JobState.Running or JobState.Checkpointing or JobState.Recovering)
         {
+            await LoseDeadSilosAsync(now);
+            if (S.State.IsTerminal()) return;
             // The beats since the last tick, each at its arrival time.
             _renewals.Flush(_rv.Generation, (ranks, at) => _leases = _liveness!.Decide(_leases, new LivenessEvent.Renew(ranks, at), now).State);
             var lapse = _liveness!.Decide(_leases, new LivenessEvent.Tick(), now);

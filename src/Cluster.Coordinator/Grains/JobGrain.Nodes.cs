@@ -27,11 +27,13 @@ public sealed partial class JobGrain
         }
         if (request.Ranks is not { Count: > 0 and <= MaxLocalRanks } ranks)
             return new JoinResult(false, nodeId, $"node {nodeId} must join with 1..{MaxLocalRanks} local ranks");
+        if (request.Silo is { Length: > NodeJoinRequest.MaxSiloLength })
+            return new JoinResult(false, nodeId, $"node {nodeId}: a silo address is at most {NodeJoinRequest.MaxSiloLength} characters");
         if (ranks.Select(r => r.LocalRank).Distinct().Count() != ranks.Count)
             return new JoinResult(false, nodeId, $"node {nodeId} listed a local rank twice");
         var now = clock.UtcNow;
         var members = ranks.Select(r => new RendezvousMember(MemberIds.Of(nodeId, r.LocalRank), nodeId, r.LocalRank, request.HostId,
-            request.AdvertisedHost, r.Port, r.Pid, now)).ToList();
+            request.AdvertisedHost, r.Port, r.Pid, now, request.Silo)).ToList();
         // A node on probation (too many of its ranks lost lately) gets nothing of a running job: no replacement, no admission.
         var admission = IsAdmission(members);
         if ((admission || request.Admission) && ProbationOf(nodeId) is { } probation) return new JoinResult(false, nodeId, probation);
@@ -124,6 +126,10 @@ public sealed partial class JobGrain
         }
         var fenced = replies.Count;
         if (admitted.Count > 0) _renewals.Add(beat.Generation, admitted.Select(a => a.Slot.Rank), clock.UtcNow); // applied at the next tick
+        // After a reactivation the ranks' collective endpoints are unknown (soft state): the node sends them when asked.
+        var endpoints = admitted.Where(a => a.Entry.Endpoint is not null && a.Entry.Endpoint.LocalRank == a.Entry.LocalRank).Select(a => a.Entry.Endpoint!).ToList();
+        if (endpoints.Count > 0) _rv = _rv.WithEndpoints(beat.NodeId, endpoints);
+        var askEndpoints = admitted.Any(a => a.Slot.Member.Port == 0) && endpoints.Count == 0;
         foreach (var (entry, slot) in admitted)
         {
             if (entry.Progress is { } progress)
@@ -138,7 +144,7 @@ public sealed partial class JobGrain
         if (S.State.IsTerminal()) return new NodeBeatReply(ControlDirective.Abort, $"job '{JobId}' is {S.State}: {S.FailureReason}", replies);
         return fenced > 0 && fenced == beat.Ranks.Count
             ? new NodeBeatReply(ControlDirective.Fenced, replies[0].Reply.Reason, replies)
-            : new NodeBeatReply(ControlDirective.Continue, null, replies);
+            : new NodeBeatReply(ControlDirective.Continue, null, replies, SendEndpoints: askEndpoints);
     }
 
     /// <inheritdoc />

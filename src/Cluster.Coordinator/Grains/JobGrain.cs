@@ -14,7 +14,8 @@ public sealed partial class JobGrain(
     [PersistentState("job", JobGrain.StorageName)] IPersistentState<JobGrainState> store,
     CoordinatorOptions options,
     CoordinatorClock clock,
-    ILogger<JobGrain> logger) : Grain, IJobGrain
+    ILogger<JobGrain> logger,
+    IClusterMembershipService? membership = null) : Grain, IJobGrain
 {
     /// <summary>Name of the grain storage the job grain persists to.</summary>
     public const string StorageName = "cluster-jobs";
@@ -63,6 +64,7 @@ public sealed partial class JobGrain(
             {
                 // Leases are not persisted: every rank of the generation gets a fresh lease after reactivation.
                 _leases = _liveness!.Decide(LivenessState.Empty, new LivenessEvent.Start(_rv.Ranks.Count), clock.UtcNow).State;
+                _endpointsDue = clock.UtcNow + _options.LeaseDuration;
                 _plan = EpochPlanDecider.ResumePoint(S.Spec!.Seed, S.Checkpoints.Latest);
             }
             if (!S.State.IsTerminal()) StartTimer();

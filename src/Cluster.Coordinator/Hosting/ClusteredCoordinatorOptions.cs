@@ -24,6 +24,9 @@ public sealed record ClusteredCoordinatorOptions
     /// <summary>Total time the startup Redis pre-check may retry before failing.</summary>
     public TimeSpan RedisCheckDeadline { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>Silo failure detection (default: tuned for training, about a second; <see cref="MembershipTuning.Defaults"/>: Orleans' own).</summary>
+    public MembershipTuning Membership { get; init; } = new();
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first bad value; returns this.</summary>
     public ClusteredCoordinatorOptions Validated()
     {
@@ -32,6 +35,7 @@ public sealed record ClusteredCoordinatorOptions
         if (GatewayPort is < 1 or > 65535 || GatewayPort == SiloPort) throw new ArgumentException($"GatewayPort must be 1..65535 and differ from SiloPort (got {GatewayPort})");
         if (string.IsNullOrWhiteSpace(ClusterId) || string.IsNullOrWhiteSpace(ServiceId)) throw new ArgumentException("ClusterId and ServiceId are required");
         if (RedisCheckDeadline <= TimeSpan.Zero) throw new ArgumentException($"RedisCheckDeadline must be > 0 (got {RedisCheckDeadline})");
+        Membership.Validated();
         return this;
     }
 }

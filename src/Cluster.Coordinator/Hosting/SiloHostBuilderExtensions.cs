@@ -52,6 +52,7 @@ public static class SiloHostBuilderExtensions
         clustered = clustered.Validated();
         silo.Configure<ClusterOptions>(o => { o.ClusterId = clustered.ClusterId; o.ServiceId = clustered.ServiceId; });
         silo.ConfigureEndpoints(clustered.AdvertisedAddress, clustered.SiloPort, clustered.GatewayPort, listenOnAnyHostAddress: !IPAddress.IsLoopback(clustered.AdvertisedAddress));
+        silo.Configure<ClusterMembershipOptions>(clustered.Membership.ApplyTo);
         silo.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(clustered.RedisConfiguration));
         silo.AddRedisGrainStorage(JobGrain.StorageName, o => o.ConfigurationOptions = ConfigurationOptions.Parse(clustered.RedisConfiguration));
         return silo.AddClusterCoordinator(options, time);

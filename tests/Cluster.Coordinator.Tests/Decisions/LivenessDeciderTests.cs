@@ -30,6 +30,19 @@ public sealed class LivenessDeciderTests
     }
 
     [Fact]
+    public void ADeadHostLosesItsRanksAtOnceOnlyOnceAndNotRanksThatFinished()
+    {
+        var s = Started(4);
+        s = _d.Decide(s, new LivenessEvent.Exited(3, 0, null), _time.GetUtcNow()).State; // rank 3 finished
+        var d = _d.Decide(s, new LivenessEvent.HostDead([1, 3], "node n1 lost: silo S declared dead"), _time.GetUtcNow());
+        var lost = Assert.IsType<RanksLost>(Assert.Single(d.Actions));
+        Assert.Equal([1], lost.Ranks);
+        Assert.Equal("node n1 lost: silo S declared dead", lost.Reason);
+        Assert.Equal([0, 2], d.State.Leases.Keys.Order());
+        Assert.Empty(_d.Decide(d.State, new LivenessEvent.HostDead([1], "again"), _time.GetUtcNow()).Actions); // reported once
+    }
+
+    [Fact]
     public void ABatchOfRenewalsCountsEachLeaseFromItsBeatsArrivalNotFromTheBatch()
     {
         var s = Started(3);
