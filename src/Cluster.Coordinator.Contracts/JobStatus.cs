@@ -1,6 +1,6 @@
 namespace Cluster.Coordinator.Contracts;
 
-/// <summary>Snapshot of a job for CLI/status pages.</summary>
+/// <summary>Snapshot of a job for CLI/status pages; <see cref="Coordinator"/>: the silo the job grain is active on.</summary>
 [GenerateSerializer, Immutable]
 public sealed record JobStatus(
     string JobId,
@@ -17,4 +17,5 @@ public sealed record JobStatus(
     string? RestoreNote = null,
     string? LastCheckpointError = null,
     IReadOnlyList<RecoveryRecord>? Recoveries = null,
-    int Spares = 0);
+    int Spares = 0,
+    string? Coordinator = null);
