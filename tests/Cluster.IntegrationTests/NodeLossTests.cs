@@ -19,7 +19,17 @@ public sealed class NodeLossTests(NetnsClusterFixture cluster, ITestOutputHelper
 
     public Task InitializeAsync() => cluster.RestoreAsync();
 
-    public Task DisposeAsync() => Task.CompletedTask;
+    private readonly List<string> _submitted = [];
+
+    /// <summary>A job a failed test left running is cancelled, so the next test has the agents to itself.</summary>
+    public async Task DisposeAsync()
+    {
+        foreach (var id in _submitted)
+        {
+            try { await Job(id).Cancel("test over").WaitAsync(TimeSpan.FromSeconds(10)); }
+            catch (Exception e) when (e is TimeoutException or Orleans.Runtime.OrleansException or InvalidOperationException) { /* best effort */ }
+        }
+    }
 
     private IJobGrain Job(string id) => cluster.Client.Grains.GetGrain<IJobGrain>(id);
 
@@ -39,7 +49,7 @@ public sealed class NodeLossTests(NetnsClusterFixture cluster, ITestOutputHelper
               optimizer: { type: sgd, lr: 0.05, momentum: 0.9 }
               seed: 3
               audit: {{Path.Combine(dir, "audit")}}
-            checkpoint: { dir: {{Path.Combine(dir, "ckpt")}}, intervalSteps: 10, keepLast: 3 }
+            checkpoint: { dir: {{Path.Combine(dir, "ckpt")}}, intervalSteps: 50, keepLast: 3 }
             """);
         return (spec, Path.Combine(dir, "audit"), Path.Combine(dir, "ckpt", name));
     }
@@ -48,7 +58,9 @@ public sealed class NodeLossTests(NetnsClusterFixture cluster, ITestOutputHelper
     {
         var result = await CliRunner.RunAsync(Cli, "submit", spec, "--redis", cluster.Redis);
         Assert.True(result.ExitCode == 0, result.ToString());
-        return result.Stdout.Trim().Split('\n')[^1].Trim();
+        var id = result.Stdout.Trim().Split('\n')[^1].Trim();
+        _submitted.Add(id);
+        return id;
     }
 
     private Task<JobStatus> WaitForAsync(string jobId, Func<JobStatus, bool> condition, TimeSpan deadline, string what) =>
@@ -56,11 +68,16 @@ public sealed class NodeLossTests(NetnsClusterFixture cluster, ITestOutputHelper
         {
             try
             {
-                var s = await Job(jobId).GetStatus();
+                // Bounded: a call through the gateway of a killed silo waits for Orleans' response timeout otherwise.
+                var s = await Job(jobId).GetStatus().WaitAsync(TimeSpan.FromSeconds(2));
                 return condition(s) ? s : null;
             }
             catch (Exception e) when (e is TimeoutException or Orleans.Runtime.OrleansException) { return null; } // a silo is gone: ask again
         }, deadline, () => $"job {jobId}: {what}\n{cluster.AgentOutput()}");
+
+    /// <summary>True when the job grain is active on node <paramref name="nodeId"/>'s silo ("S10.213.7.11:11111:…").</summary>
+    private bool HostsCoordinator(JobStatus s, string nodeId) =>
+        s.Coordinator is { } silo && silo.Contains(cluster.Address(HostOf(nodeId)) + ":", StringComparison.Ordinal);
 
     private static int HostOf(string nodeId) => int.Parse(nodeId["node-".Length..], System.Globalization.CultureInfo.InvariantCulture);
 
@@ -87,12 +104,12 @@ public sealed class NodeLossTests(NetnsClusterFixture cluster, ITestOutputHelper
     [Fact]
     public async Task Killing_an_agent_loses_its_node_the_job_goes_on_with_two_and_takes_a_fresh_agent_in()
     {
-        const int epochs = 12;
+        const int epochs = 120; // long enough for an agent to start after the loss (about 10 s)
         var (spec, audit, root) = WriteSpec("nodeloss", epochs);
         var jobId = await SubmitAsync(spec);
-        var running = await WaitForAsync(jobId, s => s.LastCommittedCheckpoint is not null && s.Step >= 12, TimeSpan.FromSeconds(120), "a committed checkpoint");
+        var running = await WaitForAsync(jobId, s => s.LastCommittedCheckpoint is not null && s.Step >= 60, TimeSpan.FromSeconds(120), "a committed checkpoint");
         // Not the coordinator's node (that is the failover test).
-        var victim = running.Ranks.First(r => running.Coordinator is null || !running.Coordinator.StartsWith(cluster.Address(HostOf(r.NodeId)) + ":", StringComparison.Ordinal));
+        var victim = running.Ranks.First(r => !HostsCoordinator(running, r.NodeId));
         var host = HostOf(victim.NodeId);
         var clock = Stopwatch.StartNew();
         cluster.KillAgent(host);
@@ -116,5 +133,76 @@ public sealed class NodeLossTests(NetnsClusterFixture cluster, ITestOutputHelper
         Assert.Equal(3, done.LastCommittedCheckpoint!.WorldSize);
         await AuditExactlyOnceAsync(audit, epochs);
         AssertOneChain(root);
+    }
+
+    [Fact]
+    public async Task Killing_the_agent_that_hosts_the_job_grain_moves_the_coordinator_and_the_job_completes()
+    {
+        const int epochs = 30;
+        var (spec, audit, root) = WriteSpec("failover", epochs);
+        var jobId = await SubmitAsync(spec);
+        var running = await WaitForAsync(jobId, s => s.LastCommittedCheckpoint is not null && s.Step >= 60 && s.Coordinator is not null, TimeSpan.FromSeconds(120), "a committed checkpoint");
+        var host = running.Ranks.Select(r => r.NodeId).Where(n => HostsCoordinator(running, n)).Select(HostOf).SingleOrDefault();
+        Assert.True(host > 0, $"the job grain is on {running.Coordinator}, not on an agent of the job");
+        var clock = Stopwatch.StartNew();
+        cluster.KillAgent(host);
+
+        var moved = await WaitForAsync(jobId, s => s.Generation == 2 && s.Recoveries is [.., { Seconds: not null }] && s.Coordinator != running.Coordinator,
+            TimeSpan.FromSeconds(30), "generation 2 trains under a coordinator on another silo");
+        output.WriteLine($"kill -9 of node-{host} (coordinator {running.Coordinator}) -> generation 2 trains under {moved.Coordinator}: seen at {clock.Elapsed.TotalSeconds:F2} s; {moved.Recoveries![^1].Reason}");
+        Assert.Equal(2, moved.Recoveries![^1].WorldSize);
+        Assert.True(moved.LastCommittedCheckpoint!.CheckpointId >= running.LastCommittedCheckpoint!.CheckpointId, "the committed checkpoints came back from Redis");
+
+        var done = await WaitForAsync(jobId, s => s.State.IsTerminal(), TimeSpan.FromSeconds(180), "completion");
+        Assert.True(done.State == JobState.Completed, $"{done.State}: {done.FailureReason}\n{cluster.AgentOutput()}");
+        await AuditExactlyOnceAsync(audit, epochs);
+        AssertOneChain(root);
+    }
+
+    [Fact]
+    public async Task Cutting_a_nodes_link_for_ten_seconds_keeps_one_chain_and_the_node_comes_back()
+    {
+        const int epochs = 150; // long enough for a 10 s cut and the rejoin
+        var (spec, audit, root) = WriteSpec("partition", epochs);
+        var jobId = await SubmitAsync(spec);
+        var running = await WaitForAsync(jobId, s => s.LastCommittedCheckpoint is not null && s.Step >= 60 && s.Coordinator is not null, TimeSpan.FromSeconds(120), "a committed checkpoint");
+        // Not rank 0 (it writes the checkpoint files) and not the coordinator's node.
+        var victim = running.Ranks.First(r => r.Rank != 0 && !HostsCoordinator(running, r.NodeId));
+        var host = HostOf(victim.NodeId);
+        var clock = Stopwatch.StartNew();
+        cluster.Cut(host, down: true);
+        var regrouped = await WaitForAsync(jobId, s => s.Generation >= 2 && s.Ranks.All(r => r.NodeId != victim.NodeId) && s.Recoveries is [.., { Seconds: not null }],
+            TimeSpan.FromSeconds(30), "the majority trains without the cut node");
+        output.WriteLine($"link of node-{host} down -> the other two train again: seen at {clock.Elapsed.TotalSeconds:F2} s; {regrouped.Recoveries![^1].Reason}");
+        await Task.Delay(TimeSpan.FromSeconds(10) - clock.Elapsed is { Ticks: > 0 } left ? left : TimeSpan.Zero);
+        cluster.Cut(host, down: false);
+
+        // Back on the link the node finds its silo declared dead; its agent exits and is started again (as systemd,
+        // Kubernetes or compose's restart policy would), or its agent goes on: either way it is admitted again.
+        var agent = cluster.Agent(host)!;
+        var back = await ClusterTestPoll.UntilAsync(async () =>
+        {
+            if (agent.HasExited && ReferenceEquals(agent, cluster.Agent(host)))
+            {
+                output.WriteLine($"agent node-{host} exited after the heal; started again");
+                cluster.StartAgent(host);
+            }
+            try { return await Job(jobId).GetStatus().WaitAsync(TimeSpan.FromSeconds(2)) is { } s && (s.Ranks.Any(r => r.NodeId == victim.NodeId) || s.State.IsTerminal()) ? s : null; }
+            catch (Exception e) when (e is TimeoutException or Orleans.Runtime.OrleansException) { return null; }
+        }, TimeSpan.FromSeconds(90), () => $"node-{host} admitted again\n{cluster.AgentOutput()}");
+        Assert.Contains(back.Ranks, r => r.NodeId == victim.NodeId);
+        output.WriteLine($"node-{host} rejoined at {clock.Elapsed.TotalSeconds:F2} s: {back.Recoveries![^1].Reason}");
+
+        var done = await WaitForAsync(jobId, s => s.State.IsTerminal(), TimeSpan.FromSeconds(240), "completion");
+        Assert.True(done.State == JobState.Completed, $"{done.State}: {done.FailureReason}\n{cluster.AgentOutput()}");
+        await AuditExactlyOnceAsync(audit, epochs);
+        AssertOneChain(root);
+        // The committed directories hold exactly their manifest's files: nothing written from the other side of the cut.
+        foreach (var dir in Directory.GetDirectories(root))
+        {
+            if (CheckpointFiles.TryRead(dir) is not { } manifest) continue;
+            var listed = manifest.Ranks.SelectMany(r => r.Files).Select(f => f.Name).Append(CheckpointFiles.ManifestFileName).ToHashSet(StringComparer.Ordinal);
+            Assert.All(Directory.GetFiles(dir).Select(Path.GetFileName), f => Assert.Contains(f!, listed));
+        }
     }
 }

@@ -88,7 +88,9 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
             if (_jobs.ContainsKey(spec.JobId) || _ignored.Contains(spec.JobId)) continue;
             var job = grains.GetGrain<IJobGrain>(spec.JobId);
             var status = await job.GetStatus().WaitAsync(cancellationToken).ConfigureAwait(false);
-            if (status.State is not (JobState.Pending or JobState.Rendezvous))
+            // A running job takes a node that comes later too (scale up, a replacement after a node loss): its join is an
+            // admission at the next step boundary, or a spare when the generation is full.
+            if (status.State is not (JobState.Pending or JobState.Rendezvous or JobState.Running or JobState.Checkpointing or JobState.Recovering))
             {
                 _ignored.Add(spec.JobId);
                 continue;

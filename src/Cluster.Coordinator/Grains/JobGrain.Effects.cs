@@ -183,7 +183,9 @@ public sealed partial class JobGrain
                     try
                     {
                         var committed = await Task.Run(() => CheckpointFiles.Commit(commit.Manifest));
-                        S.Checkpoints = S.Checkpoints with { Committed = [.. S.Checkpoints.Committed.SkipLast(1), committed] }; // with its checksum
+                        // with its checksum; a List, not a collection expression: the Redis storage's JSON names the runtime type of a
+                        // list, and the compiler's synthesized read-only list type cannot be read back (found by the failover test)
+                        S.Checkpoints = S.Checkpoints with { Committed = S.Checkpoints.Committed.SkipLast(1).Append(committed).ToList() };
                         S.LastCheckpointError = null;
                         LogCheckpointCommitted(JobId, commit.Manifest.CheckpointId, commit.Manifest.Step);
                     }
