@@ -50,7 +50,7 @@ public sealed class NetnsClusterFixture : IAsyncLifetime
         }
     }
 
-    public async Task StartRedisAsync()
+    private async Task StartRedisAsync()
     {
         _redis = ClusterTestProcess.Start("redis-server", InNamespace(0, "redis-server", "--bind", Address(0), "--port", "6379", "--save", "",
             "--appendonly", "yes", "--appendfsync", "always", "--dir", Root, "--protected-mode", "no"));
@@ -65,15 +65,6 @@ public sealed class NetnsClusterFixture : IAsyncLifetime
             }
             catch (SocketException) { return null; }
         }, TimeSpan.FromSeconds(15), () => $"redis-server at {Redis}");
-    }
-
-    /// <summary>kill -9 of redis-server (its AOF survives in <see cref="Root"/>).</summary>
-    public void KillRedis()
-    {
-        if (_redis is null) return;
-        using (var p = Process.GetProcessById(_redis.Pid)) p.Kill();
-        _redis.Dispose();
-        _redis = null;
     }
 
     /// <summary>Starts `cluster agent` node-<paramref name="host"/> in its namespace (not waiting for it).</summary>
@@ -110,11 +101,6 @@ public sealed class NetnsClusterFixture : IAsyncLifetime
             await WaitReadyAsync(i);
         }
     }
-
-    /// <summary>Process ids of every process in namespace <paramref name="host"/>.</summary>
-    public IReadOnlyList<int> Pids(int host) =>
-        Script("pids", host.ToString(CultureInfo.InvariantCulture)).Split('\n', StringSplitOptions.RemoveEmptyEntries)
-            .Select(p => int.Parse(p, CultureInfo.InvariantCulture)).ToList();
 
     public string AgentOutput() => string.Join("\n", _agents.Where(a => a is not null).Select(a => $"--- {a!.Name}\n{a.Output}"));
 

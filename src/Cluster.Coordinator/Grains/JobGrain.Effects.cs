@@ -72,12 +72,14 @@ public sealed partial class JobGrain
         if (S.State is JobState.Running or JobState.Checkpointing or JobState.Recovering)
         {
             await LoseDeadSilosAsync(now);
-            if (S.State.IsTerminal()) return;
-            // The beats since the last tick, each at its arrival time.
-            _renewals.Flush(_rv.Generation, (ranks, at) => _leases = _liveness!.Decide(_leases, new LivenessEvent.Renew(ranks, at), now).State);
-            var lapse = _liveness!.Decide(_leases, new LivenessEvent.Tick(), now);
-            _leases = lapse.State;
-            await ApplyAsync(lapse.Actions);
+            if (!S.State.IsTerminal()) // a dead silo may have failed the job: then it is saved below, with nothing more to decide
+            {
+                // The beats since the last tick, each at its arrival time.
+                _renewals.Flush(_rv.Generation, (ranks, at) => _leases = _liveness!.Decide(_leases, new LivenessEvent.Renew(ranks, at), now).State);
+                var lapse = _liveness!.Decide(_leases, new LivenessEvent.Tick(), now);
+                _leases = lapse.State;
+                await ApplyAsync(lapse.Actions);
+            }
         }
         if (S.State == JobState.Checkpointing)
         {
@@ -183,9 +185,7 @@ public sealed partial class JobGrain
                     try
                     {
                         var committed = await Task.Run(() => CheckpointFiles.Commit(commit.Manifest));
-                        // with its checksum; a List, not a collection expression: the Redis storage's JSON names the runtime type of a
-                        // list, and the compiler's synthesized read-only list type cannot be read back (found by the failover test)
-                        S.Checkpoints = S.Checkpoints with { Committed = S.Checkpoints.Committed.SkipLast(1).Append(committed).ToList() };
+                        S.Checkpoints = S.Checkpoints with { Committed = [.. S.Checkpoints.Committed.SkipLast(1), committed] }; // with its checksum
                         S.LastCheckpointError = null;
                         LogCheckpointCommitted(JobId, commit.Manifest.CheckpointId, commit.Manifest.Step);
                     }

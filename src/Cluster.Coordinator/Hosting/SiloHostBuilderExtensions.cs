@@ -54,7 +54,11 @@ public static class SiloHostBuilderExtensions
         silo.ConfigureEndpoints(clustered.AdvertisedAddress, clustered.SiloPort, clustered.GatewayPort, listenOnAnyHostAddress: !IPAddress.IsLoopback(clustered.AdvertisedAddress));
         silo.Configure<ClusterMembershipOptions>(clustered.Membership.ApplyTo);
         silo.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(clustered.RedisConfiguration));
-        silo.AddRedisGrainStorage(JobGrain.StorageName, o => o.ConfigurationOptions = ConfigurationOptions.Parse(clustered.RedisConfiguration));
+        silo.AddRedisGrainStorage(JobGrain.StorageName, o =>
+        {
+            o.ConfigurationOptions = ConfigurationOptions.Parse(clustered.RedisConfiguration);
+            o.GrainStorageSerializer = new GrainStateJson(); // the file storage's JSON, not Orleans' type-naming Newtonsoft form
+        });
         return silo.AddClusterCoordinator(options, time);
     }
 }

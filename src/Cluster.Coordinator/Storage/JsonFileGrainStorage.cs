@@ -15,7 +15,7 @@ namespace Cluster.Coordinator.Storage;
 /// </summary>
 public sealed class JsonFileGrainStorage(string name, JsonFileGrainStorageOptions options, IActivatorProvider activators) : IGrainStorage
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
+    private static readonly JsonSerializerOptions Json = GrainStateJson.Options;
     private readonly JsonFileGrainStorageOptions _options = options.Validated();
     private readonly ConcurrentDictionary<string, SemaphoreSlim> _locks = new(StringComparer.Ordinal);
 
