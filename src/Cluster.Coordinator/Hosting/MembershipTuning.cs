@@ -28,6 +28,15 @@ public sealed record MembershipTuning
     /// <summary>Period between full reads of the membership table, a backstop to gossip (Orleans: 60 s).</summary>
     public TimeSpan TableRefresh { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How long after a silo is declared dead the grain directory still refuses new activations of the grains it hosted
+    /// (Orleans' range lease: 30 s less the detection window, so a job grain came back about 27 s after its silo died). A
+    /// silo declared dead while its process lives on (a cut link) stops once it reads its own death from the table
+    /// (<see cref="TableRefresh"/>); until then a second job grain may run next to it, and the job grain's ETag-guarded
+    /// state writes and the generation fence, not the directory, keep the two from both committing.
+    /// </summary>
+    public TimeSpan DirectoryHold { get; init; } = TimeSpan.FromSeconds(1);
+
     /// <summary>False: leave Orleans' own membership configuration as it is (<see cref="Defaults"/>).</summary>
     public bool Enabled { get; init; } = true;
 
@@ -43,6 +52,7 @@ public sealed record MembershipTuning
         if (ProbedSilos is < 1 or > 100) throw new ArgumentException($"ProbedSilos must be 1..100 (got {ProbedSilos})");
         if (VotesForDeath < 1 || VotesForDeath > ProbedSilos) throw new ArgumentException($"VotesForDeath must be 1..ProbedSilos (got {VotesForDeath})");
         if (TableRefresh < TimeSpan.FromSeconds(1)) throw new ArgumentException($"TableRefresh must be >= 1s (got {TableRefresh})");
+        if (DirectoryHold < TimeSpan.Zero || DirectoryHold > TimeSpan.FromMinutes(5)) throw new ArgumentException($"DirectoryHold must be in [0, 5min] (got {DirectoryHold})");
         return this;
     }
 
@@ -52,6 +62,7 @@ public sealed record MembershipTuning
         ArgumentNullException.ThrowIfNull(o);
         if (!Enabled) return;
         o.ProbeTimeout = ProbeTimeout;
+        o.MaxProbeTimeout = MaxProbeTimeout;
         o.MinProbeTimeout = ProbeTimeout < o.MinProbeTimeout ? ProbeTimeout : o.MinProbeTimeout;
         o.NumMissedProbesLimit = MissedProbes;
         o.NumVotesForDeathDeclaration = VotesForDeath;
@@ -59,5 +70,17 @@ public sealed record MembershipTuning
         o.TableRefreshTimeout = TableRefresh;
         o.ExtendProbeTimeoutDuringDegradation = true;
         o.EnableIndirectProbes = true;
+    }
+
+    /// <summary>The longest a probe may take once extended under degradation (Orleans' rule: four probe timeouts).</summary>
+    private TimeSpan MaxProbeTimeout => ProbeTimeout * 4;
+
+    /// <summary>Sets the directory's range lease so that its hold after a death is <see cref="DirectoryHold"/> (nothing when not <see cref="Enabled"/>).</summary>
+    public void ApplyTo(GrainDirectoryOptions o)
+    {
+        ArgumentNullException.ThrowIfNull(o);
+        if (!Enabled) return;
+        // Orleans holds a dead silo's grains for the range lease less its failure-detection window (max probe × missed).
+        o.RangeLeaseDuration = MaxProbeTimeout * MissedProbes + DirectoryHold;
     }
 }
