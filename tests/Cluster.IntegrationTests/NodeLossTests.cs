@@ -33,6 +33,8 @@ public sealed class NodeLossTests(NetnsClusterFixture cluster, ITestOutputHelper
 
     private IJobGrain Job(string id) => cluster.Client.Grains.GetGrain<IJobGrain>(id);
 
+    private Cluster.Agent.Grains.IJobReportGrain Report(string id) => cluster.Client.Grains.GetGrain<Cluster.Agent.Grains.IJobReportGrain>(id);
+
     private (string Spec, string Audit, string Root) WriteSpec(string name, int epochs)
     {
         var dir = Path.Combine(cluster.Root, name);
@@ -157,6 +159,27 @@ public sealed class NodeLossTests(NetnsClusterFixture cluster, ITestOutputHelper
         Assert.True(done.State == JobState.Completed, $"{done.State}: {done.FailureReason}\n{cluster.AgentOutput()}");
         await AuditExactlyOnceAsync(audit, epochs);
         AssertOneChain(root);
+
+        // What `status` and `run` show lives in Redis, not in a silo: every silo goes, the answers come back the same.
+        var report = await Report(jobId).Get().WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(report is { TotalSteps: > 0, Result: not null }, $"report before the restart: {report}");
+        for (var i = 1; i <= 3; i++)
+        {
+            if (cluster.Agent(i) is not { HasExited: false } agent) continue;
+            cluster.KillAgent(i);
+            await agent.WaitForExitAsync(TimeSpan.FromSeconds(10));
+        }
+        for (var i = 1; i <= 3; i++) cluster.StartAgent(i);
+        for (var i = 1; i <= 3; i++) await cluster.WaitReadyAsync(i);
+        var again = await WaitForAsync(jobId, s => s.State.IsTerminal(), TimeSpan.FromSeconds(60), "the job's status after every silo restarted");
+        Assert.Equal(JobState.Completed, again.State);
+        Assert.Equal(done.LastCommittedCheckpoint?.CheckpointId, again.LastCommittedCheckpoint?.CheckpointId);
+        var reportAgain = await ClusterTestPoll.UntilAsync(async () =>
+        {
+            try { return await Report(jobId).Get().WaitAsync(TimeSpan.FromSeconds(2)); }
+            catch (Exception e) when (e is TimeoutException or Orleans.Runtime.OrleansException) { return null; }
+        }, TimeSpan.FromSeconds(30), () => "the job report after every silo restarted");
+        Assert.Equal(report, reportAgain);
     }
 
     [Fact]
