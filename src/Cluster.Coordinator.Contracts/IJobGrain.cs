@@ -46,6 +46,19 @@ public interface IJobGrain : IGrainWithStringKey
     /// <summary>A rank process exited (0 = finished).</summary>
     Task<ControlReply> ReportExit(ProcessExitReport report);
 
+    /// <summary>
+    /// Sets the number of worker nodes the job runs with (<c>workers.min</c>..<c>workers.max</c>, else refused with the
+    /// range). Fewer than now: the last nodes leave at the next step boundary; more: waiting spares, and agents that join
+    /// later, are admitted at a step boundary. No step is lost or rolled back.
+    /// </summary>
+    Task<ScaleResult> Scale(int workers);
+
+    /// <summary>
+    /// A node agent that is stopping (SIGTERM) asks for its node to leave at the next step boundary (join proof of the
+    /// node, and the generation it speaks for); refused when the others would be fewer than <c>workers.minRanks</c>.
+    /// </summary>
+    Task<ScaleResult> Drain(NodeDrainRequest request);
+
     /// <summary>Cancels a non-terminal job.</summary>
     Task<JobStatus> Cancel(string reason);
 

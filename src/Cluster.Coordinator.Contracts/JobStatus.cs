@@ -1,6 +1,9 @@
 namespace Cluster.Coordinator.Contracts;
 
-/// <summary>Snapshot of a job for CLI/status pages; <see cref="Coordinator"/>: the silo the job grain is active on.</summary>
+/// <summary>
+/// Snapshot of a job for CLI/status pages; <see cref="Coordinator"/>: the silo the job grain is active on;
+/// <see cref="TargetWorkers"/>: the worker count set with `cluster scale` (null: <c>workers.max</c>).
+/// </summary>
 [GenerateSerializer, Immutable]
 public sealed record JobStatus(
     string JobId,
@@ -18,4 +21,5 @@ public sealed record JobStatus(
     string? LastCheckpointError = null,
     IReadOnlyList<RecoveryRecord>? Recoveries = null,
     int Spares = 0,
-    string? Coordinator = null);
+    string? Coordinator = null,
+    int? TargetWorkers = null);

@@ -19,4 +19,6 @@ public sealed record RecoveryRecord(
     [property: Id(6)] double? Seconds = null,
     [property: Id(7)] long? FirstStep = null,
     [property: Id(8)] bool Admission = false,
-    [property: Id(9)] bool Restart = false);
+    [property: Id(9)] bool Restart = false,
+    [property: Id(10)] bool Planned = false,
+    [property: Id(11)] IReadOnlyList<string>? Drained = null);

@@ -130,6 +130,10 @@ public sealed class NodeVoiceTests
         public Task<SubmitResult> Submit(JobSpecSummary spec) => throw new NotSupportedException();
         public Task<ControlReply> ReportExit(ProcessExitReport report) => Task.FromResult(ControlReply.Continue);
         public Task<JobStatus> Cancel(string reason) => throw new NotSupportedException();
+
+        public Task<ScaleResult> Scale(int workers) => throw new NotSupportedException();
+
+        public Task<ScaleResult> Drain(NodeDrainRequest request) => throw new NotSupportedException();
         public Task<JobStatus> GetStatus() => throw new NotSupportedException();
         public Task<CheckpointManifest?> GetLatestCheckpoint() => Task.FromResult<CheckpointManifest?>(null);
     }

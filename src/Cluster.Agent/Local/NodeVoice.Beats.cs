@@ -70,7 +70,7 @@ public sealed partial class NodeVoice
                     _announce = true;
                     _urgent.Release();
                 }
-                if (reply.Directive == ControlDirective.Regroup) return new ControlReply(reply.Directive, reply.Reason, null, AtStepBoundary: reply.AtStepBoundary);
+                if (reply.Directive == ControlDirective.Regroup) return new ControlReply(reply.Directive, reply.Reason, null, AtStepBoundary: reply.AtStepBoundary, Released: reply.Released);
                 if (reply.Directive != ControlDirective.Continue) await EndAsync(new ControlReply(reply.Directive, reply.Reason, null)).ConfigureAwait(false);
             }
         }
@@ -172,7 +172,8 @@ public sealed partial class NodeVoice
 
     private static void Route(NodeBeatReply reply, Inflight inflight)
     {
-        var fallback = reply.Directive == ControlDirective.Continue ? ControlReply.Continue : new ControlReply(reply.Directive, reply.Reason, null, AtStepBoundary: reply.AtStepBoundary);
+        var fallback = reply.Directive == ControlDirective.Continue ? ControlReply.Continue
+            : new ControlReply(reply.Directive, reply.Reason, null, AtStepBoundary: reply.AtStepBoundary, Released: reply.Released);
         var byRank = new Dictionary<int, ControlReply>();
         foreach (var answer in reply.Replies)
         {

@@ -48,6 +48,11 @@ public sealed partial class NodeVoice
         foreach (var w in waiting) w.TrySetResult(regroup);
         foreach (var rank in told) await SafeSendAsync(rank, new LocalMessage.Directive(regroup), cancellationToken).ConfigureAwait(false);
         LogRegroup(jobId, old.Assignment.Generation, _options.NodeId, regroup.Reason ?? "");
+        if (regroup.Released)
+        {
+            await ReleaseAsync(old, told, regroup, cancellationToken).ConfigureAwait(false);
+            return;
+        }
         NodeGeneration next;
         try
         {
@@ -130,6 +135,52 @@ public sealed partial class NodeVoice
         catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException) { /* gone already */ }
     }
 
+    /// <summary>
+    /// The node leaves the job (drained, or scaled down): its ranks end the generation with the others at the step boundary
+    /// and exit 0 on their own; the node's part ends once they are gone, or after <see cref="ReleaseDeadline"/> (the agent
+    /// then stops what is left). Requests and votes they send meanwhile are answered with the release.
+    /// </summary>
+    private async Task ReleaseAsync(NodeGeneration old, List<RankState> told, ControlReply release, CancellationToken cancellationToken)
+    {
+        var deadline = _time.GetTimestamp();
+        while (_time.GetElapsedTime(deadline) < ReleaseDeadline)
+        {
+            List<TaskCompletionSource<ControlReply>> waiting;
+            bool gone;
+            lock (_gate)
+            {
+                waiting = Waiting(told);
+                gone = told.All(r => r.Gone);
+            }
+            foreach (var w in waiting) w.TrySetResult(release);
+            if (gone) break;
+            await Task.Delay(ReleasePoll, _time, cancellationToken).ConfigureAwait(false);
+        }
+        LogReleased(jobId, old.Assignment.Generation, _options.NodeId, told.Count(r => !r.Gone));
+        await EndAsync(release).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Asks the coordinator to let this node leave at the next step boundary (its agent stops); null when the node holds no
+    /// rank of a generation. Accepted: the release comes back like any directive and <see cref="Ended"/> completes once the
+    /// ranks left.
+    /// </summary>
+    public async Task<ScaleResult?> DrainAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (Generation is not { } g || g.Assignment.Slots.Count == 0 || _ended.Task.IsCompleted) return null;
+        var request = new NodeDrainRequest(_options.NodeId, g.Assignment.Generation, JoinProof.Compute(secretBase64, jobId, _options.NodeId));
+        try { return await job.Drain(request).WaitAsync(timeout, _time, cancellationToken).ConfigureAwait(false); }
+        catch (Exception e) when (e is TimeoutException or Orleans.Runtime.OrleansException)
+        {
+            return new ScaleResult(false, $"the drain call failed: {e.Message}");
+        }
+    }
+
+    /// <summary>How long a released node waits for its ranks to reach the step boundary and exit (their own deadline, 30 s, and margin).</summary>
+    public static readonly TimeSpan ReleaseDeadline = TimeSpan.FromSeconds(40);
+
+    private static readonly TimeSpan ReleasePoll = TimeSpan.FromMilliseconds(100);
+
     /// <summary>The local ranks found hung at a regroup since the last call (the node agent kills their processes).</summary>
     public IReadOnlyList<int> TakeHung()
     {
@@ -165,6 +216,9 @@ public sealed partial class NodeVoice
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId} generation {Generation}: node {NodeId}: local rank {LocalRank} was silent for more than {Seconds:0.###} s when its generation ended: hung, to be killed and replaced")]
     private partial void LogHung(string jobId, long generation, string nodeId, int localRank, double seconds);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "job {JobId} generation {Generation}: node {NodeId} left the job; {Left} rank(s) still running are stopped")]
+    private partial void LogReleased(string jobId, long generation, string nodeId, int left);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId} generation {Generation}: node {NodeId} regroups its ranks: {Reason}")]
     private partial void LogRegroup(string jobId, long generation, string nodeId, string reason);

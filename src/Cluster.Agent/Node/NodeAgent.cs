@@ -57,6 +57,7 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
     {
         await _stopping.CancelAsync().ConfigureAwait(false);
         await base.StopAsync(cancellationToken).ConfigureAwait(false);
+        await DrainAsync(cancellationToken).ConfigureAwait(false);
         // Spares hold no place and no state: they are told to go and exit on their own (bounded); every other rank is killed.
         var spares = new List<RankProcess>();
         foreach (var job in _jobs.Values)
@@ -95,6 +96,9 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
                 _ignored.Add(spec.JobId);
                 continue;
             }
+            // Scaled down (`cluster scale`): no new node while the job holds as many as it was asked for.
+            if (status.TargetWorkers is { } target && status.State is not (JobState.Pending or JobState.Rendezvous)
+                && status.Ranks.Select(r => r.NodeId).Distinct(StringComparer.Ordinal).Count() >= target) continue;
             if (spec.NprocPerNode > _options.NprocPerNode)
             {
                 LogTooWide(spec.JobId, spec.NprocPerNode, _options.NprocPerNode);
@@ -112,7 +116,13 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
                 await agentJob.Channel.DisposeAsync().ConfigureAwait(false); // the job is over on this node: its socket goes
                 // Every rank gone, and the job waits for workers again (it lost every rank and restarts from its newest
                 // committed checkpoint): forget it here, so the next tick starts it over on this node.
-                if (!agentJob.Settled && agentJob.Voice.Ended.IsCompleted)
+                if (!agentJob.Settled && agentJob.Voice.Ended is { IsCompletedSuccessfully: true, Result.Released: true })
+                {
+                    // The node left the job (scaled down, drained): forget it, so a later scale-up may take this node again.
+                    LogLeft(agentJob.JobId, _options.NodeId);
+                    _jobs.TryRemove(agentJob.JobId, out _);
+                }
+                else if (!agentJob.Settled && agentJob.Voice.Ended.IsCompleted)
                 {
                     var state = (await grains.GetGrain<IJobGrain>(agentJob.JobId).GetStatus().WaitAsync(cancellationToken).ConfigureAwait(false)).State;
                     if (state is JobState.Pending or JobState.Rendezvous)
@@ -291,6 +301,9 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
 
     [LoggerMessage(Level = LogLevel.Information, Message = "job {JobId} waits for workers again (it lost every rank): starting it over on this node")]
     private partial void LogStartingOver(string jobId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "job {JobId}: node {NodeId} left the job (scaled down or drained)")]
+    private partial void LogLeft(string jobId, string nodeId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId}: killing {MemberId} (pid {Pid}): hung when its generation ended")]
     private partial void LogKillingHung(string jobId, string memberId, int pid);

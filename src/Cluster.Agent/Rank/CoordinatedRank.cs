@@ -105,6 +105,11 @@ public sealed class CoordinatedRank(RankSettings settings, TextWriter output, Ti
                 try { await Task.Delay(RegroupWait, _time, session.Spoke).ConfigureAwait(false); }
                 catch (OperationCanceledException) when (session.Spoke.IsCancellationRequested) { /* it spoke */ }
             }
+            if (session is { Released: true, Regrouped: true })
+            {
+                Log($"rank {assignment.Rank} of generation {assignment.Generation}: {session.AbortReason}; left at the step boundary ({e.GetType().Name})");
+                return RankExitCodes.Success;
+            }
             if (session.Regrouped)
             {
                 Log($"rank {assignment.Rank} of generation {assignment.Generation}: {session.AbortReason}; stopped at {e.GetType().Name}, keeps its state and goes on");

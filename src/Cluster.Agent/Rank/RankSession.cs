@@ -54,6 +54,9 @@ internal sealed class RankSession : IAsyncDisposable
     /// </summary>
     public bool EndAtStepBoundary { get; private set; }
 
+    /// <summary>The regroup at the step boundary releases this rank's node (drained, or scaled down): it exits 0 after the boundary.</summary>
+    public bool Released { get; private set; }
+
     /// <summary>Cancelled when the coordinator says anything but continue (an abort, fenced, a regroup of either kind).</summary>
     public CancellationToken Spoke => _spoke.Token;
 
@@ -129,6 +132,7 @@ internal sealed class RankSession : IAsyncDisposable
             {
                 if (EndAtStepBoundary) return;
                 EndAtStepBoundary = Regrouped = true;
+                Released = reply.Released;
                 AbortReason = $"{reply.Directive} at the next step boundary: {reply.Reason}";
             }
             _log($"coordinator says {AbortReason} (at {_time.GetUtcNow():O})");

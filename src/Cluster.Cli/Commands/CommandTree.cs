@@ -14,6 +14,7 @@ internal static class CommandTree
         yield return new SubmitCommand();
         yield return new StatusCommand();
         yield return new CancelCommand();
+        yield return new ScaleCommand();
         yield return new LogsCommand();
         yield return new AuditCommand();
     }

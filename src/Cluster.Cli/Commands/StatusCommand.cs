@@ -79,9 +79,10 @@ internal sealed class StatusCommand : BaseCommand
         if (s.WaitingMembers > 0) o.WriteLine($"waiting     {s.WaitingMembers} member(s)");
         if (s.Spares > 0) o.WriteLine($"spares      {s.Spares} rank(s) wait outside the generation (workers.maxRanks)");
         if (s.Coordinator is { } silo) o.WriteLine($"coordinator {silo}");
+        if (s.TargetWorkers is { } target) o.WriteLine($"scaled to   {target} worker(s) (cluster scale)");
         foreach (var h in s.Recoveries ?? [])
             o.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"world       generation {h.ToGeneration}: {h.WorldSize} rank(s) at {h.DecidedAt.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z{(h.Seconds is { } t ? $", trained again after {t:F2} s" : "")}: {h.Reason}"));
+                $"world       generation {h.ToGeneration}: {h.WorldSize} rank(s){(h.Planned ? " (planned, at a step boundary)" : "")} at {h.DecidedAt.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z{(h.Seconds is { } t ? $", trained again after {t:F2} s" : "")}: {h.Reason}"));
         foreach (var rank in s.Ranks)
             o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"rank {rank.Rank,-6} {rank.MemberId,-24} {rank.Host}:{rank.Port} pid {rank.Pid} step {rank.LastStep}"));
     }

@@ -24,7 +24,7 @@ public sealed record RankBeat(int LocalRank, long FencingToken, ProgressReport? 
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record NodeBeatReply(ControlDirective Directive, string? Reason, IReadOnlyList<RankReply> Replies, bool AtStepBoundary = false,
-    bool SendEndpoints = false);
+    bool SendEndpoints = false, bool Released = false);
 
 /// <summary>The answer to one rank's request in a <see cref="NodeBeat"/>: to its vote when <see cref="Vote"/>, else to its progress.</summary>
 [GenerateSerializer, Immutable]

@@ -12,7 +12,7 @@ namespace Cluster.Coordinator.Decisions;
 /// most <see cref="RendezvousOptions.RankLimit"/> ranks (<c>workers.maxRanks</c>); the other members of its nodes, and
 /// replacements that find it full, wait as <see cref="RendezvousState.Spares"/> and fill the places of lost ranks at once.
 /// </summary>
-public sealed class RendezvousDecider(RendezvousOptions options)
+public sealed partial class RendezvousDecider(RendezvousOptions options)
 {
     private readonly RendezvousOptions _options = options.Validated();
 
@@ -31,6 +31,8 @@ public sealed class RendezvousDecider(RendezvousOptions options)
         RendezvousEvent.Leave leave => OnLeave(state, leave.MemberId),
         RendezvousEvent.Regroup regroup => OnRegroup(state, regroup.Lost),
         RendezvousEvent.Admit admit => OnAdmit(state, admit.Members),
+        RendezvousEvent.Scale scale => OnScale(state, scale.Workers),
+        RendezvousEvent.Drain drain => OnDrain(state, drain.NodeIds),
         _ => throw new ArgumentOutOfRangeException(nameof(evt), evt, "unknown rendezvous event"),
     };
 
@@ -87,7 +89,7 @@ public sealed class RendezvousDecider(RendezvousOptions options)
         var gone = lost.ToHashSet();
         var survivors = state.Ranks.Where(r => !gone.Contains(r.Rank)).Select(r => r.Member).ToList();
         // Waiting spares take the lost places at once, after the survivors (who keep their order, so rank 0 holds state).
-        var taken = state.Spares.Take(Math.Max(0, _options.RankLimit - survivors.Count)).ToList();
+        var taken = state.Spares.Take(Math.Max(0, LimitOf(state) - survivors.Count)).ToList();
         var ranks = survivors.Concat(taken).Select((m, i) => new RankSlot(i, m)).ToList();
         if (ranks.Count == 0) return Decision<RendezvousState>.Reject(state, $"generation {state.Generation} has no survivors");
         var generation = state.Generation + 1;
@@ -134,7 +136,7 @@ public sealed class RendezvousDecider(RendezvousOptions options)
         // A spare joining again (its process was restarted) replaces its old entry: the new process listens elsewhere.
         var ids = fresh.Select(m => m.MemberId).ToHashSet(StringComparer.Ordinal);
         var spares = state.Spares.Where(m => !ids.Contains(m.MemberId)).ToList();
-        var limit = _options.RankLimit;
+        var limit = LimitOf(state);
         var room = Math.Max(0, limit - state.Ranks.Count);
         var entering = fresh.Take(room).ToList();
         // The generation is full: they wait as spares, but only on a node that holds ranks of it (so spares stay bounded
@@ -165,14 +167,15 @@ public sealed class RendezvousDecider(RendezvousOptions options)
             .OrderBy(g => g.Key, StringComparer.Ordinal)
             .ToList();
         var settled = state.LastJoinAt is { } last && now - last >= _options.SettleWindow;
-        var limit = _options.RankLimit;
-        var full = complete.Count >= _options.MaxWorkers || (long)complete.Count * _options.NprocPerNode >= limit;
+        var limit = LimitOf(state);
+        var maxNodes = state.TargetWorkers ?? _options.MaxWorkers;
+        var full = complete.Count >= maxNodes || (long)complete.Count * _options.NprocPerNode >= limit;
         if (complete.Count < _options.MinWorkers || (!full && !settled))
             return Decision<RendezvousState>.Unchanged(state);
 
         var generation = state.Generation + 1;
         // Only the nodes the generation needs (no node of spares only); their ranks beyond the limit wait as spares.
-        var nodes = (int)Math.Min(Math.Min(complete.Count, _options.MaxWorkers), ((long)limit + _options.NprocPerNode - 1) / _options.NprocPerNode);
+        var nodes = (int)Math.Min(Math.Min(complete.Count, maxNodes), ((long)limit + _options.NprocPerNode - 1) / _options.NprocPerNode);
         var admitted = complete.Take(nodes).SelectMany(g => g.OrderBy(m => m.LocalRank)).ToList();
         var ranks = admitted.Take(limit).Select((m, i) => new RankSlot(i, m)).ToList();
         var next = state with { Generation = generation, Ranks = ranks, Spares = [.. admitted.Skip(limit)] };
@@ -185,7 +188,7 @@ public sealed class RendezvousDecider(RendezvousOptions options)
         if (state.Members.Count < quorum) return Decision<RendezvousState>.Unchanged(state);
         var generation = state.Generation + 1;
         var ordered = state.Members.OrderBy(m => m.NodeId, StringComparer.Ordinal).ThenBy(m => m.LocalRank).ToList();
-        var ranks = ordered.Take(_options.RankLimit).Select((m, i) => new RankSlot(i, m)).ToList();
+        var ranks = ordered.Take(LimitOf(state)).Select((m, i) => new RankSlot(i, m)).ToList();
         var next = state with
         {
             Generation = generation, Ranks = ranks, Members = [.. ranks.Select(r => r.Member)], WaitingNodeIds = null, Quorum = null,

@@ -32,6 +32,19 @@ public abstract record RendezvousEvent
     /// </summary>
     public sealed record Hold(IReadOnlyCollection<int> Lost, int Quorum) : RendezvousEvent;
 
+    /// <summary>
+    /// The operator sets the worker count to <paramref name="Workers"/> (`cluster scale`). While a generation runs, fewer
+    /// nodes than it holds: the last nodes (in rank order) leave; more: waiting spares are taken in, ordered like a
+    /// rendezvous. Either forms the next generation, which the ranks enter at a step boundary (no rank was lost).
+    /// </summary>
+    public sealed record Scale(int Workers) : RendezvousEvent;
+
+    /// <summary>
+    /// Nodes <paramref name="NodeIds"/> leave the active generation at a step boundary (their agents stop): the next
+    /// generation holds the other ranks in their order, renumbered from 0; refused when fewer than <c>workers.minRanks</c> remain.
+    /// </summary>
+    public sealed record Drain(IReadOnlyCollection<string> NodeIds) : RendezvousEvent;
+
     /// <summary>Waiting member <paramref name="MemberId"/> is gone (its process exited while survivors waited).</summary>
     public sealed record Leave(string MemberId) : RendezvousEvent;
 }

@@ -31,6 +31,12 @@ public sealed record RendezvousState(
     /// </summary>
     [Id(6)] public IReadOnlyList<RendezvousMember> Spares { get; init; } = [];
 
+    /// <summary>
+    /// The worker nodes the operator asked for (`cluster scale`, within <c>workers.min</c>..<c>workers.max</c>); null:
+    /// <c>workers.max</c>. A generation holds at most this many nodes' ranks (and never more than <c>workers.maxRanks</c>).
+    /// </summary>
+    [Id(7)] public int? TargetWorkers { get; init; }
+
     /// <summary>The local ranks of node <paramref name="nodeId"/> that wait as spares (O(spares)).</summary>
     public IReadOnlyList<int> SparesOfNode(string nodeId) => [.. Spares.Where(m => m.NodeId == nodeId).Select(m => m.LocalRank).Order()];
 

@@ -53,8 +53,19 @@ public sealed partial class JobGrain
         if (rv.IsHeld && generation == rv.Generation && rv.HasNode(nodeId))
             return new ControlReply(ControlDirective.Regroup,
                 $"generation {generation} is over; node {nodeId} has rank(s) waiting for replacements ({rv.Members.Count} of {rv.Quorum} ranks wait)", null);
-        if (rv.IsOpen || generation <= 0 || generation >= rv.Generation || rv.SlotsOfNode(nodeId).Count == 0) return null;
-        var boundary = S.Recoveries.Count > 0 && S.Recoveries[^1] is { Admission: true } last && last.FromGeneration == generation && last.ToGeneration == rv.Generation;
+        if (rv.IsOpen || generation <= 0 || generation >= rv.Generation) return null;
+        // Planned (an admission, a scale, a drain): the active generation was formed from this one and lost no rank.
+        var planned = S.Recoveries.Count > 0 && S.Recoveries[^1] is { } last && (last.Admission || last.Planned)
+            && last.FromGeneration == generation && last.ToGeneration == rv.Generation ? last : null;
+        if (rv.SlotsOfNode(nodeId).Count == 0)
+        {
+            // A node that left with the plan ends the generation with the others at the boundary, then its ranks exit 0.
+            return planned?.Drained is { } drained && drained.Contains(nodeId, StringComparer.Ordinal)
+                ? new ControlReply(ControlDirective.Regroup, $"generation {generation} is over; node {nodeId} leaves the job ({planned.Reason})", null,
+                    AtStepBoundary: true, Released: true)
+                : null;
+        }
+        var boundary = planned is not null;
         return new ControlReply(ControlDirective.Regroup,
             $"generation {generation} is over; node {nodeId} has {rv.SlotsOfNode(nodeId).Count} rank(s) in generation {rv.Generation}", null, AtStepBoundary: boundary);
     }

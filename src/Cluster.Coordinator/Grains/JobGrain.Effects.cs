@@ -16,7 +16,7 @@ public sealed partial class JobGrain
         var (minRanks, maxRanks) = parsed.Workers.RankBounds(spec.MinWorkers, spec.MaxWorkers, spec.NprocPerNode, $"job {spec.JobId}");
         _rendezvous = new RendezvousDecider(new RendezvousOptions(spec.MinWorkers, spec.MaxWorkers, spec.NprocPerNode, _options.SettleWindow)
         {
-            MaxRanks = maxRanks,
+            MaxRanks = maxRanks, MinRanks = minRanks,
         }.Validated());
         _liveness = new LivenessDecider(new LivenessOptions(_options.LeaseDuration, _options.FirstBeatGrace));
         var restart = parsed.Restart;

@@ -108,7 +108,7 @@ public sealed partial class JobGrain
         ArgumentNullException.ThrowIfNull(beat.Ranks);
         if (!S.Exists) return new NodeBeatReply(ControlDirective.Abort, $"job '{JobId}' has not been submitted", []);
         if (beat.Ranks.Count > MaxLocalRanks) return new NodeBeatReply(ControlDirective.Fenced, $"a beat carries at most {MaxLocalRanks} ranks", []);
-        if (RegroupFor(beat.NodeId, beat.Generation) is { } regroup) return new NodeBeatReply(regroup.Directive, regroup.Reason, [], regroup.AtStepBoundary);
+        if (RegroupFor(beat.NodeId, beat.Generation) is { } regroup) return new NodeBeatReply(regroup.Directive, regroup.Reason, [], regroup.AtStepBoundary, Released: regroup.Released);
         if (S.State.IsTerminal()) return new NodeBeatReply(ControlDirective.Abort, $"job '{JobId}' is {S.State}: {S.FailureReason}", []);
         // The fence once per node (generation, then the node's slots), then each rank's token against its slot.
         var replies = new List<RankReply>();

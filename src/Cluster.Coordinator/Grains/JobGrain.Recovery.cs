@@ -113,7 +113,7 @@ public sealed partial class JobGrain
     }
 
     /// <summary>The restarts spent so far (one per loss: an admission spends nothing) and the failures, for the recovery decider.</summary>
-    private RecoveryState Budget() => new([.. S.Recoveries.Where(r => !r.Admission).Select(r => r.DecidedAt)], [.. S.Failures]);
+    private RecoveryState Budget() => new([.. S.Recoveries.Where(r => !r.Admission && !r.Planned).Select(r => r.DecidedAt)], [.. S.Failures]);
 
     /// <summary>Most node losses kept for probation (older ones are past any window that matters).</summary>
     public const int MaxNodeLossesKept = 256;

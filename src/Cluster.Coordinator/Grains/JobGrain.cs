@@ -52,7 +52,7 @@ public sealed partial class JobGrain(
                 S.Rendezvous = null;
                 _dirty = true;
             }
-            _rv = S.Generation?.ToState() ?? RendezvousState.Empty;
+            _rv = (S.Generation?.ToState() ?? RendezvousState.Empty) with { TargetWorkers = S.TargetWorkers };
             if (S.Checkpoints.Pending is { } open) // its acks were in memory only
             {
                 var before = S.Checkpoints;
@@ -157,7 +157,7 @@ public sealed partial class JobGrain(
         var reason = S.Exists ? S.FailureReason : "not submitted";
         return Task.FromResult(new JobStatus(JobId, S.State, _rv.Generation, ranks, waiting, lead?.Step ?? 0, lead?.Loss,
             lead?.SamplesPerSecond, S.Checkpoints.Latest, S.Checkpoints.Pending?.CheckpointId, reason, S.RestoreNote, S.LastCheckpointError,
-            S.Recoveries.Count == 0 ? null : [.. S.Recoveries], _rv.Spares.Count, GrainContext.Address.SiloAddress?.ToString()));
+            S.Recoveries.Count == 0 ? null : [.. S.Recoveries], _rv.Spares.Count, GrainContext.Address.SiloAddress?.ToString(), S.TargetWorkers));
     }
 
     /// <inheritdoc />

@@ -51,6 +51,9 @@ public sealed class JobGrainState
     /// <summary>The nodes whose ranks were lost, and when, oldest first (at most <see cref="JobGrain.MaxNodeLossesKept"/>): probation.</summary>
     [Id(11)] public List<NodeLoss> NodeLosses { get; set; } = [];
 
+    /// <summary>The worker count set with `cluster scale` (null: <c>workers.max</c>).</summary>
+    [Id(12)] public int? TargetWorkers { get; set; }
+
     /// <summary>True once submitted.</summary>
     [JsonIgnore] public bool Exists => Spec is not null;
 }

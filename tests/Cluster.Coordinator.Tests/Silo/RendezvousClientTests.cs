@@ -80,6 +80,10 @@ public sealed class RendezvousClientTests(CoordinatorClusterFixture fx) : IClass
         public Task<ControlReply> WaitForDirective(string nodeId, long generation, TimeSpan maxWait) => inner.WaitForDirective(nodeId, generation, maxWait);
         public Task<ControlReply> ReportExit(ProcessExitReport report) => inner.ReportExit(report);
         public Task<JobStatus> Cancel(string reason) => inner.Cancel(reason);
+
+        public Task<ScaleResult> Scale(int workers) => inner.Scale(workers);
+
+        public Task<ScaleResult> Drain(NodeDrainRequest request) => inner.Drain(request);
         public Task<JobStatus> GetStatus() => inner.GetStatus();
         public Task<CheckpointManifest?> GetLatestCheckpoint() => inner.GetLatestCheckpoint();
     }

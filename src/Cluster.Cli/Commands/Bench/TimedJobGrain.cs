@@ -54,6 +54,10 @@ internal sealed class TimedJobGrain(IJobGrain inner) : IJobGrain
     public Task<ControlReply> WaitForDirective(string nodeId, long generation, TimeSpan maxWait) => Counted(inner.WaitForDirective(nodeId, generation, maxWait));
     public Task<ControlReply> ReportExit(ProcessExitReport report) => Counted(inner.ReportExit(report));
     public Task<JobStatus> Cancel(string reason) => Counted(inner.Cancel(reason));
+
+    public Task<ScaleResult> Scale(int workers) => Counted(inner.Scale(workers));
+
+    public Task<ScaleResult> Drain(NodeDrainRequest request) => Counted(inner.Drain(request));
     public Task<JobStatus> GetStatus() => Counted(inner.GetStatus());
     public Task<CheckpointManifest?> GetLatestCheckpoint() => Counted(inner.GetLatestCheckpoint());
 
