@@ -6,4 +6,6 @@ foreach (var command in CommandTree.Create())
 {
     root.Subcommands.Add(command);
 }
-return await root.Parse(args).InvokeAsync();
+// Ctrl-C / SIGTERM cancel the command's token; a command then has this long to stop cleanly (an agent drains its node,
+// bounded by its host's 30 s shutdown) before the process is ended (System.CommandLine's default is 2 s).
+return await root.Parse(args).InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(40) });

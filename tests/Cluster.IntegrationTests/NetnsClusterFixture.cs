@@ -86,6 +86,14 @@ public sealed class NetnsClusterFixture : IAsyncLifetime
         return agent.Pid;
     }
 
+    /// <summary>SIGTERM to the agent process: a graceful stop (its node drains).</summary>
+    public void TerminateAgent(int host)
+    {
+        var agent = _agents[host] ?? throw new InvalidOperationException($"agent node-{host} is not running");
+        using var kill = Process.Start(new ProcessStartInfo("kill", ["-TERM", agent.Pid.ToString(CultureInfo.InvariantCulture)]))!;
+        kill.WaitForExit(10_000);
+    }
+
     /// <summary>Takes namespace <paramref name="host"/>'s link down (true) or up again.</summary>
     public void Cut(int host, bool down) => Script(down ? "cut" : "heal", host.ToString(CultureInfo.InvariantCulture));
 

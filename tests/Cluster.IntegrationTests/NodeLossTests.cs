@@ -12,7 +12,7 @@ namespace Cluster.IntegrationTests;
 /// its own): kill -9 of an agent, of the agent whose silo hosts the job grain, and a cut link.
 /// </summary>
 [Collection(AgentProcessesCollection.Name)]
-public sealed class NodeLossTests(NetnsClusterFixture cluster, ITestOutputHelper output) : IClassFixture<NetnsClusterFixture>, IAsyncLifetime
+public sealed partial class NodeLossTests(NetnsClusterFixture cluster, ITestOutputHelper output) : IClassFixture<NetnsClusterFixture>, IAsyncLifetime
 {
     private const int Samples = 960;
     private static readonly TimeSpan Cli = TimeSpan.FromSeconds(60);
@@ -35,14 +35,14 @@ public sealed class NodeLossTests(NetnsClusterFixture cluster, ITestOutputHelper
 
     private Cluster.Agent.Grains.IJobReportGrain Report(string id) => cluster.Client.Grains.GetGrain<Cluster.Agent.Grains.IJobReportGrain>(id);
 
-    private (string Spec, string Audit, string Root) WriteSpec(string name, int epochs)
+    private (string Spec, string Audit, string Root) WriteSpec(string name, int epochs, string workers = "{ min: 3, max: 3, nprocPerNode: 1, minRanks: 2 }")
     {
         var dir = Path.Combine(cluster.Root, name);
         Directory.CreateDirectory(dir);
         var spec = Path.Combine(dir, "job.yaml");
         File.WriteAllText(spec, $$"""
             name: {{name}}
-            workers: { min: 3, max: 3, nprocPerNode: 1, minRanks: 2 }
+            workers: {{workers}}
             training:
               model: { type: mlp, dropout: 0 }
               dataset: { type: synthetic, samples: {{Samples}}, testSamples: 96, classes: 4, shape: [1, 8, 8] }

@@ -27,8 +27,8 @@ internal sealed class AgentJob(string jobId, NodeVoice voice, LocalChannelServer
     public Dictionary<string, int> Linked { get; } = [];
     /// <summary>Set when the job reached a terminal state and the ranks were told to go.</summary>
     public bool Ended { get; set; }
-    /// <summary>When spares were told to go (Stopwatch timestamp): they exit on their own; one still alive later is killed.</summary>
-    public long? SparesReleasedAt { get; set; }
+    /// <summary>When ranks were told to go (spares released, or the node left the job; Stopwatch timestamp): they exit on their own; one still alive later is killed.</summary>
+    public long? ToldToGoAt { get; set; }
     /// <summary>Every rank exited and the job is over (terminal): nothing more to check for it on this node.</summary>
     public bool Settled { get; set; }
     /// <summary>Every rank process has exited and none is about to be restarted.</summary>

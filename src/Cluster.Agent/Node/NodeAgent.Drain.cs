@@ -22,11 +22,18 @@ public sealed partial class NodeAgent
         {
             if (await job.Voice.DrainAsync(DrainCallTimeout, cancellationToken).ConfigureAwait(false) is not { } result) continue;
             LogDrain(job.JobId, _options.NodeId, result.Accepted ? "accepted" : "refused", result.Reason);
-            if (result.Accepted) leaving.Add(job.Voice.Ended);
+            if (result.Accepted) leaving.Add(LeftAsync(job));
         }
         if (leaving.Count == 0) return;
         try { await Task.WhenAll(leaving).WaitAsync(DrainDeadline, cancellationToken).ConfigureAwait(false); }
         catch (TimeoutException) { LogDrainTimeout(_options.NodeId, DrainDeadline.TotalSeconds); }
+    }
+
+    /// <summary>The node's part of the job ended and its rank processes exited (they close the local channel a little before).</summary>
+    private static async Task LeftAsync(AgentJob job)
+    {
+        await job.Voice.Ended.ConfigureAwait(false);
+        await Task.WhenAll(job.Ranks.Select(r => r.Exited)).ConfigureAwait(false);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "job {JobId}: node {NodeId} stops: drain {Outcome}: {Reason}")]

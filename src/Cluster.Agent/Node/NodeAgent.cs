@@ -55,9 +55,9 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
     /// <inheritdoc />
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
+        await base.StopAsync(cancellationToken).ConfigureAwait(false); // no more ticks
+        await DrainAsync(cancellationToken).ConfigureAwait(false); // the voices still speak for the ranks while they leave
         await _stopping.CancelAsync().ConfigureAwait(false);
-        await base.StopAsync(cancellationToken).ConfigureAwait(false);
-        await DrainAsync(cancellationToken).ConfigureAwait(false);
         // Spares hold no place and no state: they are told to go and exit on their own (bounded); every other rank is killed.
         var spares = new List<RankProcess>();
         foreach (var job in _jobs.Values)
@@ -158,7 +158,7 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
                 {
                     // The node's ranks of the generation finished (exit 0): the job is over, its spares go without a restart.
                     agentJob.Ended = true;
-                    agentJob.SparesReleasedAt = Stopwatch.GetTimestamp();
+                    agentJob.ToldToGoAt = Stopwatch.GetTimestamp();
                     var told = await agentJob.Voice.ReleaseSparesAsync($"the job's ranks on node {_options.NodeId} finished").ConfigureAwait(false);
                     LogSparesReleased(agentJob.JobId, told, generation.Assignment.Generation);
                 }
@@ -168,13 +168,17 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
                 // The voice ended: the job failed or was cancelled, this node was fenced, or the coordinator is lost.
                 agentJob.Ended = true;
                 var why = agentJob.Voice.Ended.Result;
-                LogKilling(agentJob.JobId, why.Directive, why.Reason ?? "");
-                await StopRanksAsync(agentJob, why.Reason ?? why.Directive.ToString()).ConfigureAwait(false);
+                if (why.Released) agentJob.ToldToGoAt = Stopwatch.GetTimestamp(); // the node left the job: its ranks exit 0 on their own
+                else
+                {
+                    LogKilling(agentJob.JobId, why.Directive, why.Reason ?? "");
+                    await StopRanksAsync(agentJob, why.Reason ?? why.Directive.ToString()).ConfigureAwait(false);
+                }
             }
-            if (agentJob.SparesReleasedAt is { } released && Stopwatch.GetElapsedTime(released) > SpareExitGrace)
+            if (agentJob.ToldToGoAt is { } released && Stopwatch.GetElapsedTime(released) > SpareExitGrace)
             {
                 foreach (var rank in agentJob.Ranks.Where(r => !r.Exited.IsCompleted)) rank.Kill(); // told to go and still here
-                agentJob.SparesReleasedAt = null;
+                agentJob.ToldToGoAt = null;
             }
         }
     }
@@ -254,7 +258,7 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
         var spares = agentJob.Voice.Spares;
         if (spares.Count > 0)
         {
-            agentJob.SparesReleasedAt ??= Stopwatch.GetTimestamp();
+            agentJob.ToldToGoAt ??= Stopwatch.GetTimestamp();
             await agentJob.Voice.ReleaseSparesAsync(reason).ConfigureAwait(false);
         }
         foreach (var rank in agentJob.Ranks.Where(r => !spares.Contains(r.LocalRank))) rank.Kill();
