@@ -11,5 +11,6 @@ internal sealed class BenchCommand : System.CommandLine.Command
         Subcommands.Add(new BenchStepCommand());
         Subcommands.Add(new BenchControlPlaneCommand());
         Subcommands.Add(new BenchControlPlaneSiloCommand());
+        Subcommands.Add(new BenchMembershipCommand());
     }
 }
