@@ -5,6 +5,7 @@ using System.Text.Json;
 using Cluster.Agent.Client;
 using Cluster.Cli.Commands.Cluster;
 using Cluster.Coordinator.Contracts;
+using StackExchange.Redis;
 
 namespace Cluster.Cli.Commands.Bench;
 
@@ -56,6 +57,7 @@ internal sealed class BenchMembershipCommand : BaseCommand
 
     private static async Task<object> DetectAsync(string redis, int silos, int runs, string dir, TextWriter human, CancellationToken cancellationToken)
     {
+        await using var connection = await ConnectionMultiplexer.ConnectAsync(redis).ConfigureAwait(false);
         var seconds = new Dictionary<string, List<double>> { ["orleans"] = [], ["tuned"] = [] };
         for (var run = 0; run < runs; run++)
         {
@@ -63,15 +65,14 @@ internal sealed class BenchMembershipCommand : BaseCommand
             {
                 await using var agents = new MembershipAgents();
                 await agents.StartAsync(silos, redis, tuning, Path.Combine(dir, "logs"), cancellationToken).ConfigureAwait(false);
-                await using var client = await CoordinatorClient.ConnectRedisAsync(redis, agents.ClusterId, ClusterDefaults.ClusterId, TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
-                var management = client.Grains.GetGrain<IManagementGrain>(0);
-                await UntilAsync(async () => (await management.GetHosts(onlyActive: true).ConfigureAwait(false)).Count == silos, TimeSpan.FromSeconds(60),
+                var table = new MembershipTable(connection.GetDatabase(), ClusterDefaults.ClusterId, agents.ClusterId);
+                await UntilAsync(async () => (await table.ReadAsync().ConfigureAwait(false)).Count(r => r.Status == SiloStatus.Active) == silos, TimeSpan.FromSeconds(60),
                     $"{silos} active silos", cancellationToken).ConfigureAwait(false);
-                var victim = agents.SiloPorts[^1];
+                var victim = $":{agents.SiloPorts[^1]}:";
                 var clock = Stopwatch.StartNew();
                 agents.Kill(silos - 1);
-                await UntilAsync(async () => (await management.GetHosts().ConfigureAwait(false)).Any(h => h.Key.Endpoint.Port == victim && h.Value == SiloStatus.Dead),
-                    TimeSpan.FromSeconds(120), $"the killed silo (port {victim}) declared dead", cancellationToken).ConfigureAwait(false);
+                await UntilAsync(async () => (await table.ReadAsync().ConfigureAwait(false)).Any(r => r.Silo.Contains(victim, StringComparison.Ordinal) && r.Status == SiloStatus.Dead),
+                    TimeSpan.FromSeconds(120), $"the killed silo ({victim}) declared dead", cancellationToken).ConfigureAwait(false);
                 seconds[tuning].Add(clock.Elapsed.TotalSeconds);
                 await human.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"run {run + 1} {tuning,-7}: kill -9 -> declared dead in {clock.Elapsed.TotalSeconds:F2} s")).ConfigureAwait(false);
             }
@@ -90,7 +91,8 @@ internal sealed class BenchMembershipCommand : BaseCommand
         await using var agents = new MembershipAgents();
         await agents.StartAsync(silos, redis, "tuned", Path.Combine(dir, "logs"), cancellationToken).ConfigureAwait(false);
         await using var client = await CoordinatorClient.ConnectRedisAsync(redis, agents.ClusterId, ClusterDefaults.ClusterId, TimeSpan.FromSeconds(30), cancellationToken).ConfigureAwait(false);
-        var management = client.Grains.GetGrain<IManagementGrain>(0);
+        await using var connection = await ConnectionMultiplexer.ConnectAsync(redis).ConfigureAwait(false);
+        var table = new MembershipTable(connection.GetDatabase(), ClusterDefaults.ClusterId, agents.ClusterId);
         var spec = Path.Combine(dir, "soak.yaml");
         await File.WriteAllTextAsync(spec, $$"""
             name: membership-soak
@@ -120,9 +122,9 @@ internal sealed class BenchMembershipCommand : BaseCommand
         while (clock.Elapsed < soak)
         {
             await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
-            var hosts = await management.GetDetailedHosts(onlyActive: false).ConfigureAwait(false);
-            suspicions = Math.Max(suspicions, hosts.Sum(h => h.SuspectTimes?.Count ?? 0));
-            foreach (var h in hosts.Where(h => h.Status != SiloStatus.Active)) notActive.Add($"{h.SiloAddress} {h.Status}");
+            var rows = await table.ReadAsync().ConfigureAwait(false);
+            suspicions = Math.Max(suspicions, rows.Sum(r => r.Suspicions));
+            foreach (var r in rows.Where(r => r.Status != SiloStatus.Active)) notActive.Add($"{r.Silo} {r.Status}");
         }
         var busy = CpuSample.Now().BusySince(cpu);
         var status = await job.GetStatus().ConfigureAwait(false);
