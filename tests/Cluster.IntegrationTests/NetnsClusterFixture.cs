@@ -67,6 +67,19 @@ public sealed class NetnsClusterFixture : IAsyncLifetime
         }, TimeSpan.FromSeconds(15), () => $"redis-server at {Redis}");
     }
 
+    /// <summary>
+    /// kill -9 of redis-server, <paramref name="down"/> without it, then the same server again on the same append-only file
+    /// (appendfsync always: nothing acknowledged is lost).
+    /// </summary>
+    public async Task RestartRedisAsync(TimeSpan down)
+    {
+        using (var p = Process.GetProcessById(_redis!.Pid)) p.Kill();
+        await _redis.WaitForExitAsync(TimeSpan.FromSeconds(10));
+        _redis.Dispose();
+        await Task.Delay(down);
+        await StartRedisAsync();
+    }
+
     /// <summary>Starts `cluster agent` node-<paramref name="host"/> in its namespace (not waiting for it).</summary>
     public void StartAgent(int host)
     {

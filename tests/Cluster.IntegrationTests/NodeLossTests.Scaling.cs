@@ -8,42 +8,33 @@ namespace Cluster.IntegrationTests;
 public sealed partial class NodeLossTests
 {
     [Fact]
-    public async Task Scaling_down_and_up_and_a_SIGTERM_drain_resize_at_step_boundaries_without_losing_a_step_or_a_sample()
+    public async Task Scaling_3_2_3_1_2_and_a_SIGTERM_drain_resize_at_step_boundaries_without_losing_a_step_or_a_sample()
     {
-        const int epochs = 500; // long enough for three resizes, one of them an agent's rank start (a few seconds)
-        var (spec, audit, root) = WriteSpec("scaling", epochs, "{ min: 2, max: 3, nprocPerNode: 1, minRanks: 2 }");
+        const int epochs = 500; // long enough for five resizes, three of them an agent's rank start (a few seconds each)
+        var (spec, audit, root) = WriteSpec("scaling", epochs, "{ min: 1, max: 3, nprocPerNode: 1, minRanks: 1 }");
         var jobId = await SubmitAsync(spec);
         var running = await WaitForAsync(jobId, s => s.Ranks.Count == 3 && s.LastCommittedCheckpoint is not null && s.Step >= 60 && s.Coordinator is not null,
             TimeSpan.FromSeconds(120), "three ranks and a committed checkpoint");
 
         var refused = await CliRunner.RunAsync(Cli, "scale", jobId, "--workers", "4", "--redis", cluster.Redis);
-        Assert.True(refused.ExitCode == 2 && refused.Stderr.Contains("within workers.min..workers.max (2..3); got 4", StringComparison.Ordinal), refused.ToString());
+        Assert.True(refused.ExitCode == 2 && refused.Stderr.Contains("within workers.min..workers.max (1..3); got 4", StringComparison.Ordinal), refused.ToString());
 
-        var clock = Stopwatch.StartNew();
-        var down = await CliRunner.RunAsync(Cli, "scale", jobId, "--workers", "2", "--redis", cluster.Redis);
-        Assert.True(down.ExitCode == 0, down.ToString());
-        var two = await WaitForAsync(jobId, s => s.Ranks.Count == 2 && s.Recoveries is [.., { Planned: true, Seconds: not null }], TimeSpan.FromSeconds(30), "two ranks after the scale-down");
-        output.WriteLine($"scale to 2: {two.Recoveries![^1].Reason}, trains again {two.Recoveries[^1].Seconds:F2} s after the decision (seen at {clock.Elapsed.TotalSeconds:F2} s)");
-        AssertNoRollback(two.Recoveries[^1]);
+        var two = await ScaleToAsync(jobId, 2);
         Assert.Equal(2, two.TargetWorkers);
         var left = running.Ranks.Single(r => two.Ranks.All(t => t.NodeId != r.NodeId));
         Assert.True(await ClusterTestPoll.ProcessesGoneAsync([left.Pid], TimeSpan.FromSeconds(20)), $"{left.MemberId} did not leave");
         Assert.Equal(0, await LastExitCodeAsync(jobId, left.MemberId));
-
-        clock.Restart();
-        var up = await CliRunner.RunAsync(Cli, "scale", jobId, "--workers", "3", "--redis", cluster.Redis);
-        Assert.True(up.ExitCode == 0, up.ToString());
-        var three = await WaitForAsync(jobId, s => s.Ranks.Count == 3 && s.Recoveries is [.., { Admission: true, Seconds: not null }], TimeSpan.FromSeconds(60), "three ranks after the scale-up");
-        output.WriteLine($"scale to 3: {three.Recoveries![^1].Reason}, seen at {clock.Elapsed.TotalSeconds:F2} s");
-        AssertNoRollback(three.Recoveries[^1]);
+        await ScaleToAsync(jobId, 3);
+        await ScaleToAsync(jobId, 1);
+        var again = await ScaleToAsync(jobId, 2);
 
         // SIGTERM to an agent (not the coordinator's: its silo would move the job grain as well): the node drains.
-        var victim = three.Ranks.First(r => !HostsCoordinator(three, r.NodeId));
+        var victim = again.Ranks.First(r => !HostsCoordinator(again, r.NodeId));
         var host = HostOf(victim.NodeId);
         var agent = cluster.Agent(host)!;
-        clock.Restart();
+        var clock = Stopwatch.StartNew();
         cluster.TerminateAgent(host);
-        var drained = await WaitForAsync(jobId, s => s.Ranks.Count == 2 && s.Recoveries is [.., { Planned: true, Drained: { } d, Seconds: not null }] && d.Contains(victim.NodeId),
+        var drained = await WaitForAsync(jobId, s => s.Ranks.Count == 1 && s.Recoveries is [.., { Planned: true, Drained: { } d, Seconds: not null }] && d.Contains(victim.NodeId),
             TimeSpan.FromSeconds(30), $"node {victim.NodeId} drained");
         output.WriteLine($"SIGTERM to {victim.NodeId}: {drained.Recoveries![^1].Reason}, trains again {drained.Recoveries[^1].Seconds:F2} s after the decision (seen at {clock.Elapsed.TotalSeconds:F2} s)");
         AssertNoRollback(drained.Recoveries[^1]);
@@ -53,13 +44,29 @@ public sealed partial class NodeLossTests
 
         var done = await WaitForAsync(jobId, s => s.State.IsTerminal(), TimeSpan.FromSeconds(240), "completion");
         Assert.True(done.State == JobState.Completed, $"{done.State}: {done.FailureReason}\n{cluster.AgentOutput()}");
-        Assert.Equal(3, done.Recoveries!.Count(r => r.Planned || r.Admission));
-        Assert.DoesNotContain(done.Recoveries!, r => !r.Planned && !r.Admission); // no loss, no restart
+        // Five resizes; after the drain the job is below its target of 2 again, so a waiting agent may be admitted as well.
+        Assert.InRange(done.Recoveries!.Count, 5, 6);
+        Assert.All(done.Recoveries!, r => Assert.True(r.Planned || r.Admission, $"not planned: {r.Reason}")); // no loss, no restart
         await AuditExactlyOnceAsync(audit, epochs);
         AssertOneChain(root);
         var status = await CliRunner.RunAsync(Cli, "status", jobId, "--redis", cluster.Redis);
-        Assert.True(status.ExitCode == 0 && status.Stdout.Contains("scaled to   3 worker(s)", StringComparison.Ordinal)
+        Assert.True(status.ExitCode == 0 && status.Stdout.Contains("scaled to   2 worker(s)", StringComparison.Ordinal)
             && status.Stdout.Contains("(planned, at a step boundary)", StringComparison.Ordinal), status.ToString());
+    }
+
+    /// <summary>`cluster scale` to <paramref name="workers"/>, then the job trains with that many ranks after a planned change.</summary>
+    private async Task<JobStatus> ScaleToAsync(string jobId, int workers)
+    {
+        var before = (await Job(jobId).GetStatus().WaitAsync(TimeSpan.FromSeconds(10))).Recoveries?.Count ?? 0;
+        var clock = Stopwatch.StartNew();
+        var result = await CliRunner.RunAsync(Cli, "scale", jobId, "--workers", $"{workers}", "--redis", cluster.Redis);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        var status = await WaitForAsync(jobId, s => s.Ranks.Count == workers && s.Recoveries is { } r && r.Count > before && r[^1] is { Seconds: not null } last && (last.Planned || last.Admission),
+            TimeSpan.FromSeconds(60), $"{workers} rank(s) after the scale");
+        var record = status.Recoveries![^1];
+        output.WriteLine($"scale to {workers}: {record.Reason}; trains {record.Seconds:F2} s after the decision, seen {clock.Elapsed.TotalSeconds:F2} s after the command");
+        AssertNoRollback(record);
+        return status;
     }
 
     /// <summary>

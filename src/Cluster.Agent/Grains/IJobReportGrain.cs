@@ -1,6 +1,6 @@
 namespace Cluster.Agent.Grains;
 
-/// <summary>Training-level facts about a job reported by rank 0 (key: job id); kept in memory only.</summary>
+/// <summary>Training-level facts about a job reported by rank 0 (key: job id); persisted in the job storage.</summary>
 public interface IJobReportGrain : IGrainWithStringKey
 {
     /// <summary>Planned optimizer steps and epochs.</summary>

@@ -24,6 +24,12 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
     private readonly HashSet<string> _ignored = [];
     private readonly CancellationTokenSource _stopping = new();
 
+    /// <summary>Jobs that refused this node's admission while running, and when (Stopwatch timestamp) the agent may try again.</summary>
+    private readonly ConcurrentDictionary<string, long> _retryAt = new();
+
+    /// <summary>How long an agent waits before it asks a running job that refused it once more (no loop of rank starts).</summary>
+    public static readonly TimeSpan RetryAfterRefusal = TimeSpan.FromSeconds(20);
+
     /// <summary>How long a released spare has to exit on its own before it is killed.</summary>
     private static readonly TimeSpan SpareExitGrace = TimeSpan.FromSeconds(5);
 
@@ -38,7 +44,11 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
         {
             while (!stoppingToken.IsCancellationRequested)
             {
-                try { await TickAsync(stoppingToken).ConfigureAwait(false); }
+                try
+                {
+                    await RegisterLogsAsync(stoppingToken).ConfigureAwait(false);
+                    await TickAsync(stoppingToken).ConfigureAwait(false);
+                }
                 catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
                 {
                     LogTickFailed(e.Message);
@@ -87,6 +97,7 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
         foreach (var spec in await directory.List().WaitAsync(cancellationToken).ConfigureAwait(false))
         {
             if (_jobs.ContainsKey(spec.JobId) || _ignored.Contains(spec.JobId)) continue;
+            if (_retryAt.TryGetValue(spec.JobId, out var retryAt) && Stopwatch.GetTimestamp() < retryAt) continue;
             var job = grains.GetGrain<IJobGrain>(spec.JobId);
             var status = await job.GetStatus().WaitAsync(cancellationToken).ConfigureAwait(false);
             // A running job takes a node that comes later too (scale up, a replacement after a node loss): its join is an
@@ -131,6 +142,14 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
                         _jobs.TryRemove(agentJob.JobId, out _);
                     }
                     else if (state.IsTerminal()) agentJob.Settled = true;
+                    else if (agentJob.Voice.Generation is null)
+                    {
+                        // Never admitted into the running job (another agent took the last place up to its target): forget
+                        // it, and try again once the back-off passed, if the job then has room.
+                        LogNotAdmitted(agentJob.JobId, _options.NodeId, RetryAfterRefusal.TotalSeconds);
+                        _retryAt[agentJob.JobId] = Stopwatch.GetTimestamp() + (long)(RetryAfterRefusal.TotalSeconds * Stopwatch.Frequency);
+                        _jobs.TryRemove(agentJob.JobId, out _);
+                    }
                 }
                 continue;
             }
@@ -290,43 +309,4 @@ public sealed partial class NodeAgent(NodeAgentOptions options, IGrainFactory gr
             RankLogs.Link(_options.LogsDirectory, agentJob.JobId, slot.Rank, local.LogPath);
         }
     }
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "agent {NodeId} started: up to {Nproc} ranks per job, logs in {Logs}")]
-    private partial void LogStarted(string nodeId, int nproc, string logs);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "agent tick failed: {Reason}")]
-    private partial void LogTickFailed(string reason);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId} needs {Needed} ranks per node but this agent runs at most {Nproc}; skipped")]
-    private partial void LogTooWide(string jobId, int needed, int nproc);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "job {JobId}: started {MemberId} (pid {Pid}), log {Log}")]
-    private partial void LogLaunched(string jobId, string memberId, int pid, string log);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "job {JobId} waits for workers again (it lost every rank): starting it over on this node")]
-    private partial void LogStartingOver(string jobId);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "job {JobId}: node {NodeId} left the job (scaled down or drained)")]
-    private partial void LogLeft(string jobId, string nodeId);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId}: killing {MemberId} (pid {Pid}): hung when its generation ended")]
-    private partial void LogKillingHung(string jobId, string memberId, int pid);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId}: {Directive} ({Reason}): killing this node's ranks")]
-    private partial void LogKilling(string jobId, ControlDirective directive, string reason);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId}: {MemberId} has no rank in generation {Generation}: killing it")]
-    private partial void LogDropped(string jobId, string memberId, long generation);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "job {JobId} generation {Generation}: the node's ranks finished; {Count} spare(s) released")]
-    private partial void LogSparesReleased(string jobId, int count, long generation);
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "job {JobId}: node {NodeId} local channel at {Socket}")]
-    private partial void LogChannel(string jobId, string nodeId, string socket);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId}: the node's voice failed: {Reason}")]
-    private partial void LogVoiceFailed(string jobId, string reason);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "{Count} rank process(es) still alive 10 s after the kill")]
-    private partial void LogStopTimeout(int count);
 }

@@ -1,11 +1,13 @@
 using System.CommandLine;
+using Cluster.Agent.Client;
 using Cluster.Agent.Node;
 using Cluster.Cli.Commands.Cluster;
 
 namespace Cluster.Cli.Commands;
 
 /// <summary>`cluster logs job [--rank k] [--follow] [--logs DIR]`: prints the rank logs this node's agent wrote
-/// (every member of the job, or rank k). --follow keeps printing new lines until every followed rank has exited.</summary>
+/// (every member of the job, or rank k). --follow keeps printing new lines until every followed rank has exited. With
+/// `--redis`, the logs of the job's current ranks are read through the cluster from the nodes that run them (<see cref="RemoteLogs"/>).</summary>
 internal sealed class LogsCommand : BaseCommand
 {
     private const string ExitMarker = "[agent] ";
@@ -14,6 +16,7 @@ internal sealed class LogsCommand : BaseCommand
     private readonly Option<int?> rank = new("--rank") { Description = "Only this (global) rank" };
     private readonly Option<bool> follow = new("--follow", "-f") { Description = "Keep printing new lines until the ranks exit" };
     private readonly Option<string?> logs = new("--logs") { Description = "Folder of rank logs (default ~/.local/share/cluster/logs)" };
+    private readonly ClusterConnection connection = new(required: false);
 
     public LogsCommand() : base("logs", "Print the logs of a job's ranks on this node")
     {
@@ -21,11 +24,24 @@ internal sealed class LogsCommand : BaseCommand
         Options.Add(rank);
         Options.Add(follow);
         Options.Add(logs);
+        connection.AddTo(this);
     }
 
     protected override async Task<int> ExecuteAsync(ParseResult parseResult, CancellationToken cancellationToken)
     {
         var jobId = parseResult.GetValue(job)!;
+        if (connection.IsGiven(parseResult))
+        {
+            CoordinatorClient client;
+            try { client = await connection.ConnectAsync(parseResult, cancellationToken).ConfigureAwait(false); }
+            catch (InvalidOperationException e)
+            {
+                await Console.Error.WriteLineAsync($"logs: {e.Message}").ConfigureAwait(false);
+                return ExitCodes.Failure;
+            }
+            await using (client.ConfigureAwait(false))
+                return await RemoteLogs.PrintAsync(client, jobId, parseResult.GetValue(rank), parseResult.GetValue(follow), ExitMarker, cancellationToken).ConfigureAwait(false);
+        }
         var root = Path.GetFullPath(parseResult.GetValue(logs) ?? ClusterDefaults.LogsDirectory);
         var dir = RankLogs.JobDirectory(root, jobId);
         if (!Directory.Exists(dir)) throw new UsageException($"no logs of job '{jobId}' in {root}");

@@ -74,6 +74,13 @@ public sealed partial class JobGrain
             await LoseDeadSilosAsync(now);
             if (!S.State.IsTerminal()) // a dead silo may have failed the job: then it is saved below, with nothing more to decide
             {
+                // A coordinator that could not tick (a state write hanging while Redis was down, a long pause) did not hear
+                // the beats queued behind it: that silence is its own, not the ranks'. The leases it holds start over.
+                if (_lastTick is { } last && now - last > _options.LeaseDuration / 2)
+                {
+                    LogStalled(JobId, _rv.Generation, (now - last).TotalSeconds);
+                    _leases = _liveness!.Decide(_leases, new LivenessEvent.Renew([.. _leases.Leases.Keys]), now).State;
+                }
                 // The beats since the last tick, each at its arrival time.
                 _renewals.Flush(_rv.Generation, (ranks, at) => _leases = _liveness!.Decide(_leases, new LivenessEvent.Renew(ranks, at), now).State);
                 var lapse = _liveness!.Decide(_leases, new LivenessEvent.Tick(), now);
@@ -89,7 +96,11 @@ public sealed partial class JobGrain
             await ApplyCheckpointOutcomeAsync(before, decision.Actions);
         }
         await SaveIfChangedAsync();
+        _lastTick = clock.UtcNow; // not reached when the save throws: the next tick sees the stall
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "job {JobId} generation {Generation}: the coordinator did not tick for {Seconds:0.0} s (a state write waited on storage?); the rank leases start over")]
+    private partial void LogStalled(string jobId, long generation, double seconds);
 
     /// <summary>Fences a rank call: stale generation or token → Fenced; terminal job → Abort.</summary>
     private (RankSlot? Slot, ControlReply? Refusal) Guard(string memberId, long generation, long token)

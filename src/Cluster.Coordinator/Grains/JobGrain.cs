@@ -36,6 +36,7 @@ public sealed partial class JobGrain(
     private IGrainTimer? _timer;
     private Dictionary<string, long> _heldFences = [];
     private bool _dirty;
+    private DateTimeOffset? _lastTick;
 
     private JobGrainState S => store.State;
     private string JobId => this.GetPrimaryKeyString();

@@ -5,9 +5,12 @@ using Cluster.Coordinator.Hosting;
 namespace Cluster.Cli.Commands.Cluster;
 
 /// <summary>The --redis / --cluster-id options of the client commands and the connection they describe.</summary>
-internal sealed class ClusterConnection
+internal sealed class ClusterConnection(bool required = true)
 {
-    public Option<string> Redis { get; } = new("--redis") { Description = "Redis configuration of the cluster, e.g. 10.0.0.5:6379", Required = true };
+    public Option<string> Redis { get; } = new("--redis") { Description = "Redis configuration of the cluster, e.g. 10.0.0.5:6379", Required = required };
+
+    /// <summary>True when --redis was given (for a command where it is optional).</summary>
+    public bool IsGiven(ParseResult parse) => parse.GetValue(Redis) is not null;
     public Option<string> ClusterId { get; } = new("--cluster-id") { Description = "Orleans cluster id", DefaultValueFactory = _ => ClusterDefaults.ClusterId };
 
     public void AddTo(Command command)
