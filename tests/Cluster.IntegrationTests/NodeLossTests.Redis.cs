@@ -15,13 +15,13 @@ public sealed partial class NodeLossTests
         var jobId = await SubmitAsync(spec);
         var running = await WaitForAsync(jobId, s => s.LastCommittedCheckpoint is not null && s.Step >= 60, TimeSpan.FromSeconds(120), "a committed checkpoint");
         var clock = Stopwatch.StartNew();
-        await cluster.RestartRedisAsync(TimeSpan.FromSeconds(3));
+        await cluster.RestartRedisAsync(TimeSpan.FromSeconds(15));
         output.WriteLine($"redis-server killed at step {running.Step}, started again after {clock.Elapsed.TotalSeconds:F2} s");
 
         var done = await WaitForAsync(jobId, s => s.State.IsTerminal(), TimeSpan.FromSeconds(180), "completion");
         Assert.True(done.State == JobState.Completed, $"{done.State}: {done.FailureReason}\n{cluster.AgentOutput()}");
         output.WriteLine($"completed in generation {done.Generation}; recoveries: {string.Join("; ", done.Recoveries?.Select(r => r.Reason) ?? [])}");
-        Assert.Equal(1, done.Generation); // the outage cost no rank
+        Assert.True(done.Generation == 1, $"the outage cost ranks: {string.Join("; ", done.Recoveries?.Select(r => r.Reason) ?? [])}\n{cluster.AgentOutput()}");
         Assert.True(done.LastCommittedCheckpoint!.CheckpointId > running.LastCommittedCheckpoint!.CheckpointId, "checkpoints commit again after the restart");
         await AuditExactlyOnceAsync(audit, epochs);
         AssertOneChain(root);

@@ -55,6 +55,9 @@ public sealed partial class NodeVoice
                 {
                     LogBeatFailed(jobId, g.Assignment.Generation, _options.NodeId, e.Message);
                     Requeue(inflight);
+                    // An error from the job grain itself (its state write failed while Redis is away) is an answer: the
+                    // coordinator lives and its leases decide. Only silence (no reply, no silo) counts towards giving up.
+                    if (!IsSilence(e)) lastOk = _time.GetTimestamp();
                     var silent = _time.GetElapsedTime(lastOk);
                     if (silent > _options.CoordinatorLostAfter)
                     {
@@ -169,6 +172,11 @@ public sealed partial class NodeVoice
         queue.Enqueue(first);
         foreach (var item in rest) queue.Enqueue(item);
     }
+
+    /// <summary>True when <paramref name="e"/> means the coordinator did not answer (a timeout, no silo to take the call).</summary>
+    private static bool IsSilence(Exception e) =>
+        e is TimeoutException or Orleans.Runtime.SiloUnavailableException or Orleans.Runtime.OrleansMessageRejectionException
+        || e.InnerException is TimeoutException or Orleans.Runtime.SiloUnavailableException or Orleans.Runtime.OrleansMessageRejectionException;
 
     private static void Route(NodeBeatReply reply, Inflight inflight)
     {

@@ -74,15 +74,16 @@ public sealed partial class JobGrain
             await LoseDeadSilosAsync(now);
             if (!S.State.IsTerminal()) // a dead silo may have failed the job: then it is saved below, with nothing more to decide
             {
+                // The beats since the last tick, each at its arrival time.
+                _renewals.Flush(_rv.Generation, (ranks, at) => _leases = _liveness!.Decide(_leases, new LivenessEvent.Renew(ranks, at), now).State);
                 // A coordinator that could not tick (a state write hanging while Redis was down, a long pause) did not hear
-                // the beats queued behind it: that silence is its own, not the ranks'. The leases it holds start over.
+                // the beats queued behind it: that silence is its own, not the ranks'. The leases it holds start over
+                // (after the queued beats, whose arrival times are as old as the stall).
                 if (_lastTick is { } last && now - last > _options.LeaseDuration / 2)
                 {
                     LogStalled(JobId, _rv.Generation, (now - last).TotalSeconds);
                     _leases = _liveness!.Decide(_leases, new LivenessEvent.Renew([.. _leases.Leases.Keys]), now).State;
                 }
-                // The beats since the last tick, each at its arrival time.
-                _renewals.Flush(_rv.Generation, (ranks, at) => _leases = _liveness!.Decide(_leases, new LivenessEvent.Renew(ranks, at), now).State);
                 var lapse = _liveness!.Decide(_leases, new LivenessEvent.Tick(), now);
                 _leases = lapse.State;
                 await ApplyAsync(lapse.Actions);
