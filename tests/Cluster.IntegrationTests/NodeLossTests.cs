@@ -193,10 +193,12 @@ public sealed partial class NodeLossTests(NetnsClusterFixture cluster, ITestOutp
         var victim = running.Ranks.First(r => r.Rank != 0 && !HostsCoordinator(running, r.NodeId));
         var host = HostOf(victim.NodeId);
         var clock = Stopwatch.StartNew();
+        var cutAt = DateTimeOffset.UtcNow;
         cluster.Cut(host, down: true);
         var regrouped = await WaitForAsync(jobId, s => s.Generation >= 2 && s.Ranks.All(r => r.NodeId != victim.NodeId) && s.Recoveries is [.., { Seconds: not null }],
             TimeSpan.FromSeconds(30), "the majority trains without the cut node");
-        output.WriteLine($"link of node-{host} down -> the other two train again: seen at {clock.Elapsed.TotalSeconds:F2} s; {regrouped.Recoveries![^1].Reason}");
+        var cutRecord = regrouped.Recoveries![^1];
+        output.WriteLine($"link of node-{host} down -> decided after {(cutRecord.DecidedAt - cutAt).TotalSeconds:F2} s, first step {cutRecord.Seconds:F2} s after the decision; seen at {clock.Elapsed.TotalSeconds:F2} s; {cutRecord.Reason}");
         await Task.Delay(TimeSpan.FromSeconds(10) - clock.Elapsed is { Ticks: > 0 } left ? left : TimeSpan.Zero);
         cluster.Cut(host, down: false);
 
