@@ -142,8 +142,8 @@ public sealed partial class NodeVoice
     /// </summary>
     private async Task ReleaseAsync(NodeGeneration old, List<RankState> told, ControlReply release, CancellationToken cancellationToken)
     {
-        var deadline = _time.GetTimestamp();
-        while (_time.GetElapsedTime(deadline) < ReleaseDeadline)
+        var started = _time.GetTimestamp();
+        while (_time.GetElapsedTime(started) < ReleaseDeadline)
         {
             List<TaskCompletionSource<ControlReply>> waiting;
             bool gone;

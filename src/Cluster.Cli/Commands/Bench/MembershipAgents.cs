@@ -56,15 +56,6 @@ internal sealed class MembershipAgents : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var agent in _agents)
-        {
-            try
-            {
-                if (!agent.HasExited) agent.Kill(entireProcessTree: true);
-                await agent.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is InvalidOperationException or TimeoutException) { /* already gone */ }
-            agent.Dispose();
-        }
+        foreach (var agent in _agents) await ChildProcess.KillAsync(agent).ConfigureAwait(false);
     }
 }
