@@ -76,6 +76,15 @@ internal sealed class ControlPlaneProcesses : IAsyncDisposable
             try { await Silo.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false); }
             catch (TimeoutException) { /* killed below */ }
         }
-        foreach (var child in _children) await ChildProcess.KillAsync(child).ConfigureAwait(false);
+        foreach (var child in _children)
+        {
+            try
+            {
+                if (!child.HasExited) child.Kill(entireProcessTree: true);
+                await child.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is InvalidOperationException or TimeoutException) { /* already gone */ }
+            child.Dispose();
+        }
     }
 }
